@@ -1,0 +1,48 @@
+import { METRICS, METRIC_KEYS } from './metrics';
+import { Reading } from './parse-readings';
+
+/**
+ * InfluxDB schema of the raw readings (docs/influxdb-schema.md):
+ *   measurement `readings`, tags `device` and `site`, one float field per metric, time in ms.
+ * A value flagged other than N (HJ 212: only N counts toward compliance averages) is written to
+ * `<field>_flagged` with its flag in `<field>_flag`, so `mean(pm10)` is always a compliance mean
+ * and nothing is lost. Noise is also written as `noise_energy` = 10^(L/10) so hourly means can
+ * be energy averages: Leq = 10·log10(mean(noise_energy)).
+ */
+export const READINGS_MEASUREMENT = 'readings';
+export const HOURLY_MEASUREMENT = 'readings_1h';
+
+// Line protocol escaping (InfluxDB 1.x): tag keys/values escape comma, equals and space;
+// string field values escape backslash and double quote. Ids are validated before they get
+// here; escaping is the second wall, so a tag can never split a point.
+function escapeTag(value: string): string {
+  return value.replace(/[,= \\]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
+}
+
+function formatFloat(value: number): string {
+  // A float field must not look like an integer (`1i`); plain `1` is a float in line protocol.
+  return String(value);
+}
+
+export function noiseEnergy(levelDb: number): number {
+  return 10 ** (levelDb / 10);
+}
+
+export function readingToLine(reading: Reading, siteId: string): string {
+  const fields: string[] = [];
+  for (const key of METRIC_KEYS) {
+    const value = reading.values[key];
+    if (value === undefined) continue;
+    const field = METRICS[key].field;
+    const flag = reading.flags[key];
+    if (flag === undefined || flag === 'N') {
+      fields.push(`${field}=${formatFloat(value)}`);
+      if (key === 'noise') fields.push(`noise_energy=${formatFloat(noiseEnergy(value))}`);
+    } else {
+      fields.push(`${field}_flagged=${formatFloat(value)}`, `${field}_flag="${flag}"`);
+    }
+  }
+  if (reading.serverTime) fields.push('server_time=true');
+  // Tags in key order (device < site), as InfluxDB recommends for write performance.
+  return `${READINGS_MEASUREMENT},device=${escapeTag(reading.deviceId)},site=${escapeTag(siteId)} ${fields.join(',')} ${reading.ts}`;
+}

@@ -1,0 +1,94 @@
+import { parseReadingsPayload, ParseContext, MAX_BATCH_READINGS } from './parse-readings';
+import { RejectionCode } from './rejection';
+
+const NOW = Date.parse('2026-03-01T08:00:00+08:00');
+const ctx: ParseContext = { deviceId: 'dev-1', receivedAt: NOW, maxAgeMs: 90 * 86_400_000 - 3_600_000 };
+const parse = (value: unknown) => parseReadingsPayload(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), ctx);
+const codesOf = (value: unknown): RejectionCode[][] => parse(value).rejections.map((r) => r.reasons.map((x) => x.code));
+
+describe('parseReadingsPayload: accepted readings', () => {
+  it('accepts one object with ISO time and flags', () => {
+    const result = parse({ ts: '2026-03-01T07:59:00+08:00', pm10: 123.4, pm25: 56, noise: 61.5, flags: { pm25: 'M' } });
+    expect(result.rejections).toEqual([]);
+    expect(result.readings).toEqual([{
+      deviceId: 'dev-1', ts: NOW - 60_000, serverTime: false,
+      values: { pm25: 56, pm10: 123.4, noise: 61.5 }, flags: { pm25: 'M' },
+    }]);
+  });
+
+  it('uses the receive time when ts is absent and marks the reading', () => {
+    expect(parse({ tsp: 300 }).readings).toEqual([{ deviceId: 'dev-1', ts: NOW, serverTime: true, values: { tsp: 300 }, flags: {} }]);
+  });
+
+  it('accepts epoch milliseconds and every metric at its range limits', () => {
+    const all = { ts: NOW - 1000, pm25: 0, pm10: 20000, tsp: 50000, noise: 20, windSpeed: 75, windDir: 360, temperature: -50, humidity: 100, pressure: 110 };
+    const result = parse(all);
+    expect(result.rejections).toEqual([]);
+    const { ts: _ts, ...values } = all;
+    expect(result.readings[0].values).toEqual(values);
+    expect(result.readings[0].ts).toBe(NOW - 1000);
+  });
+
+  it('keeps the good readings of a batch and rejects only the bad ones, with their index', () => {
+    const result = parse([{ pm10: 10 }, { pm10: -1 }, { pm10: 30 }, 'x']);
+    expect(result.readings.map((r) => r.values.pm10)).toEqual([10, 30]);
+    expect(result.rejections.map((r) => [r.index, r.reasons.map((x) => x.code)])).toEqual([[1, ['out_of_range']], [3, ['not_an_object']]]);
+    expect(result.rejections[0].raw).toBe('{"pm10":-1}');
+  });
+});
+
+describe('parseReadingsPayload: every bad-input class has its exact reason', () => {
+  it.each<[string, unknown, RejectionCode[][]]>([
+    ['malformed JSON', '{"pm10": 12', [['malformed_json']]],
+    ['NaN as a bare token', '{"pm10": NaN}', [['malformed_json']]],
+    ['NaN as text', { pm10: 'NaN' }, [['not_finite']]],
+    ['Infinity as text', { pm10: '-Infinity' }, [['not_finite']]],
+    ['a number that overflows to Infinity', '{"pm10": 1e999}', [['not_finite']]],
+    ['a number as a string', { pm10: '12' }, [['wrong_type']]],
+    ['null for a metric', { pm10: null }, [['wrong_type']]],
+    ['PM10 below zero', { pm10: -0.1 }, [['out_of_range']]],
+    ['pressure in hPa', { pressure: 1013 }, [['out_of_range']]],
+    ['noise above 140 dB(A)', { noise: 141 }, [['out_of_range']]],
+    ['unknown field', { pm10: 1, pm100: 2 }, [['unknown_field']]],
+    ['__proto__ as a field', '{"pm10": 1, "__proto__": {"x": 1}}', [['unknown_field']]],
+    ['no metric at all', { ts: NOW }, [['no_metrics']]],
+    ['ts without offset', { pm10: 1, ts: '2026-03-01T08:00:00' }, [['bad_timestamp']]],
+    ['ts as a fraction of ms', { pm10: 1, ts: 1.5 }, [['bad_timestamp']]],
+    ['ts 6 minutes ahead', { pm10: 1, ts: NOW + 6 * 60_000 }, [['ts_in_future']]],
+    ['ts older than the retention', { pm10: 1, ts: NOW - 90 * 86_400_000 }, [['ts_too_old']]],
+    ['flag outside HJ 212', { pm10: 1, flags: { pm10: 'X' } }, [['bad_flag']]],
+    ['flag for an unknown metric', { pm10: 1, flags: { so2: 'N' } }, [['bad_flag']]],
+    ['an array element that is not an object', [[1]], [['not_an_object']]],
+    ['a bare number', '42', [['not_an_object']]],
+    ['an empty batch', [], [['empty_batch']]],
+  ])('%s', (_name, payload, expected) => {
+    const result = parse(payload);
+    expect(result.readings).toEqual([]);
+    expect(result.rejections.map((r) => r.reasons.map((x) => x.code))).toEqual(expected);
+  });
+
+  it('refuses invalid UTF-8', () => {
+    const result = parseReadingsPayload(Buffer.from([0x7b, 0xff, 0x7d]), ctx);
+    expect(result.rejections.map((r) => [r.index, r.reasons[0].code])).toEqual([[null, 'invalid_utf8']]);
+  });
+
+  it('refuses a batch over the limit as a whole', () => {
+    const batch = Array.from({ length: MAX_BATCH_READINGS + 1 }, () => ({ pm10: 1 }));
+    const result = parse(batch);
+    expect(result.readings).toEqual([]);
+    expect(result.rejections).toHaveLength(1);
+    expect(result.rejections[0].reasons[0]).toEqual({ code: 'batch_too_large', message: 'a batch holds at most 500 readings, got 501' });
+    expect(result.rejections[0].raw).toHaveLength(4096);
+  });
+
+  it('accepts a batch of exactly the limit', () => {
+    expect(parse(Array.from({ length: MAX_BATCH_READINGS }, () => ({ pm10: 1 }))).readings).toHaveLength(MAX_BATCH_READINGS);
+  });
+
+  it('reports every reason of one reading, one per field', () => {
+    expect(codesOf({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' })).toEqual([['unknown_field', 'bad_timestamp', 'out_of_range', 'wrong_type']]);
+    const reasons = parse({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' }).rejections[0].reasons;
+    expect(reasons.map((r) => r.field)).toEqual(['extra', 'ts', 'pm10', 'noise']);
+    expect(reasons[2].message).toBe('pm10 must be ≥ 0 µg/m³');
+  });
+});

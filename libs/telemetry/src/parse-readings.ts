@@ -1,0 +1,137 @@
+import { ValidationError, validateSync } from 'class-validator';
+import { DataFlag, METRIC_KEYS, MetricKey } from './metrics';
+import { READING_FIELDS, ReadingDto, readingTimeToEpochMs } from './reading.dto';
+import { Rejection, RejectionCode, RejectionReason } from './rejection';
+
+/** A reading that passed contract v1, in the units of the metric catalogue. */
+export interface Reading {
+  readonly deviceId: string;
+  /** Reading time, epoch milliseconds. */
+  readonly ts: number;
+  /** True when the device sent no `ts` and the server's receive time was used. */
+  readonly serverTime: boolean;
+  readonly values: Readonly<Partial<Record<MetricKey, number>>>;
+  readonly flags: Readonly<Partial<Record<MetricKey, DataFlag>>>;
+}
+
+export interface ParseContext {
+  readonly deviceId: string;
+  /** Server receive time, epoch ms: the clock is injected, never read here. */
+  readonly receivedAt: number;
+  /** Oldest acceptable reading age in ms (the raw retention, minus a margin). */
+  readonly maxAgeMs: number;
+}
+
+export interface ParseResult {
+  readonly readings: Reading[];
+  readonly rejections: Rejection[];
+}
+
+export const MAX_BATCH_READINGS = 500;
+/** A device clock may run ahead by this much before a reading is refused. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+/** Raw payload text kept in the quarantine, per rejection. */
+export const QUARANTINE_RAW_LIMIT = 4096;
+
+// When one field fails several constraints, report the most specific one only.
+const REASON_PRIORITY: readonly RejectionCode[] = ['not_finite', 'wrong_type', 'out_of_range', 'bad_timestamp', 'bad_flag'];
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function capped(text: string): string {
+  return text.length > QUARANTINE_RAW_LIMIT ? text.slice(0, QUARANTINE_RAW_LIMIT) : text;
+}
+
+function whole(code: RejectionCode, message: string, raw: string): ParseResult {
+  return { readings: [], rejections: [{ index: null, reasons: [{ code, message }], raw: capped(raw) }] };
+}
+
+/**
+ * Parses and validates one MQTT payload of contract v1: a reading object or an array of up to
+ * 500. Valid readings are returned; every refused one comes back with all its reasons, so the
+ * caller can quarantine it. Pure: no I/O, time from the context.
+ */
+export function parseReadingsPayload(payload: Uint8Array, ctx: ParseContext): ParseResult {
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return whole('invalid_utf8', 'payload is not valid UTF-8', Buffer.from(payload).toString('latin1'));
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return whole('malformed_json', `payload is not JSON: ${(e as Error).message}`, text);
+  }
+  if (!Array.isArray(doc)) return collect([doc], ctx, false);
+  if (doc.length === 0) return whole('empty_batch', 'a batch must hold at least one reading', text);
+  if (doc.length > MAX_BATCH_READINGS) {
+    return whole('batch_too_large', `a batch holds at most ${MAX_BATCH_READINGS} readings, got ${doc.length}`, text);
+  }
+  return collect(doc, ctx, true);
+}
+
+function collect(items: unknown[], ctx: ParseContext, isBatch: boolean): ParseResult {
+  const readings: Reading[] = [];
+  const rejections: Rejection[] = [];
+  items.forEach((item, i) => {
+    const outcome = validateReading(item, ctx);
+    if ('reasons' in outcome) {
+      rejections.push({ index: isBatch ? i : null, reasons: outcome.reasons, raw: capped(JSON.stringify(item) ?? String(item)) });
+    } else {
+      readings.push(outcome);
+    }
+  });
+  return { readings, rejections };
+}
+
+/** Validates one element; returns the reading or every reason it was refused. */
+export function validateReading(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason[] } {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return { reasons: [{ code: 'not_an_object', message: 'a reading must be a JSON object' }] };
+  }
+  const source = item as Record<string, unknown>;
+  const reasons: RejectionReason[] = [];
+  // Unknown keys are checked before anything is copied, so `__proto__` and friends never
+  // reach an object's prototype chain.
+  const dto = new ReadingDto() as unknown as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    if (READING_FIELDS.has(key)) dto[key] = source[key];
+    else reasons.push({ code: 'unknown_field', field: key, message: `unknown field "${key.slice(0, 64)}"` });
+  }
+  reasons.push(...fieldReasons(validateSync(dto)));
+
+  const values: Partial<Record<MetricKey, number>> = {};
+  for (const key of METRIC_KEYS) if (typeof dto[key] === 'number') values[key] = dto[key] as number;
+  if (!METRIC_KEYS.some((key) => source[key] !== undefined)) {
+    reasons.push({ code: 'no_metrics', message: `a reading needs at least one of ${METRIC_KEYS.join(', ')}` });
+  }
+
+  const sentTs = source['ts'] === undefined ? null : readingTimeToEpochMs(source['ts']);
+  if (sentTs !== null) {
+    if (sentTs > ctx.receivedAt + MAX_FUTURE_SKEW_MS) {
+      reasons.push({ code: 'ts_in_future', field: 'ts', message: `ts is ${Math.round((sentTs - ctx.receivedAt) / 1000)} s ahead of the server clock (at most ${MAX_FUTURE_SKEW_MS / 1000} s allowed)` });
+    } else if (sentTs < ctx.receivedAt - ctx.maxAgeMs) {
+      reasons.push({ code: 'ts_too_old', field: 'ts', message: `ts is older than the raw retention allows (${Math.floor(ctx.maxAgeMs / 3_600_000)} h)` });
+    }
+  }
+  if (reasons.length > 0) return { reasons };
+  return {
+    deviceId: ctx.deviceId,
+    ts: sentTs ?? ctx.receivedAt,
+    serverTime: sentTs === null,
+    values,
+    flags: (source['flags'] as Partial<Record<MetricKey, DataFlag>> | undefined) ?? {},
+  };
+}
+
+function fieldReasons(errors: ValidationError[]): RejectionReason[] {
+  return errors.map((error) => {
+    const contexts = (error.contexts ?? {}) as Record<string, { reason: RejectionCode }>;
+    const messages = error.constraints ?? {};
+    const failed = Object.keys(messages).map((name) => ({ code: contexts[name]?.reason ?? 'wrong_type', message: messages[name] }));
+    failed.sort((a, b) => REASON_PRIORITY.indexOf(a.code) - REASON_PRIORITY.indexOf(b.code));
+    return { code: failed[0].code, field: error.property, message: failed[0].message };
+  });
+}

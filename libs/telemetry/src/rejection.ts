@@ -1,0 +1,37 @@
+/**
+ * Why a payload or a reading was refused. The code is machine-readable: it labels the
+ * `dustwatch_readings_rejected_total{reason}` metric, the quarantine row and the message sent
+ * back on `devices/{id}/errors`. Keep the list in step with docs/reading-contract-v1.md.
+ */
+export const REJECTION_CODES = [
+  'invalid_utf8',
+  'malformed_json',
+  'empty_batch',
+  'batch_too_large',
+  'not_an_object',
+  'unknown_field',
+  'wrong_type',
+  'not_finite',
+  'out_of_range',
+  'no_metrics',
+  'bad_timestamp',
+  'ts_in_future',
+  'ts_too_old',
+  'bad_flag',
+] as const;
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+export interface RejectionReason {
+  readonly code: RejectionCode;
+  /** The offending field, when the reason is about one. */
+  readonly field?: string;
+  readonly message: string;
+}
+
+export interface Rejection {
+  /** Position in the batch, or null when the whole payload was refused. */
+  readonly index: number | null;
+  readonly reasons: readonly RejectionReason[];
+  /** The refused element (or whole payload) as text, for the quarantine. */
+  readonly raw: string;
+}
