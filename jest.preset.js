@@ -3,7 +3,10 @@
 process.env.TZ = 'UTC';
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
+  // aedes 1.x is ESM-only and jest's module registry cannot require ESM on Node 20: compile it
+  // (and only it) to CommonJS for tests. The built service loads it with Node's own require.
+  transformIgnorePatterns: ['/node_modules/(?!aedes/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: { '^@dustwatch/telemetry$': '<rootDir>/../../libs/telemetry/src/index.ts' },
 };

@@ -1,0 +1,107 @@
+import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { join } from 'node:path';
+import { IngestConfig } from './config/config';
+import { CLOCK, CONFIG, Clock, MAIN_DB, SPOOL_DB, systemClock } from './core/tokens';
+import { Db, MAIN_MIGRATIONS, SPOOL_MIGRATIONS, openDatabase } from './core/sqlite';
+import { AdminApiKeyGuard } from './core/admin-api-key.guard';
+import { DeviceBroker } from './broker/device-broker';
+import { DeviceStatusRepository } from './ingest/device-status.repository';
+import { InfluxWriter } from './ingest/influx-writer';
+import { IngestService } from './ingest/ingest.service';
+import { QuarantineRepository } from './ingest/quarantine.repository';
+import { Spool } from './ingest/spool';
+import { InfluxHttpClient } from './influx/influx-http.client';
+import { HealthService } from './observability/health';
+import { JsonLogger } from './observability/json-logger';
+import { IngestMetrics } from './observability/metrics';
+import { ObservabilityController } from './observability/observability.controller';
+import { RegistryController } from './registry/registry.controller';
+import { RegistryRepository } from './registry/registry.repository';
+import { RegistryService } from './registry/registry.service';
+
+/** Readings older than the raw retention minus this margin are refused, so none is spooled that InfluxDB would drop. */
+const RETENTION_MARGIN_MS = 3_600_000;
+
+/** Starts and stops the long-running parts in order: writer, broker; on shutdown the reverse. */
+class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(DeviceBroker) private readonly broker: DeviceBroker,
+    @Inject(InfluxWriter) private readonly writer: InfluxWriter,
+    @Inject(Spool) private readonly spool: Spool,
+    @Inject(DeviceStatusRepository) private readonly status: DeviceStatusRepository,
+    @Inject(HealthService) private readonly health: HealthService,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(MAIN_DB) private readonly mainDb: Db,
+    @Inject(SPOOL_DB) private readonly spoolDb: Db,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.status.markAllOffline(this.clock.now());
+    this.writer.start();
+    await this.broker.start();
+    this.timer = setInterval(() => {
+      this.status.flush();
+      this.health.refreshGauges();
+    }, 5000);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.broker.stop();
+    this.spool.flush();
+    await this.writer.stop();
+    this.status.flush();
+    this.mainDb.close();
+    this.spoolDb.close();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: IngestConfig, logger: JsonLogger, clock: Clock = systemClock): DynamicModule {
+    const providers: Provider[] = [
+      { provide: CONFIG, useValue: config },
+      { provide: CLOCK, useValue: clock },
+      { provide: JsonLogger, useValue: logger },
+      { provide: MAIN_DB, useFactory: () => openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS) },
+      { provide: SPOOL_DB, useFactory: () => openDatabase(join(config.dataDir, 'spool.db'), SPOOL_MIGRATIONS, config.spoolSync) },
+      { provide: IngestMetrics, useFactory: () => new IngestMetrics() },
+      { provide: RegistryRepository, inject: [MAIN_DB], useFactory: (db: Db) => new RegistryRepository(db) },
+      { provide: RegistryService, inject: [RegistryRepository], useFactory: (repo: RegistryRepository) => new RegistryService(repo, clock) },
+      { provide: QuarantineRepository, inject: [MAIN_DB], useFactory: (db: Db) => new QuarantineRepository(db) },
+      { provide: DeviceStatusRepository, inject: [MAIN_DB], useFactory: (db: Db) => new DeviceStatusRepository(db) },
+      { provide: Spool, inject: [SPOOL_DB], useFactory: (db: Db) => new Spool(db, config.spoolQuotaMb * 1024 * 1024) },
+      {
+        provide: InfluxHttpClient,
+        useFactory: () => new InfluxHttpClient({ url: config.influxUrl, database: config.influxDatabase, username: config.influxUsername, password: config.influxPassword, token: config.influxToken }),
+      },
+      {
+        provide: InfluxWriter, inject: [Spool, InfluxHttpClient, IngestMetrics],
+        useFactory: (spool: Spool, influx: InfluxHttpClient, metrics: IngestMetrics) => new InfluxWriter(spool, influx, metrics, clock, logger.forContext('InfluxWriter'), {
+          batchLines: config.writeBatchLines,
+          schema: { rawRetentionDays: config.rawRetentionDays, longRetentionDays: config.longRetentionDays },
+        }),
+      },
+      {
+        provide: IngestService, inject: [Spool, QuarantineRepository, DeviceStatusRepository, IngestMetrics],
+        useFactory: (spool: Spool, quarantine: QuarantineRepository, status: DeviceStatusRepository, metrics: IngestMetrics) =>
+          new IngestService(spool, quarantine, status, metrics, config.rawRetentionDays * 86_400_000 - RETENTION_MARGIN_MS),
+      },
+      {
+        provide: DeviceBroker, inject: [RegistryService, IngestService, DeviceStatusRepository, IngestMetrics],
+        useFactory: (registry: RegistryService, ingest: IngestService, status: DeviceStatusRepository, metrics: IngestMetrics) =>
+          new DeviceBroker(registry, ingest, status, metrics, clock, logger.forContext('MqttBroker'), { host: config.mqttHost, port: config.mqttPort }),
+      },
+      {
+        provide: HealthService, inject: [DeviceBroker, Spool, InfluxWriter, InfluxHttpClient, IngestMetrics],
+        useFactory: (broker: DeviceBroker, spool: Spool, writer: InfluxWriter, influx: InfluxHttpClient, metrics: IngestMetrics) => new HealthService(broker, spool, writer, influx, metrics, clock),
+      },
+      AdminApiKeyGuard,
+      Runtime,
+    ];
+    return { module: AppModule, providers, controllers: [RegistryController, ObservabilityController], exports: [RegistryService, DeviceBroker] };
+  }
+}

@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { IngestConfig } from './config/config';
+import { Clock, systemClock } from './core/tokens';
+import { HttpExceptionFilter } from './core/http-exception.filter';
+import { JsonLogger } from './observability/json-logger';
+import { DeviceBroker } from './broker/device-broker';
+
+export interface RunningService {
+  readonly app: INestApplication;
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  close(): Promise<void>;
+}
+
+/** Builds and starts the service; used by main.ts and by the integration tests alike. */
+export async function startService(config: IngestConfig, options: { clock?: Clock; logger?: JsonLogger } = {}): Promise<RunningService> {
+  const logger = options.logger ?? new JsonLogger(config.logFormat, config.logLevel);
+  const app = await NestFactory.create(AppModule.forRoot(config, logger, options.clock ?? systemClock), { logger });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new HttpExceptionFilter(logger.forContext('Http')));
+  app.enableShutdownHooks();
+  const openapi = new DocumentBuilder()
+    .setTitle('Dustwatch ingest')
+    .setDescription('Admin API of the Dustwatch ingest service: sites, devices, secrets, fleet import, quarantine. Devices publish over MQTT (see docs/reading-contract-v1.md).')
+    .setVersion('1')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi));
+  await app.listen(config.httpPort, config.httpHost);
+  const address = app.getHttpServer().address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  const mqttPort = app.get(DeviceBroker).port ?? config.mqttPort;
+  return { app, httpPort, mqttPort, close: () => app.close() };
+}

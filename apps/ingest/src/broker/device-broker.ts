@@ -1,0 +1,228 @@
+import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Subscription } from 'aedes';
+import { Server, Socket, createServer } from 'node:net';
+import { Duplex } from 'node:stream';
+import { deviceTopic, isValidId, mayPublish, maySubscribe, parseDeviceTopic } from '@dustwatch/telemetry';
+import { SpoolFullError } from '../core/errors';
+import { Clock } from '../core/tokens';
+import { IngestService } from '../ingest/ingest.service';
+import { DeviceStatusRepository } from '../ingest/device-status.repository';
+import { IngestMetrics } from '../observability/metrics';
+import { RegistryService } from '../registry/registry.service';
+import { FrameSizeGuard, PacketTooLargeError } from './frame-size-guard';
+
+// aedes 1.x is ESM-only. Node's own require (20.19+ loads ES modules) works both in the built
+// service and under jest, whose module registry cannot load ESM without extra transforms.
+const nodeRequire = require;
+const { Aedes: AedesBroker } = nodeRequire('aedes') as { Aedes: { createBroker(opts: AedesOptions): Promise<Aedes> } };
+
+// MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+export const MAX_PACKET_BYTES = 64 * 1024;
+
+export interface BrokerLogger {
+  log(message: string, context?: unknown): void;
+  warn(message: string, context?: unknown): void;
+  error(message: string, context?: unknown): void;
+}
+
+export interface BrokerOptions {
+  readonly host: string;
+  readonly port: number;
+}
+
+interface DeviceClient extends Client {
+  dustwatch?: { siteId: string };
+}
+
+function refusal(code: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+/**
+ * The embedded MQTT edge. Its hooks authenticate, authorise and delegate; nothing else:
+ * - authenticate: client id = username = device id, password = device secret (CONNACK 2/4/5).
+ * - authorizePublish: a device publishes only `devices/{own}/readings|status`. Readings go to the
+ *   ingest use case and the hook returns only once they are on disk, because aedes writes the
+ *   QoS 1 PUBACK right after this hook (lib/handlers/publish.js): ack means durable.
+ * - authorizeSubscribe: only below `devices/{own}/`; anything else gets SUBACK 0x80.
+ * Take-over: a CONNECT for a connected id replaces the old session (MQTT-3.1.4-2), but only after
+ * it authenticated, so nobody without the device's secret can kick a live device.
+ */
+export class DeviceBroker {
+  private aedes: Aedes | null = null;
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly connected = new Map<string, Client>();
+  private lastQuotaWarning = 0;
+  private boundPort: number | null = null;
+
+  constructor(
+    private readonly registry: RegistryService,
+    private readonly ingest: IngestService,
+    private readonly status: DeviceStatusRepository,
+    private readonly metrics: IngestMetrics,
+    private readonly clock: Clock,
+    private readonly logger: BrokerLogger,
+    private readonly options: BrokerOptions,
+  ) {
+    registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  get port(): number | null {
+    return this.boundPort;
+  }
+
+  get connectedCount(): number {
+    return this.connected.size;
+  }
+
+  async start(): Promise<number> {
+    this.aedes = await AedesBroker.createBroker({
+      id: 'dustwatch-ingest',
+      maxClientsIdLength: 64,
+      concurrency: 1000,
+      authenticate: (client, username, password, done) => { void this.authenticate(client as DeviceClient, username, password, done); },
+      authorizePublish: (client, packet, done) => this.authorizePublish(client as DeviceClient | null, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+    });
+    const aedes = this.aedes;
+    aedes.on('client', (client) => this.onConnected(client));
+    aedes.on('clientDisconnect', (client) => this.onDisconnected(client));
+    aedes.on('clientError', (client, error) => this.logger.warn('MQTT client error', { deviceId: client.id, error: error.message }));
+
+    this.server = createServer((socket) => this.accept(socket, aedes));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const address = this.server.address();
+    this.boundPort = typeof address === 'object' && address ? address.port : this.options.port;
+    this.logger.log('MQTT broker listening', { host: this.options.host, port: this.boundPort });
+    return this.boundPort;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    if (this.aedes) await new Promise<void>((resolve) => this.aedes!.close(() => resolve()));
+    this.aedes = null;
+  }
+
+  /** Drops a device's connection (credentials rotated or device disabled). */
+  disconnect(deviceId: string): void {
+    this.connected.get(deviceId)?.close();
+  }
+
+  private accept(socket: Socket, aedes: Aedes): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    // Packets over 64 KiB are refused at the header, before aedes buffers them.
+    const guard = new FrameSizeGuard(MAX_PACKET_BYTES);
+    const conn = Duplex.from({ readable: guard, writable: socket });
+    socket.pipe(guard);
+    guard.on('error', () => undefined); // writes racing the teardown below fail again; one report is enough
+    guard.once('error', (error) => {
+      socket.unpipe(guard);
+      this.metrics.publishesRefused.inc({ reason: error instanceof PacketTooLargeError ? 'packet_too_large' : 'malformed_packet' });
+      this.logger.warn('MQTT connection dropped', { remote: socket.remoteAddress, error: error.message });
+      socket.destroy();
+      conn.destroy();
+    });
+    socket.on('error', () => conn.destroy());
+    socket.on('close', () => conn.destroy());
+    aedes.handle(conn);
+  }
+
+  private async authenticate(client: DeviceClient, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
+    const refuse = (code: number, message: string): void => {
+      this.metrics.connectsRefused.inc({ code: String(code) });
+      this.logger.warn('MQTT CONNECT refused', { clientId: String(client.id).slice(0, 80), code, reason: message });
+      done(refusal(code, message), false);
+    };
+    if (!isValidId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is not a valid device id');
+    if (username !== client.id) return refuse(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
+    if (!password || password.length === 0) return refuse(BAD_USERNAME_OR_PASSWORD, 'password (device secret) missing');
+    try {
+      const result = await this.registry.authenticateDevice(client.id, password.toString('utf8'));
+      if (!result.ok) {
+        return result.reason === 'disabled'
+          ? refuse(NOT_AUTHORIZED, 'device is disabled')
+          : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
+      }
+      client.dustwatch = { siteId: result.device.siteId };
+      done(null, true);
+    } catch (error) {
+      this.logger.error('device authentication failed', { deviceId: client.id, error: (error as Error).message });
+      done(refusal(3, 'server unavailable'), false); // 3 = Server unavailable
+    }
+  }
+
+  private authorizePublish(client: DeviceClient | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    if (client === null) return done(null); // the service's own publishes (errors topic)
+    if (!mayPublish(client.id, packet.topic)) {
+      // MQTT 3.1.1 has no negative PUBACK: refusing means closing the connection (MQTT-3.3.5-2).
+      this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
+      this.logger.warn('MQTT PUBLISH refused: topic not allowed', { deviceId: client.id, topic: packet.topic.slice(0, 200) });
+      return done(new Error(`device ${client.id} may not publish to ${packet.topic}`));
+    }
+    if (parseDeviceTopic(packet.topic)?.kind !== 'readings') return done(null);
+    packet.retain = false; // readings are a stream, never a retained message
+    const siteId = client.dustwatch?.siteId;
+    if (!siteId) return done(new Error('unauthenticated client'));
+    this.ingest.ingest(client.id, siteId, packet.payload as Buffer, this.clock.now()).then((outcome) => {
+      if (outcome.rejections.length > 0) this.tellDevice(client.id, outcome);
+      done(null);
+    }, (error: Error) => {
+      if (error instanceof SpoolFullError) {
+        this.metrics.publishesRefused.inc({ reason: 'spool_full' });
+        const now = this.clock.now();
+        if (now - this.lastQuotaWarning > 10_000) {
+          this.lastQuotaWarning = now;
+          this.logger.error('SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog', { deviceId: client.id, error: error.message });
+        }
+      } else {
+        this.metrics.publishesRefused.inc({ reason: 'internal_error' });
+        this.logger.error('ingest failed; reading not acknowledged', { deviceId: client.id, error: error.message });
+      }
+      done(error);
+    });
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
+    if (maySubscribe(client.id, sub.topic)) return done(null, sub);
+    this.metrics.subscribesRefused.inc();
+    this.logger.warn('MQTT SUBSCRIBE refused', { deviceId: client.id, topic: sub.topic.slice(0, 200) });
+    done(null, null); // aedes answers SUBACK 0x80 for a null subscription
+  }
+
+  private tellDevice(deviceId: string, outcome: { accepted: number; rejections: readonly { index: number | null; reasons: readonly unknown[] }[] }): void {
+    const body = JSON.stringify({
+      accepted: outcome.accepted,
+      rejected: outcome.rejections.map((r) => ({ index: r.index, reasons: r.reasons })),
+    });
+    this.aedes?.publish({ cmd: 'publish', topic: deviceTopic(deviceId, 'errors'), payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => undefined);
+  }
+
+  private onConnected(client: Client): void {
+    this.connected.set(client.id, client);
+    this.metrics.connectedDevices.set(this.connected.size);
+    this.status.connected(client.id, this.clock.now());
+  }
+
+  private onDisconnected(client: Client): void {
+    // After a take-over the old session's disconnect arrives after the new one connected.
+    if (this.connected.get(client.id) !== client) return;
+    this.connected.delete(client.id);
+    this.metrics.connectedDevices.set(this.connected.size);
+    this.status.disconnected(client.id, this.clock.now());
+  }
+}

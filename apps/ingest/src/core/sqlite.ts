@@ -1,0 +1,82 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Opens a SQLite file in WAL mode and applies pending migrations in order, each in its own
+ * transaction, recording them in `schema_migrations`. WAL lets the HTTP API read while the
+ * ingest path commits; `synchronous` is FULL by default so an acknowledged reading survives
+ * not only kill -9 (NORMAL would do) but also a power cut.
+ */
+export function openDatabase(file: string, migrations: readonly Migration[], synchronous: 'full' | 'normal' = 'full'): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+    })();
+  }
+  return db;
+}
+
+export const MAIN_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry, device status, quarantine',
+    sql: `
+      CREATE TABLE sites (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, district TEXT NOT NULL,
+        lat REAL NOT NULL, lon REAL NOT NULL, area_m2 REAL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id),
+        model TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('site', 'background')),
+        enabled INTEGER NOT NULL DEFAULT 1, secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX devices_site ON devices(site_id);
+      CREATE TABLE device_status (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        online INTEGER NOT NULL DEFAULT 0,
+        last_connect_at INTEGER, last_disconnect_at INTEGER, last_seen_at INTEGER
+      );
+      CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+        batch_index INTEGER, reasons TEXT NOT NULL, raw TEXT NOT NULL
+      );
+      CREATE INDEX quarantine_device ON quarantine(device_id, received_at);
+    `,
+  },
+];
+
+export const SPOOL_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'spool and dead letters',
+    sql: `
+      CREATE TABLE spool (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, line TEXT NOT NULL);
+      CREATE TABLE spool_dead (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, spool_id INTEGER NOT NULL, received_at INTEGER NOT NULL,
+        line TEXT NOT NULL, failed_at INTEGER NOT NULL, error TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,47 @@
+import { Db } from '../core/sqlite';
+
+/**
+ * The service's own record of who is connected and when each device was last heard from.
+ * Connect/disconnect are written at once; last-seen changes with every reading, so it is kept in
+ * memory and flushed every few seconds (one UPDATE per device per flush, not per reading).
+ */
+export class DeviceStatusRepository {
+  private readonly lastSeen = new Map<string, number>();
+  private readonly upsert;
+  private readonly seen;
+
+  constructor(private readonly db: Db) {
+    this.upsert = db.prepare(`INSERT INTO device_status (device_id, online, last_connect_at, last_disconnect_at)
+      VALUES (@id, @online, @connectAt, @disconnectAt)
+      ON CONFLICT(device_id) DO UPDATE SET online = @online,
+        last_connect_at = coalesce(@connectAt, last_connect_at), last_disconnect_at = coalesce(@disconnectAt, last_disconnect_at)`);
+    this.seen = db.prepare(`INSERT INTO device_status (device_id, online, last_seen_at) VALUES (?, 1, ?)
+      ON CONFLICT(device_id) DO UPDATE SET last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`);
+  }
+
+  /** At start-up nobody is connected yet, whatever the last run recorded. */
+  markAllOffline(now: number): void {
+    this.db.prepare('UPDATE device_status SET online = 0, last_disconnect_at = coalesce(last_disconnect_at, ?) WHERE online = 1').run(now);
+  }
+
+  connected(deviceId: string, now: number): void {
+    this.upsert.run({ id: deviceId, online: 1, connectAt: now, disconnectAt: null });
+  }
+
+  disconnected(deviceId: string, now: number): void {
+    this.upsert.run({ id: deviceId, online: 0, connectAt: null, disconnectAt: now });
+  }
+
+  touch(deviceId: string, now: number): void {
+    this.lastSeen.set(deviceId, now);
+  }
+
+  flush(): void {
+    if (this.lastSeen.size === 0) return;
+    const entries = [...this.lastSeen];
+    this.lastSeen.clear();
+    this.db.transaction(() => {
+      for (const [id, at] of entries) this.seen.run(id, at);
+    })();
+  }
+}

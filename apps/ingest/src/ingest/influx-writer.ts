@@ -1,0 +1,160 @@
+import { InfluxHttpClient, InfluxWriteError } from '../influx/influx-http.client';
+import { CQ_LOOKBACK_MS, RAW_RP, ensureSchema, rollUpHours, SchemaOptions } from '../influx/influx-schema';
+import { IngestMetrics } from '../observability/metrics';
+import { Clock } from '../core/tokens';
+import { Spool, SpoolBatch } from './spool';
+
+export interface WriterLogger {
+  log(message: string, context?: unknown): void;
+  warn(message: string, context?: unknown): void;
+  error(message: string, context?: unknown): void;
+}
+
+export interface WriterOptions {
+  readonly batchLines: number;
+  readonly schema: SchemaOptions;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+const HOUR = 3_600_000;
+
+/** Timestamp (ms) of a line written by readingToLine: the last space-separated token. */
+function lineTime(line: string): number {
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/**
+ * Drains the spool into InfluxDB, oldest first, one batch at a time so the backlog lands in
+ * order. A batch is deleted from the spool only after InfluxDB answered 204; while InfluxDB is
+ * down or slow the spool grows and the writer retries with exponential backoff and full jitter
+ * (so a restarted InfluxDB is not hit by a thundering herd of retries).
+ */
+export class InfluxWriter {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private schemaReady = false;
+  private failures = 0;
+  lastError: string | null = null;
+  lastSuccessAt: number | null = null;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly influx: InfluxHttpClient,
+    private readonly metrics: IngestMetrics,
+    private readonly clock: Clock,
+    private readonly logger: WriterLogger,
+    private readonly options: WriterOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.spool.onAppended(() => this.wake?.());
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  get healthy(): boolean {
+    return this.schemaReady && this.failures === 0;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (!this.schemaReady) {
+        try {
+          await ensureSchema(this.influx, this.options.schema);
+          this.schemaReady = true;
+          this.logger.log('InfluxDB schema ready', { database: this.influx.database });
+        } catch (error) {
+          await this.fail(`InfluxDB schema setup failed: ${(error as Error).message}`);
+          continue;
+        }
+      }
+      const batch = this.spool.peek(this.options.batchLines);
+      if (batch === null) {
+        await this.idle(1000, true);
+        continue;
+      }
+      await this.writeBatch(batch);
+    }
+  }
+
+  private async writeBatch(batch: SpoolBatch): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await this.influx.write(batch.lines, RAW_RP);
+    } catch (error) {
+      if (error instanceof InfluxWriteError && !error.retryable) {
+        this.metrics.influxWriteFailures.inc({ kind: 'rejected' });
+        this.spool.bury(batch, error.message, this.clock.now());
+        this.logger.error('InfluxDB refused a batch as malformed; moved it to spool_dead', { lines: batch.lines.length, firstId: batch.firstId, error: error.message });
+        return;
+      }
+      if (error instanceof InfluxWriteError && error.status === 404) this.schemaReady = false; // database dropped
+      this.metrics.influxWriteFailures.inc({ kind: 'retryable' });
+      await this.fail(`InfluxDB write failed, ${this.spool.depth} readings kept in the spool: ${(error as Error).message}`);
+      return;
+    }
+    this.metrics.influxWriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.influxBatchLines.observe(batch.lines.length);
+    this.metrics.influxPointsWritten.inc(batch.lines.length);
+    this.spool.remove(batch);
+    if (this.failures > 0) this.logger.log('InfluxDB writes recovered', { backlog: this.spool.depth });
+    this.failures = 0;
+    this.lastError = null;
+    this.lastSuccessAt = this.clock.now();
+    await this.rollUpLateHours(batch);
+  }
+
+  /** Hours the CQ has already passed get their roll-up recomputed once their late points land. */
+  private async rollUpLateHours(batch: SpoolBatch): Promise<void> {
+    const horizon = this.clock.now() - CQ_LOOKBACK_MS + 10 * 60_000;
+    let from = Infinity;
+    let to = -Infinity;
+    for (const line of batch.lines) {
+      const t = lineTime(line);
+      if (t < horizon) {
+        from = Math.min(from, t);
+        to = Math.max(to, t);
+      }
+    }
+    if (from === Infinity) return;
+    try {
+      await rollUpHours(this.influx, Math.floor(from / HOUR) * HOUR, Math.floor(to / HOUR) * HOUR);
+    } catch (error) {
+      // The raw points are safe in InfluxDB; only the derived roll-up lags. Say so, do not retry forever.
+      this.logger.warn('hourly roll-up of late readings failed', { from, to, error: (error as Error).message });
+    }
+  }
+
+  private async fail(message: string): Promise<void> {
+    this.failures += 1;
+    this.lastError = message;
+    const min = this.options.minBackoffMs ?? 200;
+    const max = this.options.maxBackoffMs ?? 30_000;
+    const ceiling = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20));
+    const delay = Math.round(min / 2 + Math.random() * ceiling);
+    if (this.failures === 1 || this.failures % 10 === 0) this.logger.error(message, { attempt: this.failures, retryInMs: delay });
+    // Backoff is not cut short by new readings: they wait in the spool.
+    await this.idle(delay, false);
+  }
+
+  private idle(ms: number, wakeOnAppend: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = wakeOnAppend ? done : () => { if (!this.running) done(); };
+    });
+  }
+}

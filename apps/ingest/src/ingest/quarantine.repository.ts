@@ -1,0 +1,34 @@
+import { Rejection, RejectionReason } from '@dustwatch/telemetry';
+import { Db } from '../core/sqlite';
+
+export interface QuarantineEntry {
+  id: number;
+  deviceId: string;
+  receivedAt: number;
+  batchIndex: number | null;
+  reasons: RejectionReason[];
+  raw: string;
+}
+
+/** Refused readings, kept with their raw text (capped), device, receive time and every reason. */
+export class QuarantineRepository {
+  private readonly insert;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare('INSERT INTO quarantine (device_id, received_at, batch_index, reasons, raw) VALUES (?, ?, ?, ?, ?)');
+  }
+
+  /** Synchronous and committed on return: the PUBACK that follows may rely on it. */
+  add(deviceId: string, receivedAt: number, rejections: readonly Rejection[]): void {
+    this.db.transaction(() => {
+      for (const r of rejections) this.insert.run(deviceId, receivedAt, r.index, JSON.stringify(r.reasons), r.raw);
+    })();
+  }
+
+  list(filter: { deviceId?: string; limit: number; beforeId?: number }): QuarantineEntry[] {
+    const rows = this.db.prepare(`SELECT id, device_id AS deviceId, received_at AS receivedAt, batch_index AS batchIndex, reasons, raw
+      FROM quarantine WHERE (@deviceId IS NULL OR device_id = @deviceId) AND (@beforeId IS NULL OR id < @beforeId)
+      ORDER BY id DESC LIMIT @limit`).all({ deviceId: filter.deviceId ?? null, beforeId: filter.beforeId ?? null, limit: filter.limit }) as (Omit<QuarantineEntry, 'reasons'> & { reasons: string })[];
+    return rows.map((r) => ({ ...r, reasons: JSON.parse(r.reasons) as RejectionReason[] }));
+  }
+}

@@ -1,0 +1,22 @@
+import { ConfigError, loadConfig } from './config/config';
+import { startService } from './bootstrap';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`dustwatch-ingest: ${error.message}\nSee README.md "Configuration" for every variable and its default.\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const service = await startService(config);
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'log', context: 'Main', msg: 'dustwatch ingest started', httpPort: service.httpPort, mqttPort: service.mqttPort }) + '\n');
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`dustwatch-ingest failed to start: ${error.message}\n`);
+  process.exit(1);
+});
