@@ -52,7 +52,8 @@ export function describeValidationErrors(errors: ValidationError[], prefix = '')
   const lines: string[] = [];
   for (const error of errors) {
     const path = /^\d+$/.test(error.property) ? `${prefix}[${error.property}]` : prefix ? `${prefix}.${error.property}` : error.property;
-    for (const message of Object.values(error.constraints ?? {})) lines.push(`${path}: ${message}`);
+    if (error.value === undefined && error.constraints) lines.push(`${path}: is required`);
+    else for (const message of Object.values(error.constraints ?? {})) lines.push(`${path}: ${message}`);
     if (error.children?.length) lines.push(...describeValidationErrors(error.children, path));
   }
   return lines;

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { seededRandom } from './random';
+
+export interface FleetDevice {
+  id: string;
+  model: string;
+  kind: 'site' | 'background';
+  secret: string;
+}
+
+export interface FleetSite {
+  id: string;
+  name: string;
+  district: string;
+  lat: number;
+  lon: number;
+  areaM2?: number;
+  devices: FleetDevice[];
+}
+
+export interface FleetFile {
+  version: 1;
+  sites: FleetSite[];
+}
+
+/**
+ * Changzhi's county-level districts that host most construction, with rough centres. The city
+ * centre (Luzhou) is about 36.19 N, 113.12 E; the weights make the core districts busier.
+ */
+export const DISTRICTS: ReadonlyArray<{ id: string; name: string; lat: number; lon: number; weight: number }> = [
+  { id: 'LUZHOU', name: 'Luzhou', lat: 36.195, lon: 113.117, weight: 5 },
+  { id: 'SHANGDANG', name: 'Shangdang', lat: 36.053, lon: 113.056, weight: 2 },
+  { id: 'TUNLIU', name: 'Tunliu', lat: 36.316, lon: 112.892, weight: 1.5 },
+  { id: 'LUCHENG', name: 'Lucheng', lat: 36.334, lon: 113.229, weight: 1.5 },
+  { id: 'XIANGYUAN', name: 'Xiangyuan', lat: 36.535, lon: 113.050, weight: 1 },
+  { id: 'ZHANGZI', name: 'Zhangzi', lat: 36.122, lon: 112.877, weight: 1 },
+];
+
+const KINDS = ['residential block', 'road works', 'commercial complex', 'municipal works', 'school', 'hospital extension'];
+const MODELS = ['YZ-DM300', 'HJ-DUST-2', 'SK-FC500'];
+/** Sites above this area get a second monitor. */
+const LARGE_SITE_M2 = 40_000;
+
+/** Demo secrets are derived from the seed so a regenerated file still matches an imported registry. */
+function demoSecret(seed: number, deviceId: string): string {
+  return createHash('sha256').update(`dustwatch-demo:${seed}:${deviceId}`).digest('base64url').slice(0, 32);
+}
+
+/**
+ * A deterministic fleet: `siteCount` construction sites spread over the districts (one monitor,
+ * two on large sites) plus one background (reference) station per district.
+ */
+export function generateFleet(siteCount: number, seed: number): FleetFile {
+  const random = seededRandom(seed);
+  const totalWeight = DISTRICTS.reduce((sum, d) => sum + d.weight, 0);
+  const sites: FleetSite[] = [];
+  for (let i = 1; i <= siteCount; i++) {
+    let pick = random() * totalWeight;
+    const district = DISTRICTS.find((d) => (pick -= d.weight) < 0) ?? DISTRICTS[0];
+    const id = `CZ-${String(i).padStart(3, '0')}`;
+    const areaM2 = Math.round((3000 + random() ** 2 * 60_000) / 100) * 100;
+    const monitors = areaM2 > LARGE_SITE_M2 ? 2 : 1;
+    const model = MODELS[Math.floor(random() * MODELS.length)];
+    sites.push({
+      id,
+      name: `${district.name} ${KINDS[Math.floor(random() * KINDS.length)]} ${String(i).padStart(3, '0')}`,
+      district: district.name,
+      lat: round(district.lat + (random() - 0.5) * 0.12, 5),
+      lon: round(district.lon + (random() - 0.5) * 0.14, 5),
+      areaM2,
+      devices: Array.from({ length: monitors }, (_, m) => {
+        const deviceId = `${id}-M${m + 1}`;
+        return { id: deviceId, model, kind: 'site' as const, secret: demoSecret(seed, deviceId) };
+      }),
+    });
+  }
+  for (const district of DISTRICTS) {
+    const id = `BG-${district.id}`;
+    const deviceId = `${id}-1`;
+    sites.push({
+      id, name: `${district.name} background station`, district: district.name, lat: district.lat, lon: district.lon,
+      devices: [{ id: deviceId, model: 'REF-BAM-1020', kind: 'background', secret: demoSecret(seed, deviceId) }],
+    });
+  }
+  return { version: 1, sites };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

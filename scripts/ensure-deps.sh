@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Dustwatch needs on a fresh Debian machine: InfluxDB 1.x from Debian's archive
+# (for the embedded default and the integration tests) and the npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "Dustwatch needs Node.js 20.19 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+if [ ! -x /usr/bin/influxd ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing InfluxDB from Debian's archive (apt-get install -y influxdb)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq influxdb >/dev/null
+  else
+    echo "influxd is missing. Install Debian's InfluxDB as root: apt-get update && apt-get install -y influxdb" >&2
+    echo "(or point DUSTWATCH_INFLUX_URL at an InfluxDB 1.x/2.x/3 that serves the v1 API)" >&2
+    exit 1
+  fi
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "==> npm ci (better-sqlite3 compiles from source: about a minute)"
+  npm ci --no-audit --no-fund
+fi

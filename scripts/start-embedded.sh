@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The embedded default, from a fresh clone: installs what is missing, starts a local InfluxDB
+# from Debian's package (unless DUSTWATCH_INFLUX_URL points elsewhere), builds, imports a
+# 152-site demo fleet and runs the ingest service with its embedded MQTT broker in the
+# foreground. Ctrl-C stops the service and the InfluxDB it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true
+
+bash scripts/ensure-deps.sh
+echo "==> building"
+npx nx run-many -t build -p ingest devices-sim --outputStyle=static >/dev/null
+
+export DUSTWATCH_DATA_DIR="${DUSTWATCH_DATA_DIR:-$PWD/data}"
+mkdir -p "$DUSTWATCH_DATA_DIR"
+
+if [ -z "${DUSTWATCH_ADMIN_API_KEY:-}" ]; then
+  key_file="$DUSTWATCH_DATA_DIR/admin-api-key"
+  if [ ! -s "$key_file" ]; then
+    (umask 077; node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url"))' > "$key_file")
+  fi
+  DUSTWATCH_ADMIN_API_KEY="$(cat "$key_file")"
+  export DUSTWATCH_ADMIN_API_KEY
+fi
+
+ping_ok() { node -e "fetch('$1/ping').then(r => process.exit(r.status === 204 ? 0 : 1), () => process.exit(1))"; }
+
+influx_pid=""
+cleanup() { if [ -n "$influx_pid" ]; then kill "$influx_pid" 2>/dev/null || true; wait "$influx_pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+if [ -z "${DUSTWATCH_INFLUX_URL:-}" ]; then
+  influx_port="${DUSTWATCH_EMBEDDED_INFLUX_PORT:-8086}"
+  export DUSTWATCH_INFLUX_URL="http://127.0.0.1:$influx_port"
+  if ping_ok "$DUSTWATCH_INFLUX_URL"; then
+    echo "==> using the InfluxDB already answering at $DUSTWATCH_INFLUX_URL"
+  else
+    echo "==> starting InfluxDB on $DUSTWATCH_INFLUX_URL (data: $DUSTWATCH_DATA_DIR/influxdb, log: $DUSTWATCH_DATA_DIR/influxd.log)"
+    INFLUXDB_META_DIR="$DUSTWATCH_DATA_DIR/influxdb/meta" INFLUXDB_DATA_DIR="$DUSTWATCH_DATA_DIR/influxdb/data" \
+    INFLUXDB_DATA_WAL_DIR="$DUSTWATCH_DATA_DIR/influxdb/wal" INFLUXDB_HTTP_BIND_ADDRESS="127.0.0.1:$influx_port" \
+    INFLUXDB_BIND_ADDRESS="127.0.0.1:$((influx_port + 2))" INFLUXDB_MONITOR_STORE_ENABLED=false \
+    INFLUXDB_HTTP_LOG_ENABLED=false INFLUXDB_REPORTING_DISABLED=true \
+      /usr/bin/influxd -config /etc/influxdb/influxdb.conf >"$DUSTWATCH_DATA_DIR/influxd.log" 2>&1 &
+    influx_pid=$!
+    for _ in $(seq 1 100); do ping_ok "$DUSTWATCH_INFLUX_URL" && break; sleep 0.2; done
+    ping_ok "$DUSTWATCH_INFLUX_URL" || { echo "InfluxDB did not start; see $DUSTWATCH_DATA_DIR/influxd.log" >&2; exit 1; }
+  fi
+fi
+
+fleet="$DUSTWATCH_DATA_DIR/demo-fleet.yaml"
+if [ ! -f "$fleet" ]; then
+  node dist/devices-sim/devices-sim/src/cli.js generate-fleet --sites 152 --seed 1 --out "$fleet"
+fi
+echo "==> importing the demo fleet ($fleet)"
+node dist/apps/ingest/apps/ingest/src/cli.js import-fleet "$fleet" >/dev/null
+
+http_port="${DUSTWATCH_HTTP_PORT:-3000}"
+mqtt_port="${DUSTWATCH_MQTT_PORT:-1883}"
+cat <<INFO
+
+Dustwatch is starting (embedded default):
+  MQTT broker    mqtt://localhost:$mqtt_port   client id = username = device id, password = device secret
+                 demo devices and their secrets: $fleet  (e.g. CZ-001-M1)
+                 publish readings to devices/<deviceId>/readings  (docs/reading-contract-v1.md)
+  Admin API      http://localhost:$http_port/api   header x-api-key: $DUSTWATCH_ADMIN_API_KEY
+  OpenAPI        http://localhost:$http_port/api/docs
+  Health         http://localhost:$http_port/health     Metrics: http://localhost:$http_port/metrics
+  InfluxDB       $DUSTWATCH_INFLUX_URL  database ${DUSTWATCH_INFLUX_DB:-dustwatch}
+Stop with Ctrl-C.
+
+INFO
+node dist/apps/ingest/apps/ingest/src/main.js

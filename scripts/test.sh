@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check and test of the monorepo: lint (with Nx module boundaries), type-check and
+# build of every project, then every jest suite (unit + integration against a real influxd,
+# the broker over TCP and SQLite on disk). Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
+
+bash scripts/ensure-deps.sh
+echo "==> lint"
+npx nx run-many -t lint --outputStyle=stream
+echo "==> build"
+npx nx run-many -t build --outputStyle=stream
+echo "==> tests"
+mkdir -p tmp
+status=0
+npx jest --runInBand --json --outputFile=tmp/jest-results.json || status=$?
+node -e '
+  const r = require("./tmp/jest-results.json");
+  // The plain closing line: N passed, N failed.
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed, ${r.numPendingTests} skipped`);
+'
+exit $status
