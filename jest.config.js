@@ -1,5 +1,7 @@
 // Every test of the monorepo in one run (scripts/test.sh); each project also runs alone with
 // `npx nx run <project>:test`.
 module.exports = {
+  // testTimeout is a global option: project configs cannot set it when run together.
+  testTimeout: 60_000,
   projects: ['<rootDir>/libs/telemetry/jest.config.js', '<rootDir>/devices-sim/jest.config.js', '<rootDir>/apps/ingest/jest.config.js'],
 };

@@ -44,7 +44,7 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
     this.timer = setInterval(() => {
       this.status.flush();
       this.health.refreshGauges();
-    }, 5000);
+    }, 2000);
     this.timer.unref();
   }
 
@@ -82,6 +82,7 @@ export class AppModule {
         provide: InfluxWriter, inject: [Spool, InfluxHttpClient, IngestMetrics],
         useFactory: (spool: Spool, influx: InfluxHttpClient, metrics: IngestMetrics) => new InfluxWriter(spool, influx, metrics, clock, logger.forContext('InfluxWriter'), {
           batchLines: config.writeBatchLines,
+          maxDelayMs: config.writeMaxDelayMs,
           schema: { rawRetentionDays: config.rawRetentionDays, longRetentionDays: config.longRetentionDays },
         }),
       },

@@ -25,6 +25,10 @@ export class InfluxServer {
 
   private constructor(readonly dir: string, readonly httpPort: number, private readonly rpcPort: number) {}
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.httpPort}`;
   }

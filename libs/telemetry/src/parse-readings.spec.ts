@@ -1,4 +1,5 @@
-import { parseReadingsPayload, ParseContext, MAX_BATCH_READINGS } from './parse-readings';
+import { acceptValid, parseReadingsPayload, ParseContext, MAX_BATCH_READINGS, validateReadingStrict } from './parse-readings';
+import { METRICS, METRIC_KEYS } from './metrics';
 import { RejectionCode } from './rejection';
 
 const NOW = Date.parse('2026-03-01T08:00:00+08:00');
@@ -90,5 +91,50 @@ describe('parseReadingsPayload: every bad-input class has its exact reason', () 
     const reasons = parse({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' }).rejections[0].reasons;
     expect(reasons.map((r) => r.field)).toEqual(['extra', 'ts', 'pm10', 'noise']);
     expect(reasons[2].message).toBe('pm10 must be ≥ 0 µg/m³');
+  });
+});
+
+describe('the hot path and the class-validator DTO agree', () => {
+  // A small deterministic PRNG so a failure is reproducible.
+  let state = 12345;
+  const random = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+
+  function randomValue(key: (typeof METRIC_KEYS)[number]): unknown {
+    const { min, max } = METRICS[key];
+    return pick<() => unknown>([
+      () => min + random() * (max - min), () => min, () => max, () => min - 0.001, () => max + 1,
+      () => String(min), () => null, () => 'NaN', () => true, () => [1],
+    ])();
+  }
+
+  function randomReading(): Record<string, unknown> {
+    const reading: Record<string, unknown> = {};
+    for (const key of METRIC_KEYS) if (random() < 0.4) reading[key] = random() < 0.8 ? (METRICS[key].min + METRICS[key].max) / 2 : randomValue(key);
+    if (random() < 0.7) reading['ts'] = pick<unknown>([NOW - 1000, NOW + 10 * 60_000, NOW - 100 * 86_400_000, '2026-03-01T07:00:00+08:00', '2026-03-01 07:00', -1, 1.5]);
+    if (random() < 0.2) reading['flags'] = pick<unknown>([{ pm10: 'M' }, { pm10: 'X' }, { so2: 'N' }, [], 'N']);
+    if (random() < 0.05) reading['extra'] = 1;
+    return reading;
+  }
+
+  it('on 5,000 random readings, valid and invalid', () => {
+    let accepted = 0;
+    for (let i = 0; i < 5000; i++) {
+      const reading = randomReading();
+      const fast = acceptValid(reading, ctx);
+      const strict = validateReadingStrict(reading, ctx);
+      // The hot path accepts exactly what the DTO accepts, with the same result, and nothing else.
+      if ('reasons' in strict) expect(fast).toBeNull();
+      else {
+        expect(fast).toEqual(strict);
+        accepted += 1;
+      }
+    }
+    // Both outcomes must be well represented, or the comparison proves little.
+    expect(accepted).toBeGreaterThan(1000);
+    expect(accepted).toBeLessThan(4000);
   });
 });

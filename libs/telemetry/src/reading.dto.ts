@@ -34,15 +34,17 @@ function IsReadingTime(): PropertyDecorator {
   });
 }
 
+export function isDataFlagMap(value: unknown): value is Partial<Record<MetricKey, DataFlag>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    && Object.entries(value).every(([k, v]) => isMetricKey(k) && isDataFlag(v));
+}
+
 /** Composite validator: `flags` maps a metric key to an HJ 212 data flag. */
 function IsDataFlagMap(): PropertyDecorator {
   return (target, property) => registerDecorator({
     name: 'isDataFlagMap', target: target.constructor, propertyName: property as string,
     options: because('bad_flag', `flags must map metric names to one of ${DATA_FLAGS.join('/')} (HJ 212-2017 data flags)`),
-    validator: {
-      validate: (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
-        && Object.entries(value).every(([k, v]) => isMetricKey(k) && isDataFlag(v)),
-    },
+    validator: { validate: isDataFlagMap },
   });
 }
 

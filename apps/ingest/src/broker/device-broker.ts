@@ -1,7 +1,7 @@
 import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Subscription } from 'aedes';
 import { Server, Socket, createServer } from 'node:net';
 import { Duplex } from 'node:stream';
-import { deviceTopic, isValidId, mayPublish, maySubscribe, parseDeviceTopic } from '@dustwatch/telemetry';
+import { deviceTopic, isValidId, mayPublish, maySubscribe } from '@dustwatch/telemetry';
 import { SpoolFullError } from '../core/errors';
 import { Clock } from '../core/tokens';
 import { IngestService } from '../ingest/ingest.service';
@@ -34,7 +34,8 @@ export interface BrokerOptions {
 }
 
 interface DeviceClient extends Client {
-  dustwatch?: { siteId: string };
+  /** Set once the CONNECT authenticated; topics precomputed for the per-PUBLISH checks. */
+  dustwatch?: { siteId: string; readingsTopic: string };
 }
 
 function refusal(code: number, message: string): AuthenticateError {
@@ -158,7 +159,7 @@ export class DeviceBroker {
           ? refuse(NOT_AUTHORIZED, 'device is disabled')
           : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
       }
-      client.dustwatch = { siteId: result.device.siteId };
+      client.dustwatch = { siteId: result.device.siteId, readingsTopic: deviceTopic(client.id, 'readings') };
       done(null, true);
     } catch (error) {
       this.logger.error('device authentication failed', { deviceId: client.id, error: (error as Error).message });
@@ -168,16 +169,20 @@ export class DeviceBroker {
 
   private authorizePublish(client: DeviceClient | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (client === null) return done(null); // the service's own publishes (errors topic)
+    const session = client.dustwatch;
+    if (session === undefined) return done(new Error('unauthenticated client'));
+    if (packet.topic === session.readingsTopic) return this.ingestReadings(client, session.siteId, packet, done);
     if (!mayPublish(client.id, packet.topic)) {
       // MQTT 3.1.1 has no negative PUBACK: refusing means closing the connection (MQTT-3.3.5-2).
       this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
       this.logger.warn('MQTT PUBLISH refused: topic not allowed', { deviceId: client.id, topic: packet.topic.slice(0, 200) });
       return done(new Error(`device ${client.id} may not publish to ${packet.topic}`));
     }
-    if (parseDeviceTopic(packet.topic)?.kind !== 'readings') return done(null);
+    done(null); // its own status topic
+  }
+
+  private ingestReadings(client: DeviceClient, siteId: string, packet: PublishPacket, done: (error?: Error | null) => void): void {
     packet.retain = false; // readings are a stream, never a retained message
-    const siteId = client.dustwatch?.siteId;
-    if (!siteId) return done(new Error('unauthenticated client'));
     this.ingest.ingest(client.id, siteId, packet.payload as Buffer, this.clock.now()).then((outcome) => {
       if (outcome.rejections.length > 0) this.tellDevice(client.id, outcome);
       done(null);

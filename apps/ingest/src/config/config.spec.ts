@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect({ ...config }).toEqual({
       httpHost: '0.0.0.0', httpPort: 3000, mqttHost: '0.0.0.0', mqttPort: 1883, dataDir: './data',
       influxUrl: 'http://127.0.0.1:8086', influxDatabase: 'dustwatch', rawRetentionDays: 90, longRetentionDays: 0,
-      writeBatchLines: 5000, adminApiKey: KEY, spoolQuotaMb: 1024, spoolSync: 'full', logLevel: 'log', logFormat: 'json',
+      writeBatchLines: 5000, writeMaxDelayMs: 200, adminApiKey: KEY, spoolQuotaMb: 1024, spoolSync: 'full', logLevel: 'log', logFormat: 'json',
     });
   });
 

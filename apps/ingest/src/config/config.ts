@@ -22,6 +22,7 @@ export class IngestConfig {
   /** 0 keeps the hourly means forever. */
   @IsInt() @Min(0) @Max(36500) longRetentionDays = 0;
   @IsInt() @Min(1) @Max(5000) writeBatchLines = 5000;
+  @IsInt() @Min(0) @Max(60_000) writeMaxDelayMs = 200;
 
   @IsString() @MinLength(16, { message: 'adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)' }) adminApiKey!: string;
 
@@ -48,6 +49,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_RAW_RETENTION_DAYS', 'rawRetentionDays', 'int'],
   ['DUSTWATCH_LONG_RETENTION_DAYS', 'longRetentionDays', 'int'],
   ['DUSTWATCH_WRITE_BATCH_LINES', 'writeBatchLines', 'int'],
+  ['DUSTWATCH_WRITE_MAX_DELAY_MS', 'writeMaxDelayMs', 'int'],
   ['DUSTWATCH_ADMIN_API_KEY', 'adminApiKey', 'string'],
   ['DUSTWATCH_SPOOL_QUOTA_MB', 'spoolQuotaMb', 'int'],
   ['DUSTWATCH_SPOOL_SYNC', 'spoolSync', 'string'],

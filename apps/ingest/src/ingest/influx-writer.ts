@@ -12,12 +12,18 @@ export interface WriterLogger {
 
 export interface WriterOptions {
   readonly batchLines: number;
+  /**
+   * How long a part-filled batch may wait for more lines. InfluxDB spends far less CPU per
+   * point on a few large writes than on many small ones, and the two cores are shared.
+   */
+  readonly maxDelayMs: number;
   readonly schema: SchemaOptions;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
 }
 
 const HOUR = 3_600_000;
+const ROLLUP_EVERY_MS = 30_000;
 
 /** Timestamp (ms) of a line written by readingToLine: the last space-separated token. */
 function lineTime(line: string): number {
@@ -36,6 +42,9 @@ export class InfluxWriter {
   private wake: (() => void) | null = null;
   private schemaReady = false;
   private failures = 0;
+  private lateFrom = Infinity;
+  private lateTo = -Infinity;
+  private lastRollUpAt = 0;
   lastError: string | null = null;
   lastSuccessAt: number | null = null;
 
@@ -79,10 +88,17 @@ export class InfluxWriter {
       }
       const batch = this.spool.peek(this.options.batchLines);
       if (batch === null) {
+        await this.rollUpLateHours(true);
         await this.idle(1000, true);
         continue;
       }
+      const wait = batch.oldestReceivedAt + this.options.maxDelayMs - this.clock.now();
+      if (batch.lines.length < this.options.batchLines && wait > 0 && this.running) {
+        await this.idle(wait, false);
+        continue;
+      }
       await this.writeBatch(batch);
+      await this.rollUpLateHours(false);
     }
   }
 
@@ -110,26 +126,39 @@ export class InfluxWriter {
     this.failures = 0;
     this.lastError = null;
     this.lastSuccessAt = this.clock.now();
-    await this.rollUpLateHours(batch);
+    this.noteLateHours(batch);
   }
 
-  /** Hours the CQ has already passed get their roll-up recomputed once their late points land. */
-  private async rollUpLateHours(batch: SpoolBatch): Promise<void> {
+  /**
+   * Notes the hours of late points (ones the CQ has already passed). Their roll-up is
+   * recomputed later, coalesced, off the write path: a backlog drain would otherwise run one
+   * SELECT INTO per batch.
+   */
+  private noteLateHours(batch: SpoolBatch): void {
     const horizon = this.clock.now() - CQ_LOOKBACK_MS + 10 * 60_000;
-    let from = Infinity;
-    let to = -Infinity;
     for (const line of batch.lines) {
       const t = lineTime(line);
       if (t < horizon) {
-        from = Math.min(from, t);
-        to = Math.max(to, t);
+        const hour = Math.floor(t / HOUR) * HOUR;
+        this.lateFrom = Math.min(this.lateFrom, hour);
+        this.lateTo = Math.max(this.lateTo, hour);
       }
     }
-    if (from === Infinity) return;
+  }
+
+  /** Runs the pending roll-up when the spool is drained, or at least every ROLLUP_EVERY_MS. */
+  private async rollUpLateHours(spoolEmpty: boolean): Promise<void> {
+    if (this.lateFrom === Infinity) return;
+    if (!spoolEmpty && this.clock.now() - this.lastRollUpAt < ROLLUP_EVERY_MS) return;
+    const from = this.lateFrom;
+    const to = this.lateTo;
+    this.lateFrom = Infinity;
+    this.lateTo = -Infinity;
+    this.lastRollUpAt = this.clock.now();
     try {
-      await rollUpHours(this.influx, Math.floor(from / HOUR) * HOUR, Math.floor(to / HOUR) * HOUR);
+      await rollUpHours(this.influx, from, to);
     } catch (error) {
-      // The raw points are safe in InfluxDB; only the derived roll-up lags. Say so, do not retry forever.
+      // The raw points are safe in InfluxDB; only the derived roll-up lags. Say so; do not loop on it.
       this.logger.warn('hourly roll-up of late readings failed', { from, to, error: (error as Error).message });
     }
   }

@@ -3,6 +3,7 @@ import { ApiBody, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/s
 import { isValidId } from '@dustwatch/telemetry';
 import { AdminApiKeyGuard } from '../core/admin-api-key.guard';
 import { QuarantineRepository } from '../ingest/quarantine.repository';
+import { DeviceStatusRepository } from '../ingest/device-status.repository';
 import { CreateDeviceDto, CreateSiteDto } from './registry.dto';
 import { RegistryService } from './registry.service';
 
@@ -19,7 +20,7 @@ class IdPipe implements PipeTransform<string, string> {
 @UseGuards(AdminApiKeyGuard)
 @Controller('api')
 export class RegistryController {
-  constructor(private readonly registry: RegistryService, private readonly quarantine: QuarantineRepository) {}
+  constructor(private readonly registry: RegistryService, private readonly quarantine: QuarantineRepository, private readonly status: DeviceStatusRepository) {}
 
   @Get('sites') @ApiOperation({ summary: 'List sites' })
   listSites() { return this.registry.listSites(); }
@@ -30,6 +31,7 @@ export class RegistryController {
   @Get('devices') @ApiOperation({ summary: 'List devices with online status and last-seen time' }) @ApiQuery({ name: 'siteId', required: false })
   listDevices(@Query('siteId') siteId?: string) {
     if (siteId !== undefined && !isValidId(siteId)) throw new BadRequestException('siteId must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$');
+    this.status.flush(); // connection events are buffered; the list must show the current state
     return this.registry.listDevices(siteId);
   }
 
