@@ -62,15 +62,19 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
 }
 
-async function bareBroker(ids: string[]): Promise<LoadResult> {
+async function bareBroker(ids: string[]): Promise<{ result: LoadResult; brokerCpuSeconds: number; loadGeneratorCpuSeconds: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(__dirname, 'bare-broker.js'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((r) => child.stdout!.once('data', () => r()));
   const clients = await connectAll(port, ids.map((id) => ({ id })));
+  const cpuBefore = cpuSeconds(child.pid);
+  const lgBefore = process.cpuUsage();
   const result = await runLoad(clients, ids, PER_DEVICE, WINDOW, Date.now() - 3_600_000);
+  const brokerCpuSeconds = cpuSeconds(child.pid) - cpuBefore;
+  const lg = process.cpuUsage(lgBefore);
   for (const c of clients) c.end(true);
   await stopChild(child);
-  return result;
+  return { result, brokerCpuSeconds, loadGeneratorCpuSeconds: (lg.user + lg.system) / 1e6 };
 }
 
 async function main(): Promise<void> {
@@ -127,7 +131,8 @@ async function main(): Promise<void> {
     const ingest = summary(load);
 
     log('bare aedes broker, same clients and payloads');
-    const bare = summary(await bareBroker(ids));
+    const bareRun = await bareBroker(ids);
+    const bare = summary(bareRun.result);
 
     const endToEnd = stored / endToEndSeconds;
     const result = {
@@ -140,7 +145,14 @@ async function main(): Promise<void> {
         peakRssMiB: Math.round(rss),
         cpuSecondsDuringRun: cpu,
       },
-      bareAedes: { pubackPerSecond: Math.round(bare.msgsPerS), pubackLatencyMs: { p50: +bare.p50.toFixed(2), p99: +bare.p99.toFixed(2) } },
+      bareAedes: {
+        pubackPerSecond: Math.round(bare.msgsPerS), pubackLatencyMs: { p50: +bare.p50.toFixed(2), p99: +bare.p99.toFixed(2) },
+        cpuSecondsDuringRun: { broker: +bareRun.brokerCpuSeconds.toFixed(2), loadGenerator: +bareRun.loadGeneratorCpuSeconds.toFixed(2), wallSeconds: +bareRun.result.seconds.toFixed(2) },
+      },
+      cpuMicrosecondsPerReading: {
+        service: Math.round((cpu.service / total) * 1e6), influxd: Math.round((cpu.influxd / total) * 1e6),
+        loadGenerator: Math.round((cpu.loadGenerator / total) * 1e6), bareBroker: Math.round((bareRun.brokerCpuSeconds / total) * 1e6),
+      },
       ratioEndToEndToBare: +(endToEnd / bare.msgsPerS).toFixed(3),
       goals: { endToEndAtLeast20000: endToEnd >= 20_000, atLeast60PercentOfBare: endToEnd / bare.msgsPerS >= 0.6 },
     };
