@@ -26,8 +26,12 @@ fi
 ping_ok() { node -e "fetch('$1/ping').then(r => process.exit(r.status === 204 ? 0 : 1), () => process.exit(1))"; }
 
 influx_pid=""
-cleanup() { if [ -n "$influx_pid" ]; then kill "$influx_pid" 2>/dev/null || true; wait "$influx_pid" 2>/dev/null || true; fi; }
+service_pid=""
+stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
+cleanup() { stop_pid "$service_pid"; stop_pid "$influx_pid"; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if [ -z "${DUSTWATCH_INFLUX_URL:-}" ]; then
   influx_port="${DUSTWATCH_EMBEDDED_INFLUX_PORT:-8086}"
@@ -69,4 +73,8 @@ Dustwatch is starting (embedded default):
 Stop with Ctrl-C.
 
 INFO
-node dist/apps/ingest/apps/ingest/src/main.js
+# In the background and waited for, so that Ctrl-C or a TERM reaches the traps above, which
+# stop the service (it drains gracefully on SIGTERM) and then the InfluxDB started here.
+node dist/apps/ingest/apps/ingest/src/main.js &
+service_pid=$!
+wait "$service_pid"

@@ -35,6 +35,7 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(MAIN_DB) private readonly mainDb: Db,
     @Inject(SPOOL_DB) private readonly spoolDb: Db,
+    @Inject(JsonLogger) private readonly logger: JsonLogger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -54,6 +55,7 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
     this.spool.flush();
     await this.writer.stop();
     this.status.flush();
+    this.logger.forContext('Runtime').log('dustwatch ingest stopped', { spoolDepth: this.spool.depth });
     this.mainDb.close();
     this.spoolDb.close();
   }

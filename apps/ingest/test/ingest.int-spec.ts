@@ -193,6 +193,40 @@ describe('device authentication and authorisation', () => {
 });
 
 describe('admin API and operations endpoints', () => {
+  it('records connect, disconnect and last-seen per device', async () => {
+    const before = Date.now();
+    const client = await connectDevice(service.mqttPort, 'dev-b', secrets['dev-b']);
+    await client.publishAsync('devices/dev-b/readings', JSON.stringify({ ts: T0 + 11_000, pm10: 5 }), { qos: 1 });
+    await client.endAsync();
+    const devices = await eventually(() => service.api<{ id: string; online: boolean; lastConnectAt: string; lastDisconnectAt: string; lastSeenAt: string }[]>('GET', '/api/devices?siteId=CZ-001'),
+      (res) => res.body.find((d) => d.id === 'dev-b')?.online === false, 5000, 'dev-b offline');
+    const status = devices.body.find((d) => d.id === 'dev-b')!;
+    for (const at of [status.lastConnectAt, status.lastDisconnectAt, status.lastSeenAt]) {
+      expect(Date.parse(at)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(at)).toBeLessThanOrEqual(Date.now());
+    }
+    expect(Date.parse(status.lastDisconnectAt)).toBeGreaterThanOrEqual(Date.parse(status.lastConnectAt));
+  });
+
+  it('imports a fleet document over the API and lists every problem of a bad one', async () => {
+    const fleet = { version: 1, sites: [{ id: 'API-1', name: 'api site', district: 'Lucheng', lat: 36.3, lon: 113.2, devices: [{ id: 'API-1-M1', model: 'm', kind: 'site', secret: 's'.repeat(20) }] }] };
+    const ok = await service.api('POST', '/api/fleet/import', fleet);
+    expect(ok).toEqual({ status: 200, body: { sites: { created: 1, updated: 0 }, devices: { created: 1, updated: 0 }, generatedSecrets: [] } });
+    const client = await connectDevice(service.mqttPort, 'API-1-M1', 's'.repeat(20));
+    clients.push(client);
+    const bad = await service.api('POST', '/api/fleet/import', { version: 1, sites: [{ id: 'API 2', name: 'x', district: 'y', lat: 1, lon: 1, devices: [] }, { name: 'z' }] });
+    expect(bad).toEqual({
+      status: 400,
+      body: {
+        statusCode: 400, error: 'invalid_input', message: 'fleet file has 6 problem(s)',
+        problems: [
+          'sites[0].id: id must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (letters, digits, _ and -; no +, #, / or spaces)',
+          'sites[1].devices: is required', 'sites[1].id: is required', 'sites[1].district: is required', 'sites[1].lat: is required', 'sites[1].lon: is required',
+        ],
+      },
+    });
+  });
+
   it('requires the admin key', async () => {
     expect((await service.api('GET', '/api/sites', undefined, null))).toEqual({
       status: 401, body: { statusCode: 401, error: 'Unauthorized', message: 'admin API key required: send it as x-api-key or Authorization: Bearer' },

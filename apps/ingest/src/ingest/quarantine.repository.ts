@@ -4,7 +4,8 @@ import { Db } from '../core/sqlite';
 export interface QuarantineEntry {
   id: number;
   deviceId: string;
-  receivedAt: number;
+  /** ISO 8601 (UTC). */
+  receivedAt: string;
   batchIndex: number | null;
   reasons: RejectionReason[];
   raw: string;
@@ -28,7 +29,7 @@ export class QuarantineRepository {
   list(filter: { deviceId?: string; limit: number; beforeId?: number }): QuarantineEntry[] {
     const rows = this.db.prepare(`SELECT id, device_id AS deviceId, received_at AS receivedAt, batch_index AS batchIndex, reasons, raw
       FROM quarantine WHERE (@deviceId IS NULL OR device_id = @deviceId) AND (@beforeId IS NULL OR id < @beforeId)
-      ORDER BY id DESC LIMIT @limit`).all({ deviceId: filter.deviceId ?? null, beforeId: filter.beforeId ?? null, limit: filter.limit }) as (Omit<QuarantineEntry, 'reasons'> & { reasons: string })[];
-    return rows.map((r) => ({ ...r, reasons: JSON.parse(r.reasons) as RejectionReason[] }));
+      ORDER BY id DESC LIMIT @limit`).all({ deviceId: filter.deviceId ?? null, beforeId: filter.beforeId ?? null, limit: filter.limit }) as (Omit<QuarantineEntry, 'reasons' | 'receivedAt'> & { reasons: string; receivedAt: number })[];
+    return rows.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString(), reasons: JSON.parse(r.reasons) as RejectionReason[] }));
   }
 }

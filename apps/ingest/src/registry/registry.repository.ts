@@ -20,10 +20,13 @@ export interface Device {
 
 export interface DeviceWithStatus extends Device {
   online: boolean;
-  lastConnectAt: number | null;
-  lastDisconnectAt: number | null;
-  lastSeenAt: number | null;
+  /** ISO 8601 (UTC) or null. */
+  lastConnectAt: string | null;
+  lastDisconnectAt: string | null;
+  lastSeenAt: string | null;
 }
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export interface DeviceCredentials extends Device {
   secretHash: string;
@@ -75,8 +78,11 @@ export class RegistryRepository {
     const rows = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, coalesce(s.online, 0) AS online, s.last_connect_at AS lastConnectAt,
         s.last_disconnect_at AS lastDisconnectAt, s.last_seen_at AS lastSeenAt
       FROM devices d LEFT JOIN device_status s ON s.device_id = d.id
-      WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`).all({ siteId: siteId ?? null }) as (Omit<DeviceWithStatus, 'enabled' | 'online'> & { enabled: number; online: number })[];
-    return rows.map((r) => ({ ...r, enabled: r.enabled === 1, online: r.online === 1 }));
+      WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`).all({ siteId: siteId ?? null }) as (Omit<Device, 'enabled'> & { enabled: number; online: number; lastConnectAt: number | null; lastDisconnectAt: number | null; lastSeenAt: number | null })[];
+    return rows.map((r) => ({
+      ...r, enabled: r.enabled === 1, online: r.online === 1,
+      lastConnectAt: iso(r.lastConnectAt), lastDisconnectAt: iso(r.lastDisconnectAt), lastSeenAt: iso(r.lastSeenAt),
+    }));
   }
 
   upsertDevice(device: Device, secretHash: string | null, now: number): 'created' | 'updated' {
