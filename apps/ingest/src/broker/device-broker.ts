@@ -7,6 +7,7 @@ import { Clock } from '../core/tokens';
 import { IngestService } from '../ingest/ingest.service';
 import { DeviceStatusRepository } from '../ingest/device-status.repository';
 import { IngestMetrics } from '../observability/metrics';
+import { ContextLogger } from '../observability/json-logger';
 import { RegistryService } from '../registry/registry.service';
 import { FrameSizeGuard, PacketTooLargeError } from './frame-size-guard';
 
@@ -21,12 +22,6 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 export const MAX_PACKET_BYTES = 64 * 1024;
-
-export interface BrokerLogger {
-  log(message: string, context?: unknown): void;
-  warn(message: string, context?: unknown): void;
-  error(message: string, context?: unknown): void;
-}
 
 export interface BrokerOptions {
   readonly host: string;
@@ -66,7 +61,7 @@ export class DeviceBroker {
     private readonly status: DeviceStatusRepository,
     private readonly metrics: IngestMetrics,
     private readonly clock: Clock,
-    private readonly logger: BrokerLogger,
+    private readonly logger: ContextLogger,
     private readonly options: BrokerOptions,
   ) {
     registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));

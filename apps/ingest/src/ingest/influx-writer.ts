@@ -1,14 +1,9 @@
 import { InfluxHttpClient, InfluxWriteError } from '../influx/influx-http.client';
 import { CQ_LOOKBACK_MS, RAW_RP, ensureSchema, rollUpHours, SchemaOptions } from '../influx/influx-schema';
 import { IngestMetrics } from '../observability/metrics';
+import { ContextLogger } from '../observability/json-logger';
 import { Clock } from '../core/tokens';
 import { Spool, SpoolBatch } from './spool';
-
-export interface WriterLogger {
-  log(message: string, context?: unknown): void;
-  warn(message: string, context?: unknown): void;
-  error(message: string, context?: unknown): void;
-}
 
 export interface WriterOptions {
   readonly batchLines: number;
@@ -53,7 +48,7 @@ export class InfluxWriter {
     private readonly influx: InfluxHttpClient,
     private readonly metrics: IngestMetrics,
     private readonly clock: Clock,
-    private readonly logger: WriterLogger,
+    private readonly logger: ContextLogger,
     private readonly options: WriterOptions,
   ) {}
 
