@@ -1,5 +1,3 @@
-import { Transform, TransformCallback } from 'node:stream';
-
 export class PacketTooLargeError extends Error {
   constructor(readonly size: number, readonly limit: number) {
     super(`MQTT packet of ${size} bytes exceeds the ${limit}-byte limit`);
@@ -8,27 +6,19 @@ export class PacketTooLargeError extends Error {
 }
 
 /**
- * Reads MQTT fixed headers as bytes stream past (MQTT 3.1.1 §2.2: one type byte, then a
- * 1–4 byte Remaining Length) and fails the stream as soon as a header announces a packet over
- * the limit. The broker's parser would otherwise buffer up to 256 MB before anything could look
- * at the packet. Bytes pass through unchanged.
+ * Follows MQTT fixed headers as bytes stream past (MQTT 3.1.1 §2.2: one type byte, then a
+ * 1–4 byte Remaining Length) and reports as soon as a header announces a packet over the
+ * limit. The broker's parser would otherwise buffer up to 256 MB before anything could look at
+ * the packet.
  */
-export class FrameSizeGuard extends Transform {
+export class FrameSizeGuard {
   private state: 'type' | 'length' | 'body' = 'type';
   private length = 0;
   private multiplier = 1;
   private lengthBytes = 0;
   private bodyLeft = 0;
 
-  constructor(private readonly maxRemainingLength: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const error = this.scan(chunk);
-    if (error) return callback(error);
-    callback(null, chunk);
-  }
+  constructor(private readonly maxRemainingLength: number) {}
 
   /** Advances the header state machine over one chunk; returns an error for an oversized packet. */
   scan(chunk: Buffer): Error | null {
