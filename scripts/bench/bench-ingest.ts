@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       DUSTWATCH_MQTT_HOST: '127.0.0.1', DUSTWATCH_MQTT_PORT: String(mqttPort), DUSTWATCH_DATA_DIR: dataDir,
       DUSTWATCH_INFLUX_URL: influx.url, DUSTWATCH_INFLUX_DB: 'bench', DUSTWATCH_LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 2, 2], // the service's logs go to stderr; stdout carries only the figures
   });
   try {
     const base = `http://127.0.0.1:${httpPort}`;
