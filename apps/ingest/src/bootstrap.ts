@@ -8,6 +8,7 @@ import { Clock, systemClock } from './core/tokens';
 import { HttpExceptionFilter } from './core/http-exception.filter';
 import { JsonLogger } from './observability/json-logger';
 import { DeviceBroker } from './broker/device-broker';
+import { IngestMetrics } from './observability/metrics';
 
 export interface RunningService {
   readonly app: INestApplication;
@@ -21,7 +22,7 @@ export async function startService(config: IngestConfig, options: { clock?: Cloc
   const logger = options.logger ?? new JsonLogger(config.logFormat, config.logLevel);
   const app = await NestFactory.create(AppModule.forRoot(config, logger, options.clock ?? systemClock), { logger });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new HttpExceptionFilter(logger.forContext('Http')));
+  app.useGlobalFilters(new HttpExceptionFilter(logger.forContext('Http'), app.get(IngestMetrics)));
   app.enableShutdownHooks();
   const openapi = new DocumentBuilder()
     .setTitle('Dustwatch ingest')

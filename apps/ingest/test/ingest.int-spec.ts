@@ -208,6 +208,17 @@ describe('admin API and operations endpoints', () => {
     expect(Date.parse(status.lastDisconnectAt)).toBeGreaterThanOrEqual(Date.parse(status.lastConnectAt));
   });
 
+  it('records the last will on devices/{id}/status when a connection dies without DISCONNECT', async () => {
+    const client = await connectDevice(service.mqttPort, 'dev-d', secrets['dev-d'], { will: { topic: 'devices/dev-d/status', payload: Buffer.from('offline: power lost'), qos: 1, retain: false } });
+    client.stream.destroy(); // the device vanishes: no DISCONNECT, so the broker publishes the will
+    client.end(true);
+    const devices = await eventually(() => service.api<{ id: string; online: boolean; lastStatus: string | null; lastStatusAt: string | null }[]>('GET', '/api/devices?siteId=CZ-001'),
+      (res) => res.body.find((d) => d.id === 'dev-d')?.lastStatus !== null, 5000, 'the last will');
+    const status = devices.body.find((d) => d.id === 'dev-d')!;
+    expect(status.lastStatus).toBe('offline: power lost');
+    expect(status.online).toBe(false);
+  });
+
   it('imports a fleet document over the API and lists every problem of a bad one', async () => {
     const fleet = { version: 1, sites: [{ id: 'API-1', name: 'api site', district: 'Lucheng', lat: 36.3, lon: 113.2, devices: [{ id: 'API-1-M1', model: 'm', kind: 'site', secret: 's'.repeat(20) }] }] };
     const ok = await service.api('POST', '/api/fleet/import', fleet);
@@ -245,6 +256,8 @@ describe('admin API and operations endpoints', () => {
     const missing = await service.api('POST', '/api/devices/ghost/rotate-secret');
     expect(missing).toEqual({ status: 404, body: { statusCode: 404, error: 'not_found', message: 'device ghost does not exist' } });
     expect((await service.api('POST', '/api/devices/a%2Bb/disable')).status).toBe(400);
+    expect(await metricValue(service.baseUrl, 'dustwatch_http_errors_total{status="409",reason="conflict"}')).toBe(1);
+    expect(await metricValue(service.baseUrl, 'dustwatch_http_errors_total{status="404",reason="not_found"}')).toBe(1);
   });
 
   it('rotates a secret: the old one stops working, the new one works', async () => {

@@ -174,7 +174,9 @@ export class DeviceBroker {
       this.logger.warn('MQTT PUBLISH refused: topic not allowed', { deviceId: client.id, topic: packet.topic.slice(0, 200) });
       return done(new Error(`device ${client.id} may not publish to ${packet.topic}`));
     }
-    done(null); // its own status topic
+    // Its own status topic, e.g. its last will.
+    this.status.statusMessageReceived(client.id, Buffer.from(packet.payload).toString('utf8'), this.clock.now());
+    done(null);
   }
 
   private ingestReadings(client: DeviceClient, siteId: string, packet: PublishPacket, done: (error?: Error | null) => void): void {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { ConflictError, DomainError, InvalidInputError, NotFoundError, SpoolFullError } from './errors';
 import { ContextLogger } from '../observability/json-logger';
+import { IngestMetrics } from '../observability/metrics';
 
 const STATUS: ReadonlyArray<[new (...args: never[]) => DomainError, number]> = [
   [NotFoundError, HttpStatus.NOT_FOUND],
@@ -17,20 +18,24 @@ const STATUS: ReadonlyArray<[new (...args: never[]) => DomainError, number]> = [
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: ContextLogger) {}
+  constructor(private readonly logger: ContextLogger, private readonly metrics: IngestMetrics) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof HttpException) {
-      res.status(exception.getStatus()).json(exception.getResponse());
+      const status = exception.getStatus();
+      this.metrics.httpErrors.inc({ status: String(status), reason: status === 401 ? 'unauthorized' : status === 404 ? 'no_route' : 'invalid_request' });
+      res.status(status).json(exception.getResponse());
       return;
     }
     if (exception instanceof DomainError) {
       const status = STATUS.find(([type]) => exception instanceof type)?.[1] ?? HttpStatus.BAD_REQUEST;
       const problems = exception instanceof InvalidInputError && exception.problems.length > 0 ? { problems: exception.problems } : {};
+      this.metrics.httpErrors.inc({ status: String(status), reason: exception.reason });
       res.status(status).json({ statusCode: status, error: exception.reason, message: exception.message, ...problems });
       return;
     }
+    this.metrics.httpErrors.inc({ status: '500', reason: 'internal_error' });
     const errorId = randomUUID();
     this.logger.error('unhandled error in HTTP request', { errorId, error: (exception as Error)?.message, stack: (exception as Error)?.stack });
     res.status(500).json({ statusCode: 500, error: 'internal_error', message: 'unexpected error', errorId });

@@ -65,6 +65,14 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX quarantine_device ON quarantine(device_id, received_at);
     `,
   },
+  {
+    version: 2,
+    name: 'last status message (e.g. the last will) per device',
+    sql: `
+      ALTER TABLE device_status ADD COLUMN last_status TEXT;
+      ALTER TABLE device_status ADD COLUMN last_status_at INTEGER;
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [

@@ -12,6 +12,7 @@ export class DeviceStatusRepository {
   private readonly transitions: { id: string; online: 0 | 1; connectAt: number | null; disconnectAt: number | null }[] = [];
   private readonly upsert;
   private readonly seen;
+  private readonly statusMessage;
 
   constructor(private readonly db: Db) {
     this.upsert = db.prepare(`INSERT INTO device_status (device_id, online, last_connect_at, last_disconnect_at)
@@ -20,6 +21,17 @@ export class DeviceStatusRepository {
         last_connect_at = coalesce(@connectAt, last_connect_at), last_disconnect_at = coalesce(@disconnectAt, last_disconnect_at)`);
     this.seen = db.prepare(`INSERT INTO device_status (device_id, online, last_seen_at) VALUES (?, 1, ?)
       ON CONFLICT(device_id) DO UPDATE SET last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`);
+    this.statusMessage = db.prepare(`INSERT INTO device_status (device_id, online, last_status, last_status_at) VALUES (?, 0, ?, ?)
+      ON CONFLICT(device_id) DO UPDATE SET last_status = excluded.last_status, last_status_at = excluded.last_status_at`);
+  }
+
+  /**
+   * A message on `devices/{id}/status`: the device's own word, typically its last will
+   * ("offline") published by the broker when the connection died without DISCONNECT. Rare,
+   * so written at once.
+   */
+  statusMessageReceived(deviceId: string, text: string, now: number): void {
+    this.statusMessage.run(deviceId, text.slice(0, 256), now);
   }
 
   /** At start-up nobody is connected yet, whatever the last run recorded. */

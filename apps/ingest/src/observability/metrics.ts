@@ -10,6 +10,7 @@ export class IngestMetrics {
   readonly publishesRefused = new Counter({ name: 'dustwatch_mqtt_publishes_refused_total', help: 'PUBLISH packets refused (client disconnected, no PUBACK), by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly connectsRefused = new Counter({ name: 'dustwatch_mqtt_connects_refused_total', help: 'CONNECTs refused, by CONNACK return code', labelNames: ['code'], registers: [this.registry] });
   readonly subscribesRefused = new Counter({ name: 'dustwatch_mqtt_subscribes_refused_total', help: 'Subscriptions refused with SUBACK 0x80', registers: [this.registry] });
+  readonly httpErrors = new Counter({ name: 'dustwatch_http_errors_total', help: 'HTTP requests answered with an error, by status and reason', labelNames: ['status', 'reason'], registers: [this.registry] });
   readonly connectedDevices = new Gauge({ name: 'dustwatch_connected_devices', help: 'Devices connected to the embedded broker', registers: [this.registry] });
   readonly spoolDepth = new Gauge({ name: 'dustwatch_spool_depth', help: 'Readings spooled and not yet acknowledged by InfluxDB', registers: [this.registry] });
   readonly spoolBytes = new Gauge({ name: 'dustwatch_spool_bytes', help: 'Bytes of line protocol in the spool', registers: [this.registry] });

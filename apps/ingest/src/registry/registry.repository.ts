@@ -24,6 +24,9 @@ export interface DeviceWithStatus extends Device {
   lastConnectAt: string | null;
   lastDisconnectAt: string | null;
   lastSeenAt: string | null;
+  /** Last message on devices/{id}/status (often the last will) and when it came. */
+  lastStatus: string | null;
+  lastStatusAt: string | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -76,12 +79,14 @@ export class RegistryRepository {
 
   listDevices(siteId?: string): DeviceWithStatus[] {
     const rows = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, coalesce(s.online, 0) AS online, s.last_connect_at AS lastConnectAt,
-        s.last_disconnect_at AS lastDisconnectAt, s.last_seen_at AS lastSeenAt
+        s.last_disconnect_at AS lastDisconnectAt, s.last_seen_at AS lastSeenAt, s.last_status AS lastStatus, s.last_status_at AS lastStatusAt
       FROM devices d LEFT JOIN device_status s ON s.device_id = d.id
-      WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`).all({ siteId: siteId ?? null }) as (Omit<Device, 'enabled'> & { enabled: number; online: number; lastConnectAt: number | null; lastDisconnectAt: number | null; lastSeenAt: number | null })[];
+      WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`).all({ siteId: siteId ?? null }) as (Omit<Device, 'enabled'> & {
+      enabled: number; online: number; lastConnectAt: number | null; lastDisconnectAt: number | null; lastSeenAt: number | null; lastStatus: string | null; lastStatusAt: number | null;
+    })[];
     return rows.map((r) => ({
       ...r, enabled: r.enabled === 1, online: r.online === 1,
-      lastConnectAt: iso(r.lastConnectAt), lastDisconnectAt: iso(r.lastDisconnectAt), lastSeenAt: iso(r.lastSeenAt),
+      lastConnectAt: iso(r.lastConnectAt), lastDisconnectAt: iso(r.lastDisconnectAt), lastSeenAt: iso(r.lastSeenAt), lastStatusAt: iso(r.lastStatusAt),
     }));
   }
 
