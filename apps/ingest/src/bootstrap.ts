@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { IngestConfig } from './config/config';
@@ -20,7 +21,9 @@ export interface RunningService {
 /** Builds and starts the service; used by main.ts and by the integration tests alike. */
 export async function startService(config: IngestConfig, options: { clock?: Clock; logger?: JsonLogger } = {}): Promise<RunningService> {
   const logger = options.logger ?? new JsonLogger(config.logFormat, config.logLevel);
-  const app = await NestFactory.create(AppModule.forRoot(config, logger, options.clock ?? systemClock), { logger });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, options.clock ?? systemClock), { logger, bodyParser: false });
+  // A whole city's fleet document is larger than Express's 100 kB default.
+  app.useBodyParser('json', { limit: '20mb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter(logger.forContext('Http'), app.get(IngestMetrics)));
   app.enableShutdownHooks();
