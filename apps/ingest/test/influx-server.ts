@@ -23,7 +23,7 @@ export function influxdMissing(): string | null {
 export class InfluxServer {
   private child: ChildProcess | null = null;
 
-  private constructor(readonly dir: string, readonly httpPort: number, private readonly rpcPort: number) {}
+  private constructor(readonly dir: string, readonly httpPort: number, private readonly rpcPort: number, private readonly authEnabled: boolean) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -33,11 +33,12 @@ export class InfluxServer {
     return `http://127.0.0.1:${this.httpPort}`;
   }
 
-  static async start(): Promise<InfluxServer> {
+  /** @param options.auth turn on HTTP auth (INFLUXDB_HTTP_AUTH_ENABLED); create a user before writing. */
+  static async start(options: { auth?: boolean } = {}): Promise<InfluxServer> {
     const missing = influxdMissing();
     if (missing) throw new Error(missing);
     const dir = mkdtempSync(join(tmpdir(), 'dustwatch-influx-'));
-    const server = new InfluxServer(dir, await freePort(), await freePort());
+    const server = new InfluxServer(dir, await freePort(), await freePort(), options.auth ?? false);
     await server.resume();
     return server;
   }
@@ -57,6 +58,7 @@ export class InfluxServer {
       INFLUXDB_DATA_QUERY_LOG_ENABLED: 'false',
       INFLUXDB_CONTINUOUS_QUERIES_LOG_ENABLED: 'false',
       INFLUXDB_HTTP_MAX_BODY_SIZE: '0',
+      INFLUXDB_HTTP_AUTH_ENABLED: this.authEnabled ? 'true' : 'false',
     };
     const child = spawn(INFLUXD, ['-config', CONFIG], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -93,8 +95,10 @@ export class InfluxServer {
   }
 
   /** Runs an InfluxQL query and returns the first series' rows as objects. */
-  async rows(database: string, q: string): Promise<Record<string, unknown>[]> {
-    const res = await fetch(`${this.url}/query?${new URLSearchParams({ db: database, q, epoch: 'ms' })}`);
+  async rows(database: string, q: string, auth?: { username: string; password: string }): Promise<Record<string, unknown>[]> {
+    const params: Record<string, string> = { db: database, q, epoch: 'ms' };
+    if (auth) Object.assign(params, { u: auth.username, p: auth.password });
+    const res = await fetch(`${this.url}/query?${new URLSearchParams(params)}`, { method: 'POST' });
     const body = (await res.json()) as { results: { error?: string; series?: { columns: string[]; values: unknown[][]; tags?: Record<string, string> }[] }[] };
     const result = body.results[0];
     if (result.error) throw new Error(result.error);
