@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, loadConfig } from './config/config';
+import { ConfigError, loadConfigFromEnvironment } from './config/config';
 import { InvalidInputError } from './core/errors';
 import { MAIN_MIGRATIONS, openDatabase } from './core/sqlite';
 import { systemClock } from './core/tokens';
@@ -37,7 +37,7 @@ async function importFleet(args: string[]): Promise<number> {
   }
   const outIndex = args.indexOf('--secrets-out');
   const secretsOut = outIndex >= 0 ? args[outIndex + 1] : `${file}.secrets.csv`;
-  const config = loadConfig(process.env, 'cli');
+  const config = loadConfigFromEnvironment('cli');
   let document: unknown;
   try {
     document = parseYaml(readFileSync(file, 'utf8'));

@@ -1,10 +1,10 @@
-import { ConfigError, loadConfig } from './config/config';
+import { ConfigError, loadConfigFromEnvironment } from './config/config';
 import { startService } from './bootstrap';
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfigFromEnvironment();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`dustwatch-ingest: ${error.message}\nSee README.md "Configuration" for every variable and its default.\n`);

@@ -100,3 +100,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, pu
   if (problems.length > 0) throw new ConfigError(problems);
   return typed;
 }
+
+/** The service's and the CLI's one read of the process environment. */
+export function loadConfigFromEnvironment(purpose: 'server' | 'cli' = 'server'): IngestConfig {
+  return loadConfig(process.env, purpose);
+}
