@@ -103,6 +103,31 @@ it('stops acknowledging at the spool quota, says so, and recovers once InfluxDB 
   }
 });
 
+it('moves a batch InfluxDB refuses (HTTP 400) to spool_dead, counts it and keeps going', async () => {
+  const service = await startTestService(influx);
+  try {
+    const secrets = await provision(service, 'DEAD-1', ['dead-1']);
+    await eventually(async () => (await fetch(`${service.baseUrl}/health`)).status, (s) => s === 200, 10_000, 'the schema');
+    // Plant a field-type conflict: server_time as a float in this shard, where the service writes a boolean.
+    const res = await fetch(`${influx.url}/write?db=${TEST_DB}&rp=raw&precision=ms`, { method: 'POST', body: `readings,device=planted,site=DEAD-1 server_time=1 ${Date.now() - 1000}` });
+    expect(res.status).toBe(204);
+    const client = await connectDevice(service.mqttPort, 'dead-1', secrets['dead-1']);
+    await client.publishAsync('devices/dead-1/readings', JSON.stringify({ pm10: 33 }), { qos: 1 }); // no ts → server_time=true
+    const dead = await eventually(() => metricValue(service.baseUrl, 'dustwatch_spool_dead_lines'), (n) => n === 1, 20_000, 'the dead letter');
+    expect(dead).toBe(1);
+    expect(await metricValue(service.baseUrl, 'dustwatch_influx_write_failures_total{kind="rejected"}')).toBe(1);
+    expect(await metricValue(service.baseUrl, 'dustwatch_spool_depth')).toBe(0);
+    expect(service.logs.some((l) => l.includes('moved it to spool_dead') && l.includes('field type conflict'))).toBe(true);
+    const ts = Date.now() - 5000;
+    await client.publishAsync('devices/dead-1/readings', JSON.stringify({ ts, pm10: 34 }), { qos: 1 });
+    client.end(true);
+    expect(await eventually(() => storedTimes('dead-1'), (t) => t.length === 1, 20_000, 'the next reading')).toEqual([ts]);
+  } finally {
+    await service.stop();
+    removeDir(service.dataDir);
+  }
+});
+
 describe('kill -9 of the service process', () => {
   let child: ChildProcess | null = null;
   const dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-kill-'));
