@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { InfluxServer } from '../../apps/ingest/test/influx-server';
 import { freePort } from '../../apps/ingest/test/free-port';
-import { connectAll, percentile, runLoad, LoadResult } from './load';
+import { connectAll, percentile, runLoad, LoadResult } from '../../devices-sim/src/load';
 
 const ROOT = resolve(__dirname, '../..');
 const MAIN_JS = join(ROOT, 'dist/apps/ingest/apps/ingest/src/main.js');

@@ -14,11 +14,11 @@ export interface LoadDevice {
 }
 
 /** Connects every device (in parallel batches) and resolves once all are connected. */
-export async function connectAll(port: number, devices: readonly LoadDevice[]): Promise<MqttClient[]> {
+export async function connectAll(port: number, devices: readonly LoadDevice[], host = '127.0.0.1'): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
   for (let i = 0; i < devices.length; i += 20) {
     clients.push(...await Promise.all(devices.slice(i, i + 20).map((d) => new Promise<MqttClient>((resolve, reject) => {
-      const c = mqtt.connect({ host: '127.0.0.1', port, clientId: d.id, username: d.secret ? d.id : undefined, password: d.secret, reconnectPeriod: 0, protocolVersion: 4 });
+      const c = mqtt.connect({ host, port, clientId: d.id, username: d.secret ? d.id : undefined, password: d.secret, reconnectPeriod: 0, protocolVersion: 4 });
       c.once('connect', () => resolve(c));
       c.once('error', reject);
     }))));

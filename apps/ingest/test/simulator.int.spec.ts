@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { InfluxServer } from './influx-server';
+import { TEST_DB, TestService, removeDir, startTestService } from './harness';
+
+// The simulator drives the real service exactly as monitors do: a short accelerated run of a
+// small generated fleet with malformed payloads, QoS 1 duplicates, a silent device that comes
+// back with its buffer, and a reconnect storm. Every acknowledged reading must be in InfluxDB
+// once, and every malformed kind quarantined with its reason.
+const ROOT = resolve(__dirname, '../../..');
+const SIM_CLI = join(ROOT, 'dist/devices-sim/devices-sim/src/cli.js');
+const KINDS = ['invalid_utf8', 'malformed_json', 'empty_batch', 'batch_too_large', 'not_an_object', 'unknown_field', 'wrong_type',
+  'not_finite', 'out_of_range', 'no_metrics', 'bad_timestamp', 'ts_in_future', 'ts_too_old', 'bad_flag'];
+
+let influx: InfluxServer;
+let service: TestService;
+const dir = mkdtempSync(join(tmpdir(), 'dustwatch-sim-'));
+
+function sim(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [SIM_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  influx = await InfluxServer.start();
+  service = await startTestService(influx);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await influx?.stop();
+  if (service) removeDir(service.dataDir);
+  removeDir(dir);
+});
+
+it('an accelerated run with scenarios: every acknowledged reading stored once, every malformed kind quarantined', async () => {
+  const fleetFile = join(dir, 'fleet.yaml');
+  expect((await sim(['generate-fleet', '--sites', '8', '--seed', '3', '--out', fleetFile])).code).toBe(0);
+  const fleet = parse(readFileSync(fleetFile, 'utf8')) as { sites: { id: string; devices: { id: string }[] }[] };
+  expect((await service.api('POST', '/api/fleet/import', fleet)).status).toBe(200);
+  const ids = fleet.sites.flatMap((s) => s.devices.map((d) => d.id));
+  const [malformed, duplicated, silent] = ids;
+
+  const scenarioFile = join(dir, 'scenarios.yaml');
+  writeFileSync(scenarioFile, [
+    'version: 1', 'scenarios:',
+    `  - { kind: malformed, device: ${malformed}, at: +2m }`,
+    `  - { kind: duplicates, device: ${duplicated}, at: +5m, minutes: 10 }`,
+    `  - { kind: silence, device: ${silent}, at: +8m, minutes: 12 }`,
+    '  - { kind: reconnect-storm, at: +22m }',
+  ].join('\n'));
+
+  const run = await sim(['run', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--speed', '300', '--duration', '30m', '--scenario', scenarioFile, '--json']);
+  expect(run.stderr).not.toContain('Error');
+  expect(run.code).toBe(0);
+  const summary = JSON.parse(run.stdout) as { readingsAcked: number; malformedAcked: number; refusedByReason: Record<string, number>; reconnects: number; drained: boolean; connectRefusals: object; devices: number };
+  expect(summary.drained).toBe(true);
+  expect(summary.connectRefusals).toEqual({});
+  expect(summary.devices).toBe(ids.length);
+  expect(summary.malformedAcked).toBe(KINDS.length);
+  expect(summary.refusedByReason).toEqual(Object.fromEntries(KINDS.map((k) => [k, 1])));
+  expect(summary.reconnects).toBeGreaterThanOrEqual(ids.length - 1);
+  // 30 simulated minutes at one reading a minute: 30 or 31 per device, depending on its phase.
+  expect(summary.readingsAcked).toBeGreaterThanOrEqual(30 * ids.length);
+  expect(summary.readingsAcked).toBeLessThanOrEqual(31 * ids.length);
+
+  // Let the writer flush (≤ 200 ms batching), then count: duplicates stored once, the silent
+  // device's buffered readings present.
+  await new Promise((r) => setTimeout(r, 1500));
+  const rows = await influx.rows(TEST_DB, 'SELECT count(pm10) FROM raw.readings GROUP BY device');
+  const perDevice = Object.fromEntries(rows.map((r) => [r.device as string, r.count as number]));
+  expect(Object.values(perDevice).reduce((a, b) => a + b, 0)).toBe(summary.readingsAcked);
+  expect(perDevice[silent]).toBeGreaterThanOrEqual(30);
+  expect(perDevice[duplicated]).toBeGreaterThanOrEqual(30);
+  expect(perDevice[duplicated]).toBeLessThanOrEqual(31);
+
+  const quarantine = await service.api<{ reasons: { code: string }[] }[]>('GET', `/api/quarantine?deviceId=${malformed}`);
+  expect(quarantine.body.map((q) => q.reasons[0].code).sort()).toEqual([...KINDS].sort());
+});
+
+it('says clearly when the broker refuses the credentials, without a stack trace', async () => {
+  const fleetFile = join(dir, 'wrong.yaml');
+  writeFileSync(fleetFile, 'version: 1\nsites:\n  - { id: X-1, name: x, district: Luzhou, lat: 36.2, lon: 113.1, devices: [{ id: ghost-1, model: m, kind: site, secret: not-the-right-secret }] }\n');
+  const run = await sim(['run', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--duration', '1m']);
+  expect(run.code).toBe(1);
+  expect(run.stderr.trim()).toBe('devices-sim: ghost-1: the broker refused the connection (CONNACK 4: bad username or password (check the fleet file matches the imported registry))');
+});
+
+it('says clearly when the broker cannot be reached', async () => {
+  const fleetFile = join(dir, 'wrong.yaml');
+  const run = await sim(['run', '--fleet', fleetFile, '--url', 'mqtt://127.0.0.1:1', '--duration', '1m']);
+  expect(run.code).toBe(1);
+  expect(run.stderr.trim()).toBe('devices-sim: ghost-1: cannot reach the broker at mqtt://127.0.0.1:1 (ECONNREFUSED)');
+});
