@@ -87,6 +87,32 @@ it('an accelerated run with scenarios: every acknowledged reading stored once, e
   expect(quarantine.body.map((q) => q.reasons[0].code).sort()).toEqual([...KINDS].sort());
 });
 
+it('backfills a period: every planned reading acknowledged and stored, and load mode reports its figures', async () => {
+  const fleetFile = join(dir, 'fleet.yaml');
+  const from = Date.now() - 3 * 86_400_000;
+  const to = from + 12 * 3_600_000;
+  const iso = (t: number): string => new Date(t).toISOString();
+  const run = await sim(['backfill', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--from', iso(from), '--to', iso(to), '--json']);
+  expect(run.code).toBe(0);
+  const summary = JSON.parse(run.stdout) as { readingsAcked: number; readingsPlanned: number; drained: boolean; publishRetries: number };
+  const devices = (parse(readFileSync(fleetFile, 'utf8')) as { sites: { devices: unknown[] }[] }).sites.reduce((n, s) => n + s.devices.length, 0);
+  expect(summary.readingsPlanned).toBe(devices * 12 * 60);
+  expect(summary.readingsAcked).toBe(summary.readingsPlanned);
+  expect(summary.publishRetries).toBe(0);
+  await new Promise((r) => setTimeout(r, 1500));
+  const rows = await influx.rows(TEST_DB, `SELECT count(pm10) FROM raw.readings WHERE time >= ${from}ms AND time < ${to}ms`);
+  expect(rows[0].count).toBe(summary.readingsPlanned);
+
+  const load = await sim(['load', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--per-device', '50', '--window', '8', '--json']);
+  expect(load.code).toBe(0);
+  const figures = JSON.parse(load.stdout) as { messages: number; acked: number; errors: number; pubackLatencyMs: { p50: number; p99: number; max: number } };
+  expect(figures.messages).toBe(devices * 50);
+  expect(figures.acked).toBe(figures.messages);
+  expect(figures.errors).toBe(0);
+  expect(figures.pubackLatencyMs.p50).toBeLessThanOrEqual(figures.pubackLatencyMs.p99);
+  expect(figures.pubackLatencyMs.p99).toBeLessThanOrEqual(figures.pubackLatencyMs.max);
+});
+
 it('says clearly when the broker refuses the credentials, without a stack trace', async () => {
   const fleetFile = join(dir, 'wrong.yaml');
   writeFileSync(fleetFile, 'version: 1\nsites:\n  - { id: X-1, name: x, district: Luzhou, lat: 36.2, lon: 113.1, devices: [{ id: ghost-1, model: m, kind: site, secret: not-the-right-secret }] }\n');
