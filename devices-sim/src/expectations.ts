@@ -1,3 +1,4 @@
+import { MAX_FUTURE_SKEW_MS } from '@dustwatch/telemetry';
 import { ModelDevice, Overlays, readingValues } from './model';
 import { Scenario } from './scenarios';
 import { localHour } from './local-time';
@@ -67,7 +68,7 @@ export function expectationsFor(scenarios: readonly Scenario[], seed: number, de
         return { scenario: i, kind: s.kind, times: { silentFrom: s.at, back: s.at + s.minutes * MINUTE }, text: `device ${s.device} goes silent at ${iso(s.at)}${s.minutes >= 10 ? `; device-offline opens at ≈${iso(s.at + 10 * MINUTE)}` : ''}; at ${iso(s.at + s.minutes * MINUTE)} it reconnects and publishes its buffered readings as arrays (≤ 500), all stored with their own times` };
       case 'clock-skew':
         // Refused when the skewed stamp is more than 5 minutes ahead of the service's clock on arrival.
-        return { scenario: i, kind: s.kind, text: s.at + s.skewSeconds * 1000 > arrival(s.at) + 5 * MINUTE
+        return { scenario: i, kind: s.kind, text: s.at + s.skewSeconds * 1000 > arrival(s.at) + MAX_FUTURE_SKEW_MS
           ? `readings of ${s.device} between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)} are stamped ${s.skewSeconds} s ahead: refused with ts_in_future and quarantined`
           : `readings of ${s.device} between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)} are stamped ${s.skewSeconds} s ahead but arrive within the service's 5-minute tolerance: stored at the shifted times (overwriting the device's own readings at those times)` };
       case 'malformed':

@@ -132,7 +132,7 @@ describe('scenarios', () => {
     expect((error as ScenarioError).problems).toEqual([
       'version: must be 1',
       'scenarios[0].kind: one of dust-episode, regional-rise, night-noise, silence, clock-skew, malformed, duplicates, reconnect-storm',
-      'scenarios[1].at: ISO 8601 with offset, or +N m/h/s from the start',
+      'scenarios[1].at: ISO 8601 with offset, or +N s/m/h/d from the start',
       'scenarios[1].minutes: a positive number',
       'scenarios[1].device: nobody is not in the fleet',
     ]);

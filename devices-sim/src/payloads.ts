@@ -1,10 +1,4 @@
 import { MalformedKind } from './scenarios';
-import { ModelValues } from './model';
-
-/** A contract v1 reading as JSON text. */
-export function readingJson(ts: number, values: ModelValues): string {
-  return JSON.stringify({ ts, ...values });
-}
 
 /**
  * One payload of each kind the contract refuses, stamped around `now` (the service's clock):

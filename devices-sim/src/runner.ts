@@ -163,7 +163,7 @@ class DeviceAgent {
           if (message.malformed) this.fleet.stats.malformedAcked += 1;
           else this.fleet.stats.readingsAcked += message.readings;
         }
-        this.fleet.afterAck(this);
+        this.fleet.onAck(this);
         setImmediate(() => this.pump());
       });
     }
@@ -222,10 +222,6 @@ export class FleetConnection {
     } catch {
       this.stats.refusedByReason['unparsable_error_report'] = (this.stats.refusedByReason['unparsable_error_report'] ?? 0) + 1;
     }
-  }
-
-  afterAck(agent: DeviceAgent): void {
-    this.onAck(agent);
   }
 
   get idle(): boolean {

@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { parseDuration, parseInstant } from './duration';
 import { Overlays } from './model';
 
 /**
@@ -31,12 +32,12 @@ const MINUTE = 60_000;
 
 function resolveAt(value: unknown, start: number): number | null {
   if (typeof value === 'string') {
-    const rel = /^\+(\d+(?:\.\d+)?)(m|h|s)$/.exec(value.trim());
-    if (rel) return start + Number(rel[1]) * { s: 1000, m: MINUTE, h: 60 * MINUTE }[rel[2] as 's' | 'm' | 'h'];
-    if (/(Z|[+-]\d{2}:?\d{2})$/.test(value)) {
-      const t = Date.parse(value);
-      return Number.isFinite(t) ? t : null;
+    const text = value.trim();
+    if (text.startsWith('+')) {
+      const offset = parseDuration(text.slice(1));
+      return offset === null ? null : start + offset;
     }
+    return parseInstant(text);
   }
   return null;
 }
@@ -68,7 +69,7 @@ export function parseScenarios(text: string, start: number, known: { sites: Set<
       return;
     }
     const at = resolveAt(raw.at, start);
-    if (at === null) problems.push(`${where}.at: ISO 8601 with offset, or +N m/h/s from the start`);
+    if (at === null) problems.push(`${where}.at: ISO 8601 with offset, or +N s/m/h/d from the start`);
     const out: Record<string, unknown> = { kind, at };
     for (const [name, type] of Object.entries(fields)) {
       const value = raw[name] ?? (name === 'payloads' ? [...MALFORMED_KINDS] : undefined);

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,9 +104,4 @@ export class InfluxServer {
     if (result.error) throw new Error(result.error);
     return (result.series ?? []).flatMap((s) => s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })));
   }
-}
-
-/** True when the `influxd` binary exists; for messages only. */
-export function influxdVersion(): string {
-  return spawnSync(INFLUXD, ['version'], { encoding: 'utf8' }).stdout.trim();
 }

@@ -10,11 +10,11 @@ export interface PublishRun {
 /**
  * Publishes `count` single readings (QoS 1, ts = startTs + i·stepMs) with at most `window`
  * awaiting PUBACK: mqtt.js message ids are 16-bit, so an unbounded publisher never finishes.
- * Stops early when the connection drops or `shouldStop` says so.
+ * Stops early when the connection drops.
  */
 export async function publishReadings(
   client: MqttClient, deviceId: string, count: number, startTs: number,
-  options: { window?: number; stepMs?: number; onAck?: (ackedCount: number) => void; shouldStop?: () => boolean } = {},
+  options: { window?: number; stepMs?: number; onAck?: (ackedCount: number) => void } = {},
 ): Promise<PublishRun> {
   const window = options.window ?? 100;
   const stepMs = options.stepMs ?? 1000;
@@ -26,7 +26,7 @@ export async function publishReadings(
   client.once('close', () => { closed = true; });
   await new Promise<void>((resolve) => {
     const pump = (): void => {
-      while (inFlight < window && next < count && !closed && client.connected && !(options.shouldStop?.() ?? false)) {
+      while (inFlight < window && next < count && !closed && client.connected) {
         const ts = startTs + next * stepMs;
         next += 1;
         inFlight += 1;
@@ -42,7 +42,7 @@ export async function publishReadings(
           setImmediate(pump);
         });
       }
-      if (inFlight === 0 && (next >= count || closed || !client.connected || (options.shouldStop?.() ?? false))) resolve();
+      if (inFlight === 0 && (next >= count || closed || !client.connected)) resolve();
     };
     client.once('close', () => setTimeout(() => resolve(), 200));
     pump();
