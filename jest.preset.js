@@ -8,5 +8,8 @@ module.exports = {
   // (and only it) to CommonJS for tests. The built service loads it with Node's own require.
   transformIgnorePatterns: ['/node_modules/(?!aedes/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: { '^@dustwatch/telemetry$': '<rootDir>/../../libs/telemetry/src/index.ts' },
+  moduleNameMapper: {
+    '^@dustwatch/telemetry$': '<rootDir>/../../libs/telemetry/src/index.ts',
+    '^@dustwatch/rules$': '<rootDir>/../../libs/rules/src/index.ts',
+  },
 };

@@ -1,0 +1,332 @@
+import { MetricKey } from '@dustwatch/telemetry';
+import { windowInSchedule } from './local-time';
+import { MeasurementRule, OfflineRule, RaiseLevel, Rule, RuleSet, Severity, holds, metricsUsed, rulesForSite, severityRank } from './rule-set';
+import { SampleSeries, WindowStats } from './window';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface DeviceInfo {
+  readonly deviceId: string;
+  readonly siteId: string;
+  readonly district: string;
+  readonly kind: 'site' | 'background';
+}
+
+/** Who a device is; implemented over the registry by the app. */
+export interface DeviceDirectory {
+  device(deviceId: string): DeviceInfo | undefined;
+  /** Background stations of a district. */
+  backgroundDevices(district: string): readonly string[];
+  /** Every device the offline timer watches. */
+  allDevices(): readonly DeviceInfo[];
+}
+
+/** One accepted reading as the rules see it: only values flagged N or unflagged. */
+export interface RuleSample {
+  readonly ts: number;
+  readonly values: Readonly<Partial<Record<MetricKey, number>>>;
+}
+
+/** Where a (subject, rule) pair stands; persisted so a restart neither resets nor repeats it. */
+export interface RuleState {
+  readonly subject: string;
+  readonly ruleId: string;
+  readonly phase: 'pending' | 'raised';
+  /** Event time the condition started to hold. */
+  readonly since: number;
+  readonly severity: Severity;
+}
+
+interface Base {
+  readonly subject: string;
+  readonly device: DeviceInfo;
+  readonly ruleId: string;
+  readonly metric: MetricKey | 'offline';
+  /** Event time: the end of the evaluated window, or the timer's now for device-offline. */
+  readonly at: number;
+  readonly value: number;
+  readonly window: { readonly from: number; readonly to: number } | null;
+}
+export interface RaiseTransition extends Base {
+  readonly type: 'raise';
+  readonly severity: Severity;
+  readonly threshold: number;
+  /** When the condition started to hold (earlier than `at` with a minimum duration). */
+  readonly since: number;
+}
+export interface EscalateTransition extends Base {
+  readonly type: 'escalate';
+  readonly severity: Severity;
+  readonly threshold: number;
+}
+/** The condition still holds on a new window: the alert's peak and last exceedance move. */
+export interface ExceedTransition extends Base {
+  readonly type: 'exceed';
+}
+export interface ClearTransition extends Base {
+  readonly type: 'clear';
+  readonly reason: 'condition-cleared' | 'schedule-ended' | 'reading-received' | 'rule-disabled';
+}
+export type Transition = RaiseTransition | EscalateTransition | ExceedTransition | ClearTransition;
+
+export interface EngineOutput {
+  readonly transitions: Transition[];
+  /** States that changed; `null` state means back to normal (delete). */
+  readonly states: { readonly subject: string; readonly ruleId: string; readonly state: RuleState | null }[];
+  /** Readings that were stored but not evaluated because they are older than the evaluation horizon. */
+  readonly skippedTooOld: number;
+}
+
+const MINUTE = 60_000;
+const key = (subject: string, ruleId: string): string => `${subject}\u0000${ruleId}`;
+
+/**
+ * The rule engine: pure logic over an injected clock, no I/O. Window rules run in event time
+ * (the readings' own times), so a buffered batch or a late reading lands in the window it
+ * belongs to; the offline rule runs in processing time on `tick`, because silence has no
+ * reading to carry a time (the ThingsBoard failure mode: inactivity seen only on return).
+ *
+ * Every condition has hysteresis (a separate clear level), an optional minimum duration, and
+ * severity levels that escalate one alert rather than opening a second.
+ */
+export class RuleEngine {
+  private readonly series = new Map<string, Map<MetricKey, SampleSeries>>();
+  private readonly states = new Map<string, RuleState>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly metrics: readonly MetricKey[];
+  private readonly windowsMs: number[];
+  private readonly keepMs: number;
+  private readonly startedAt: number;
+  private changed = new Map<string, { subject: string; ruleId: string; state: RuleState | null }>();
+
+  constructor(private readonly set: RuleSet, private readonly directory: DeviceDirectory, private readonly clock: Clock) {
+    this.metrics = metricsUsed(set);
+    const all = [set.rules, ...Object.values(set.siteOverrides)].flat();
+    this.windowsMs = [...new Set(all.flatMap((r) => (r.kind === 'offline' ? [] : [r.windowMinutes * MINUTE])))];
+    this.keepMs = Math.max(0, ...this.windowsMs) + 15 * MINUTE;
+    this.startedAt = clock.now();
+  }
+
+  /** Metrics the windows keep: what the app stores per sample. */
+  get metricsKept(): readonly MetricKey[] {
+    return this.metrics;
+  }
+
+  /** How far back samples must be kept (and reloaded after a restart). */
+  get retentionMs(): number {
+    return this.keepMs;
+  }
+
+  /** Restores persisted rule states (at start-up, before any reading). */
+  restoreStates(states: readonly RuleState[]): void {
+    for (const s of states) this.states.set(key(s.subject, s.ruleId), s);
+  }
+
+  /** Restores samples and last-seen times after a restart, without evaluating. */
+  restoreSamples(deviceId: string, samples: readonly RuleSample[]): void {
+    for (const s of samples) this.addSample(deviceId, s);
+  }
+
+  /** Last reading receive time per device, from the device registry's status. */
+  restoreLastSeen(deviceId: string, receivedAt: number): void {
+    this.lastSeen.set(deviceId, Math.max(receivedAt, this.lastSeen.get(deviceId) ?? 0));
+  }
+
+  /**
+   * Accepted readings of one device (any order). Each reading that moves the device's newest time
+   * is evaluated at that time, in time order; a late one updates the windows it falls in and the
+   * current window is evaluated again.
+   */
+  onReadings(deviceId: string, samples: readonly RuleSample[], receivedAt: number): EngineOutput {
+    const device = this.directory.device(deviceId);
+    const transitions: Transition[] = [];
+    if (!device) return this.output(transitions, 0);
+    this.lastSeen.set(deviceId, receivedAt);
+    const offline = this.rules(device).filter((r): r is OfflineRule => r.kind === 'offline');
+    for (const rule of offline) {
+      const state = this.states.get(key(deviceId, rule.id));
+      if (state?.phase === 'raised') {
+        transitions.push({ type: 'clear', reason: 'reading-received', subject: deviceId, device, ruleId: rule.id, metric: 'offline', at: receivedAt, value: (receivedAt - state.since) / MINUTE, window: { from: state.since, to: receivedAt } });
+        this.setState(deviceId, rule.id, null);
+      }
+    }
+    const horizon = this.clock.now() - this.set.evaluationHorizonMinutes * MINUTE;
+    let skipped = 0;
+    let lateSeen = false;
+    for (const sample of [...samples].sort((a, b) => a.ts - b.ts)) {
+      if (sample.ts < horizon) {
+        skipped++;
+        continue;
+      }
+      const before = this.newest(deviceId);
+      if (!this.addSample(deviceId, sample)) continue; // duplicate: already counted
+      if (before !== null && sample.ts < before) lateSeen = true;
+      else this.evaluate(device, transitions);
+    }
+    if (lateSeen) this.evaluate(device, transitions);
+    return this.output(transitions, skipped);
+  }
+
+  /** Evaluates every device's newest windows once: after a restart, catches a transition lost to a crash. */
+  evaluateAll(): EngineOutput {
+    const transitions: Transition[] = [];
+    for (const deviceId of this.series.keys()) {
+      const device = this.directory.device(deviceId);
+      if (device) this.evaluate(device, transitions);
+    }
+    return this.output(transitions, 0);
+  }
+
+  /** The offline timer: raises for every device silent for its rule's duration, even if it never returns. */
+  tick(): EngineOutput {
+    const now = this.clock.now();
+    const transitions: Transition[] = [];
+    for (const device of this.directory.allDevices()) {
+      const seen = this.lastSeen.get(device.deviceId);
+      // A device that never sent a reading is not commissioned yet; and silence while the
+      // service itself was down is not the device's: count from our own start at the latest.
+      if (seen === undefined) continue;
+      const silentSince = Math.max(seen, this.startedAt);
+      for (const rule of this.rules(device)) {
+        if (rule.kind !== 'offline') continue;
+        const k = key(device.deviceId, rule.id);
+        if (!rule.enabled) {
+          this.clearIfRaised(device, device.deviceId, rule.id, 'offline', now, transitions);
+          continue;
+        }
+        if (this.states.get(k)?.phase === 'raised' || now - silentSince < rule.silenceMinutes * MINUTE) continue;
+        transitions.push({ type: 'raise', subject: device.deviceId, device, ruleId: rule.id, metric: 'offline', severity: rule.severity, threshold: rule.silenceMinutes, since: seen, at: now, value: (now - seen) / MINUTE, window: { from: seen, to: now } });
+        this.setState(device.deviceId, rule.id, { subject: device.deviceId, ruleId: rule.id, phase: 'raised', since: seen, severity: rule.severity });
+      }
+    }
+    return this.output(transitions, 0);
+  }
+
+  private rules(device: DeviceInfo): readonly Rule[] {
+    return rulesForSite(this.set, device.siteId);
+  }
+
+  private newest(deviceId: string): number | null {
+    let newest: number | null = null;
+    for (const s of this.series.get(deviceId)?.values() ?? []) if (s.latest !== null && (newest === null || s.latest > newest)) newest = s.latest;
+    return newest;
+  }
+
+  private addSample(deviceId: string, sample: RuleSample): boolean {
+    let byMetric = this.series.get(deviceId);
+    if (!byMetric) {
+      byMetric = new Map(this.metrics.map((m) => [m, new SampleSeries(this.windowsMs, this.keepMs)]));
+      this.series.set(deviceId, byMetric);
+    }
+    let added = false;
+    for (const metric of this.metrics) {
+      const v = sample.values[metric];
+      if (v !== undefined && byMetric.get(metric)!.add(sample.ts, v)) added = true;
+    }
+    return added;
+  }
+
+  private evaluate(device: DeviceInfo, out: Transition[]): void {
+    for (const rule of this.rules(device)) {
+      if (rule.kind === 'offline') continue;
+      if (rule.kind === 'window' && rule.appliesTo !== device.kind) continue;
+      if (rule.kind === 'background-difference' && device.kind !== 'site') continue;
+      const series = this.series.get(device.deviceId)?.get(rule.metric);
+      const at = series?.latest;
+      if (!series || at === null || at === undefined) continue;
+      if (!rule.enabled) {
+        this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, at, out);
+        continue;
+      }
+      const windowMs = rule.windowMinutes * MINUTE;
+      const window = { from: at - windowMs, to: at };
+      if (rule.schedule && !windowInSchedule(rule.schedule, at, windowMs)) {
+        this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, at, out, 'schedule-ended');
+        continue;
+      }
+      const value = this.windowValue(rule, device, series, windowMs, at);
+      if (value !== null) this.decide(rule, device, value, at, window, out);
+    }
+  }
+
+  /** The window's value, or null when the window (or the background's) has too few valid samples. */
+  private windowValue(rule: MeasurementRule, device: DeviceInfo, series: SampleSeries, windowMs: number, at: number): number | null {
+    const own = series.current(windowMs);
+    if (!this.valid(own, windowMs)) return null;
+    const value = this.average(rule, own);
+    if (rule.kind === 'window') return value;
+    const backgrounds: number[] = [];
+    for (const id of this.directory.backgroundDevices(device.district)) {
+      const stats = this.series.get(id)?.get(rule.metric)?.between(at - windowMs, at);
+      if (stats && this.valid(stats, windowMs)) backgrounds.push(this.average(rule, stats));
+    }
+    if (backgrounds.length === 0) return null;
+    return value - backgrounds.reduce((a, b) => a + b, 0) / backgrounds.length;
+  }
+
+  private valid(stats: WindowStats, windowMs: number): boolean {
+    return stats.count >= this.set.validity * (windowMs / (this.set.expectedIntervalSeconds * 1000));
+  }
+
+  private average(rule: MeasurementRule, stats: WindowStats): number {
+    return rule.average === 'energy' ? stats.energyMean : stats.mean;
+  }
+
+  /** Hysteresis, minimum duration and escalation for one evaluated window. */
+  private decide(rule: MeasurementRule, device: DeviceInfo, value: number, at: number, window: { from: number; to: number }, out: Transition[]): void {
+    const subject = device.deviceId;
+    const state = this.states.get(key(subject, rule.id));
+    const level = highestLevel(rule.raise, value);
+    const base = { subject, device, ruleId: rule.id, metric: rule.metric, at, value, window };
+    if (state?.phase === 'raised') {
+      if (holds(rule.clear, value)) {
+        out.push({ ...base, type: 'clear', reason: 'condition-cleared' });
+        this.setState(subject, rule.id, null);
+      } else if (level && severityRank(level.severity) > severityRank(state.severity)) {
+        out.push({ ...base, type: 'escalate', severity: level.severity, threshold: level.value });
+        this.setState(subject, rule.id, { ...state, severity: level.severity });
+      } else if (level) {
+        out.push({ ...base, type: 'exceed' });
+      }
+      return; // between the raise and clear levels: hysteresis, nothing changes
+    }
+    if (!level) {
+      if (state?.phase === 'pending') this.setState(subject, rule.id, null);
+      return;
+    }
+    const since = state?.phase === 'pending' ? state.since : at;
+    if (at - since >= rule.minDurationMinutes * MINUTE) {
+      out.push({ ...base, type: 'raise', severity: level.severity, threshold: level.value, since });
+      this.setState(subject, rule.id, { subject, ruleId: rule.id, phase: 'raised', since, severity: level.severity });
+    } else if (!state) {
+      this.setState(subject, rule.id, { subject, ruleId: rule.id, phase: 'pending', since, severity: level.severity });
+    }
+  }
+
+  private clearIfRaised(device: DeviceInfo, subject: string, ruleId: string, metric: MetricKey | 'offline', at: number, out: Transition[], reason: ClearTransition['reason'] = 'rule-disabled'): void {
+    const state = this.states.get(key(subject, ruleId));
+    if (!state) return;
+    if (state.phase === 'raised') out.push({ type: 'clear', reason, subject, device, ruleId, metric, at, value: NaN, window: null });
+    this.setState(subject, ruleId, null);
+  }
+
+  private setState(subject: string, ruleId: string, state: RuleState | null): void {
+    const k = key(subject, ruleId);
+    if (state) this.states.set(k, state);
+    else this.states.delete(k);
+    this.changed.set(k, { subject, ruleId, state });
+  }
+
+  private output(transitions: Transition[], skippedTooOld: number): EngineOutput {
+    const states = [...this.changed.values()];
+    this.changed = new Map();
+    return { transitions, states, skippedTooOld };
+  }
+}
+
+function highestLevel(levels: readonly RaiseLevel[], value: number): RaiseLevel | null {
+  for (let i = levels.length - 1; i >= 0; i--) if (holds(levels[i], value)) return levels[i];
+  return null;
+}
