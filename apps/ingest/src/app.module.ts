@@ -3,7 +3,20 @@ import { join } from 'node:path';
 import { IngestConfig } from './config/config';
 import { CLOCK, CONFIG, Clock, MAIN_DB, SPOOL_DB, systemClock } from './core/tokens';
 import { Db, MAIN_MIGRATIONS, SPOOL_MIGRATIONS, openDatabase } from './core/sqlite';
-import { AdminApiKeyGuard } from './core/admin-api-key.guard';
+import { RuleSet, parseRuleSet } from '@dustwatch/rules';
+import { AlertFeed } from './alerts/alert-feed';
+import { AlertRepository } from './alerts/alert.repository';
+import { AlertService } from './alerts/alert.service';
+import { AlertsController } from './alerts/alerts.controller';
+import { EvidenceReader } from './alerts/evidence';
+import { RegistryDirectory } from './alerts/registry-directory';
+import { RuleRunner } from './alerts/rule-runner';
+import { ApiKeyAuthenticator } from './auth/api-key-authenticator';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeysController } from './auth/api-keys.controller';
+import { ApiKeysRepository } from './auth/api-keys.repository';
+import { InfluxAlertChannel, MqttAlertChannel, NotificationChannel, WebhookChannel } from './notify/channels';
+import { NotificationDispatcher } from './notify/dispatcher';
 import { DeviceBroker } from './broker/device-broker';
 import { DeviceStatusRepository } from './ingest/device-status.repository';
 import { InfluxWriter } from './ingest/influx-writer';
@@ -22,13 +35,18 @@ import { RegistryService } from './registry/registry.service';
 /** Readings older than the raw retention minus this margin are refused, so none is spooled that InfluxDB would drop. */
 const RETENTION_MARGIN_MS = 3_600_000;
 
-/** Starts and stops the long-running parts in order: writer, broker; on shutdown the reverse. */
+/**
+ * Starts and stops the long-running parts in order: writer, rule engine (restored before any
+ * reading arrives), notification dispatcher, broker; on shutdown the reverse.
+ */
 class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(DeviceBroker) private readonly broker: DeviceBroker,
     @Inject(InfluxWriter) private readonly writer: InfluxWriter,
+    @Inject(RuleRunner) private readonly rules: RuleRunner,
+    @Inject(NotificationDispatcher) private readonly dispatcher: NotificationDispatcher,
     @Inject(Spool) private readonly spool: Spool,
     @Inject(DeviceStatusRepository) private readonly status: DeviceStatusRepository,
     @Inject(HealthService) private readonly health: HealthService,
@@ -41,6 +59,8 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
   async onApplicationBootstrap(): Promise<void> {
     this.status.markAllOffline(this.clock.now());
     this.writer.start();
+    this.rules.start();
+    this.dispatcher.start();
     await this.broker.start();
     this.timer = setInterval(() => {
       this.status.flush();
@@ -52,6 +72,8 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.broker.stop();
+    this.rules.stop();
+    await this.dispatcher.stop();
     this.spool.flush();
     await this.writer.stop();
     this.status.flush();
@@ -63,7 +85,7 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: IngestConfig, logger: JsonLogger, clock: Clock = systemClock): DynamicModule {
+  static forRoot(config: IngestConfig, logger: JsonLogger, clock: Clock = systemClock, ruleSet: RuleSet = parseRuleSet({})): DynamicModule {
     const providers: Provider[] = [
       { provide: CONFIG, useValue: config },
       { provide: CLOCK, useValue: clock },
@@ -88,23 +110,47 @@ export class AppModule {
           schema: { rawRetentionDays: config.rawRetentionDays, longRetentionDays: config.longRetentionDays },
         }),
       },
+      { provide: ApiKeysRepository, inject: [MAIN_DB], useFactory: (db: Db) => new ApiKeysRepository(db) },
+      { provide: ApiKeyAuthenticator, inject: [ApiKeysRepository], useFactory: (keys: ApiKeysRepository) => new ApiKeyAuthenticator(config.adminApiKey, keys) },
+      { provide: AlertRepository, inject: [MAIN_DB], useFactory: (db: Db) => new AlertRepository(db) },
+      { provide: AlertFeed, useFactory: () => new AlertFeed() },
       {
-        provide: IngestService, inject: [Spool, QuarantineRepository, DeviceStatusRepository, IngestMetrics],
-        useFactory: (spool: Spool, quarantine: QuarantineRepository, status: DeviceStatusRepository, metrics: IngestMetrics) =>
-          new IngestService(spool, quarantine, status, metrics, config.rawRetentionDays * 86_400_000 - RETENTION_MARGIN_MS),
+        provide: AlertService, inject: [AlertRepository, AlertFeed, IngestMetrics],
+        useFactory: (repo: AlertRepository, feed: AlertFeed, metrics: IngestMetrics) => new AlertService(repo, feed, [...(config.webhookUrl ? ['webhook'] : []), 'mqtt', 'influx'], clock, metrics),
+      },
+      { provide: EvidenceReader, inject: [InfluxHttpClient], useFactory: (influx: InfluxHttpClient) => new EvidenceReader(influx) },
+      {
+        provide: RuleRunner, inject: [RegistryRepository, Spool, DeviceStatusRepository, AlertRepository, AlertService, IngestMetrics],
+        useFactory: (registry: RegistryRepository, spool: Spool, status: DeviceStatusRepository, repo: AlertRepository, alerts: AlertService, metrics: IngestMetrics) =>
+          new RuleRunner(ruleSet, new RegistryDirectory(registry), spool, status, repo, alerts, clock, metrics, logger.forContext('Rules'), { tickMs: config.ruleTickMs, renotifyMinutes: config.alertRenotifyMinutes }),
       },
       {
-        provide: DeviceBroker, inject: [RegistryService, IngestService, DeviceStatusRepository, IngestMetrics],
-        useFactory: (registry: RegistryService, ingest: IngestService, status: DeviceStatusRepository, metrics: IngestMetrics) =>
-          new DeviceBroker(registry, ingest, status, metrics, clock, logger.forContext('MqttBroker'), { host: config.mqttHost, port: config.mqttPort }),
+        provide: IngestService, inject: [Spool, QuarantineRepository, DeviceStatusRepository, IngestMetrics, RuleRunner],
+        useFactory: (spool: Spool, quarantine: QuarantineRepository, status: DeviceStatusRepository, metrics: IngestMetrics, rules: RuleRunner) =>
+          new IngestService(spool, quarantine, status, metrics, rules, config.rawRetentionDays * 86_400_000 - RETENTION_MARGIN_MS),
+      },
+      {
+        provide: DeviceBroker, inject: [RegistryService, IngestService, DeviceStatusRepository, IngestMetrics, ApiKeyAuthenticator],
+        useFactory: (registry: RegistryService, ingest: IngestService, status: DeviceStatusRepository, metrics: IngestMetrics, apiKeys: ApiKeyAuthenticator) =>
+          new DeviceBroker(registry, ingest, status, metrics, clock, logger.forContext('MqttBroker'), { host: config.mqttHost, port: config.mqttPort }, apiKeys),
+      },
+      {
+        provide: NotificationDispatcher, inject: [AlertRepository, AlertFeed, DeviceBroker, InfluxHttpClient, IngestMetrics],
+        useFactory: (repo: AlertRepository, feed: AlertFeed, broker: DeviceBroker, influx: InfluxHttpClient, metrics: IngestMetrics) => {
+          const channels: NotificationChannel[] = [new MqttAlertChannel(broker), new InfluxAlertChannel(influx)];
+          if (config.webhookUrl) channels.unshift(new WebhookChannel(config.webhookUrl, config.webhookSecret!, config.webhookFormat));
+          return new NotificationDispatcher(repo, channels, feed, clock, metrics, logger.forContext('Notifications'), {
+            maxAttempts: config.notifyMaxAttempts, baseDelayMs: config.notifyRetryBaseMs, maxDelayMs: config.notifyRetryMaxMs,
+          });
+        },
       },
       {
         provide: HealthService, inject: [DeviceBroker, Spool, InfluxWriter, InfluxHttpClient, IngestMetrics],
         useFactory: (broker: DeviceBroker, spool: Spool, writer: InfluxWriter, influx: InfluxHttpClient, metrics: IngestMetrics) => new HealthService(broker, spool, writer, influx, metrics, clock),
       },
-      AdminApiKeyGuard,
+      ApiKeyGuard,
       Runtime,
     ];
-    return { module: AppModule, providers, controllers: [RegistryController, ObservabilityController], exports: [RegistryService, DeviceBroker] };
+    return { module: AppModule, providers, controllers: [RegistryController, AlertsController, ApiKeysController, ObservabilityController], exports: [RegistryService, DeviceBroker] };
   }
 }

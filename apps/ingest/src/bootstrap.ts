@@ -3,7 +3,9 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { RuleSet } from '@dustwatch/rules';
 import { AppModule } from './app.module';
+import { loadRuleFile } from './config/rules-file';
 import { IngestConfig } from './config/config';
 import { Clock, systemClock } from './core/tokens';
 import { HttpExceptionFilter } from './core/http-exception.filter';
@@ -19,9 +21,10 @@ export interface RunningService {
 }
 
 /** Builds and starts the service; used by main.ts and by the integration tests alike. */
-export async function startService(config: IngestConfig, options: { clock?: Clock; logger?: JsonLogger } = {}): Promise<RunningService> {
+export async function startService(config: IngestConfig, options: { clock?: Clock; logger?: JsonLogger; ruleSet?: RuleSet } = {}): Promise<RunningService> {
   const logger = options.logger ?? new JsonLogger(config.logFormat, config.logLevel);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, options.clock ?? systemClock), { logger, bodyParser: false });
+  const ruleSet = options.ruleSet ?? loadRuleFile(config.rulesFile);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, options.clock ?? systemClock, ruleSet), { logger, bodyParser: false });
   // A whole city's fleet document is larger than Express's 100 kB default.
   app.useBodyParser('json', { limit: '20mb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
@@ -29,7 +32,7 @@ export async function startService(config: IngestConfig, options: { clock?: Cloc
   app.enableShutdownHooks();
   const openapi = new DocumentBuilder()
     .setTitle('Dustwatch ingest')
-    .setDescription('Admin API of the Dustwatch ingest service: sites, devices, secrets, fleet import, quarantine. Devices publish over MQTT (see docs/reading-contract-v1.md).')
+    .setDescription('API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every route needs an API key (x-api-key); roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).')
     .setVersion('1')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
     .build();

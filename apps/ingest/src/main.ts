@@ -1,4 +1,6 @@
+import { RuleFileError } from '@dustwatch/rules';
 import { ConfigError, loadConfigFromEnvironment } from './config/config';
+import { loadRuleFile } from './config/rules-file';
 import { startService } from './bootstrap';
 
 async function main(): Promise<void> {
@@ -12,7 +14,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const service = await startService(config);
+  let ruleSet;
+  try {
+    ruleSet = loadRuleFile(config.rulesFile);
+  } catch (error) {
+    if (error instanceof RuleFileError) {
+      process.stderr.write(`dustwatch-ingest: ${error.message}\nSee docs/rules.md for the rule file format.\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const service = await startService(config, { ruleSet });
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'log', context: 'Main', msg: 'dustwatch ingest started', httpPort: service.httpPort, mqttPort: service.mqttPort }) + '\n');
 }
 

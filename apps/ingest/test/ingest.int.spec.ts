@@ -240,7 +240,7 @@ describe('admin API and operations endpoints', () => {
 
   it('requires the admin key', async () => {
     expect((await service.api('GET', '/api/sites', undefined, null))).toEqual({
-      status: 401, body: { statusCode: 401, error: 'Unauthorized', message: 'admin API key required: send it as x-api-key or Authorization: Bearer' },
+      status: 401, body: { statusCode: 401, error: 'Unauthorized', message: 'API key required: send it as x-api-key or Authorization: Bearer' },
     });
     expect((await service.api('GET', '/api/sites', undefined, 'wrong-key-wrong-key')).status).toBe(401);
     const bearer = await fetch(`${service.baseUrl}/api/sites`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });

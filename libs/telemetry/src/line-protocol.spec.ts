@@ -1,4 +1,4 @@
-import { readingToLine, noiseEnergy } from './line-protocol';
+import { pointToLine, readingToLine, noiseEnergy } from './line-protocol';
 import { Reading } from './parse-readings';
 
 const base: Reading = { deviceId: 'dev-1', ts: 1772323200000, serverTime: false, values: {}, flags: {} };
@@ -25,5 +25,12 @@ describe('readingToLine', () => {
 
   it('escapes tag syntax even if an unvalidated id slipped through', () => {
     expect(readingToLine({ ...base, deviceId: 'a b,c=d', values: { pm10: 1 } }, 's')).toBe('readings,device=a\\ b\\,c\\=d,site=s pm10=1 1772323200000');
+  });
+});
+
+describe('pointToLine', () => {
+  it('sorts tags, quotes and escapes strings, marks integers', () => {
+    expect(pointToLine('alert_events', { site: 'CZ-001', device: 'CZ-001-M1', rule: 'pm10-hourly' }, { alert_id: { int: 12 }, value: 151.5, type: 'opened', text: 'say "hi"\\now\nnext' }, 1772323200000))
+      .toBe('alert_events,device=CZ-001-M1,rule=pm10-hourly,site=CZ-001 alert_id=12i,value=151.5,type="opened",text="say \\"hi\\"\\\\now next" 1772323200000');
   });
 });

@@ -28,18 +28,36 @@ export function noiseEnergy(levelDb: number): number {
   return 10 ** (levelDb / 10);
 }
 
+/** True when a value counts toward compliance means: flagged N or not flagged (HJ 212-2017). */
+export function countsForCompliance(reading: Reading, key: (typeof METRIC_KEYS)[number]): boolean {
+  const flag = reading.flags[key];
+  return flag === undefined || flag === 'N';
+}
+
+/**
+ * One point of any other measurement (e.g. `alert_events`): tags sorted by key, string fields
+ * quoted with backslash and double quote escaped (line breaks become spaces), integers as `<n>i`.
+ */
+export function pointToLine(measurement: string, tags: Readonly<Record<string, string>>, fields: Readonly<Record<string, number | string | boolean | { int: number }>>, ts: number): string {
+  const tagPart = Object.keys(tags).sort().map((k) => `,${escapeTag(k)}=${escapeTag(tags[k])}`).join('');
+  const fieldPart = Object.entries(fields).map(([k, v]) => {
+    const value = typeof v === 'string' ? `"${v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"` : typeof v === 'object' ? `${Math.trunc(v.int)}i` : String(v);
+    return `${escapeTag(k)}=${value}`;
+  }).join(',');
+  return `${escapeTag(measurement)}${tagPart} ${fieldPart} ${ts}`;
+}
+
 export function readingToLine(reading: Reading, siteId: string): string {
   const fields: string[] = [];
   for (const key of METRIC_KEYS) {
     const value = reading.values[key];
     if (value === undefined) continue;
     const field = METRICS[key].field;
-    const flag = reading.flags[key];
-    if (flag === undefined || flag === 'N') {
+    if (countsForCompliance(reading, key)) {
       fields.push(`${field}=${formatFloat(value)}`);
       if (key === 'noise') fields.push(`noise_energy=${formatFloat(noiseEnergy(value))}`);
     } else {
-      fields.push(`${field}_flagged=${formatFloat(value)}`, `${field}_flag="${flag}"`);
+      fields.push(`${field}_flagged=${formatFloat(value)}`, `${field}_flag="${reading.flags[key]}"`);
     }
   }
   if (reading.serverTime) fields.push('server_time=true');

@@ -1,5 +1,5 @@
 import { isValidId } from './ids';
-import { deviceTopic, mayPublish, maySubscribe, parseDeviceTopic } from './topics';
+import { deviceTopic, mayPublish, maySubscribe, mayWatchAlerts, parseDeviceTopic } from './topics';
 
 describe('ids', () => {
   it.each(['d1', 'CZ-001_a', 'a'.repeat(64)])('accepts %s', (id) => expect(isValidId(id)).toBe(true));
@@ -32,5 +32,14 @@ describe('topics', () => {
     expect(maySubscribe('d1', 'devices/d10/errors')).toBe(false);
     expect(maySubscribe('d1', 'devices/d1/#/x')).toBe(false);
     expect(maySubscribe('d1', 'devices/d1/')).toBe(false);
+  });
+});
+
+describe('mayWatchAlerts', () => {
+  it.each([
+    ['alerts/#', true], ['alerts/+', true], ['alerts/CZ-001', true],
+    ['alerts/CZ-001/#', false], ['alerts', false], ['#', false], ['devices/CZ-001-M1/readings', false], ['alerts/a b', false],
+  ])('%s → %s', (filter, allowed) => {
+    expect(mayWatchAlerts(filter)).toBe(allowed);
   });
 });

@@ -38,3 +38,13 @@ export function maySubscribe(deviceId: string, filter: string): boolean {
   const levels = rest.split('/');
   return levels.every((level, i) => level === '+' || (level === '#' ? i === levels.length - 1 : !/[+#]/.test(level)));
 }
+
+export const ALERTS_ROOT = 'alerts';
+export const alertTopic = (siteId: string): string => `${ALERTS_ROOT}/${siteId}`;
+
+/** Filters an API-key subscriber (viewer or above) may use: `alerts/#`, `alerts/+` or `alerts/{siteId}`. */
+export function mayWatchAlerts(filter: string): boolean {
+  if (filter === `${ALERTS_ROOT}/#` || filter === `${ALERTS_ROOT}/+`) return true;
+  const rest = filter.startsWith(`${ALERTS_ROOT}/`) ? filter.slice(ALERTS_ROOT.length + 1) : null;
+  return rest !== null && isValidId(rest);
+}

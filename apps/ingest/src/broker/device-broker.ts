@@ -1,6 +1,8 @@
 import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Subscription } from 'aedes';
 import { Server, Socket, createServer } from 'node:net';
-import { deviceTopic, isValidId, mayPublish, maySubscribe } from '@dustwatch/telemetry';
+import { deviceTopic, isValidId, mayPublish, maySubscribe, mayWatchAlerts } from '@dustwatch/telemetry';
+import { ApiKeyAuthenticator } from '../auth/api-key-authenticator';
+import { Principal } from '../auth/roles';
 import { SpoolFullError } from '../core/errors';
 import { Clock } from '../core/tokens';
 import { IngestService } from '../ingest/ingest.service';
@@ -27,9 +29,12 @@ export interface BrokerOptions {
   readonly port: number;
 }
 
+/** The username an API-key client (alert subscriber) connects with; `@` is never part of a device id. */
+export const API_KEY_USERNAME = '@api';
+
 interface DeviceClient extends Client {
   /** Set once the CONNECT authenticated; topics precomputed for the per-PUBLISH checks. */
-  dustwatch?: { siteId: string; readingsTopic: string };
+  dustwatch?: { kind: 'device'; siteId: string; readingsTopic: string } | { kind: 'subscriber'; principal: Principal };
 }
 
 function refusal(code: number, message: string): AuthenticateError {
@@ -43,6 +48,8 @@ function refusal(code: number, message: string): AuthenticateError {
  *   ingest use case and the hook returns only once they are on disk, because aedes writes the
  *   QoS 1 PUBACK right after this hook (lib/handlers/publish.js): ack means durable.
  * - authorizeSubscribe: only below `devices/{own}/`; anything else gets SUBACK 0x80.
+ * - Alert subscribers (control rooms, site gateways) connect with username `@api` and an API key
+ *   as password; they may subscribe to `alerts/...` only and publish nothing.
  * Take-over: a CONNECT for a connected id replaces the old session (MQTT-3.1.4-2), but only after
  * it authenticated, so nobody without the device's secret can kick a live device.
  */
@@ -62,6 +69,7 @@ export class DeviceBroker {
     private readonly clock: Clock,
     private readonly logger: ContextLogger,
     private readonly options: BrokerOptions,
+    private readonly apiKeys: ApiKeyAuthenticator,
   ) {
     registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
   }
@@ -85,10 +93,10 @@ export class DeviceBroker {
       concurrency: 1000,
       authenticate: (client, username, password, done) => { void this.authenticate(client as DeviceClient, username, password, done); },
       authorizePublish: (client, packet, done) => this.authorizePublish(client as DeviceClient | null, packet, done),
-      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client as DeviceClient, sub, done),
     });
     const aedes = this.aedes;
-    aedes.on('client', (client) => this.onConnected(client));
+    aedes.on('client', (client) => this.onConnected(client as DeviceClient));
     aedes.on('clientDisconnect', (client) => this.onDisconnected(client));
     aedes.on('clientError', (client, error) => this.logger.warn('MQTT client error', { deviceId: client.id, error: error.message }));
 
@@ -110,6 +118,15 @@ export class DeviceBroker {
     for (const socket of this.sockets) socket.destroy();
     if (this.aedes) await new Promise<void>((resolve) => this.aedes!.close(() => resolve()));
     this.aedes = null;
+  }
+
+  /** Publishes an alert event at QoS 1; resolves once the broker has routed (and, for offline persistent sessions, stored) it. */
+  publishAlert(topic: string, payload: string): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.reject(new Error('MQTT broker not running'));
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, (error?: Error) => (error ? reject(error) : resolve()));
+    });
   }
 
   /** Drops a device's connection (credentials rotated or device disabled). */
@@ -146,6 +163,7 @@ export class DeviceBroker {
       done(refusal(code, message), false);
     };
     if (!isValidId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is not a valid device id');
+    if (username === API_KEY_USERNAME) return this.authenticateSubscriber(client, password, refuse, done);
     if (username !== client.id) return refuse(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
     if (!password || password.length === 0) return refuse(BAD_USERNAME_OR_PASSWORD, 'password (device secret) missing');
     try {
@@ -155,7 +173,7 @@ export class DeviceBroker {
           ? refuse(NOT_AUTHORIZED, 'device is disabled')
           : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
       }
-      client.dustwatch = { siteId: result.device.siteId, readingsTopic: deviceTopic(client.id, 'readings') };
+      client.dustwatch = { kind: 'device', siteId: result.device.siteId, readingsTopic: deviceTopic(client.id, 'readings') };
       done(null, true);
     } catch (error) {
       this.logger.error('device authentication failed', { deviceId: client.id, error: (error as Error).message });
@@ -163,10 +181,23 @@ export class DeviceBroker {
     }
   }
 
+  private authenticateSubscriber(client: DeviceClient, password: Buffer | undefined, refuse: (code: number, message: string) => void, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+    const principal = password && password.length > 0 ? this.apiKeys.principalOf(password.toString('utf8')) : undefined;
+    if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'unknown or revoked API key');
+    // A subscriber must not take over a device's session by borrowing its client id.
+    if (this.registry.deviceExists(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id belongs to a device; alert subscribers need a client id of their own');
+    client.dustwatch = { kind: 'subscriber', principal };
+    done(null, true);
+  }
+
   private authorizePublish(client: DeviceClient | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (client === null) return done(null); // the service's own publishes (errors topic)
     const session = client.dustwatch;
     if (session === undefined) return done(new Error('unauthenticated client'));
+    if (session.kind === 'subscriber') {
+      this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
+      return done(new Error(`API-key client ${client.id} may not publish`));
+    }
     if (packet.topic === session.readingsTopic) return this.ingestReadings(client, session.siteId, packet, done);
     if (!mayPublish(client.id, packet.topic)) {
       // MQTT 3.1.1 has no negative PUBACK: refusing means closing the connection (MQTT-3.3.5-2).
@@ -200,8 +231,9 @@ export class DeviceBroker {
     });
   }
 
-  private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
-    if (maySubscribe(client.id, sub.topic)) return done(null, sub);
+  private authorizeSubscribe(client: DeviceClient, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
+    const allowed = client.dustwatch?.kind === 'subscriber' ? mayWatchAlerts(sub.topic) : maySubscribe(client.id, sub.topic);
+    if (allowed) return done(null, sub);
     this.metrics.subscribesRefused.inc();
     this.logger.warn('MQTT SUBSCRIBE refused', { deviceId: client.id, topic: sub.topic.slice(0, 200) });
     done(null, null); // aedes answers SUBACK 0x80 for a null subscription
@@ -215,7 +247,8 @@ export class DeviceBroker {
     this.aedes?.publish({ cmd: 'publish', topic: deviceTopic(deviceId, 'errors'), payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => undefined);
   }
 
-  private onConnected(client: Client): void {
+  private onConnected(client: DeviceClient): void {
+    if (client.dustwatch?.kind !== 'device') return;
     this.connected.set(client.id, client);
     this.metrics.connectedDevices.set(this.connected.size);
     this.status.connected(client.id, this.clock.now());

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       httpHost: '0.0.0.0', httpPort: 3000, mqttHost: '0.0.0.0', mqttPort: 1883, dataDir: './data',
       influxUrl: 'http://127.0.0.1:8086', influxDatabase: 'dustwatch', rawRetentionDays: 90, longRetentionDays: 0,
       writeBatchLines: 5000, writeMaxDelayMs: 200, adminApiKey: KEY, spoolQuotaMb: 1024, spoolSync: 'full', logLevel: 'log', logFormat: 'json',
+      ruleTickMs: 5000, alertRenotifyMinutes: 30, webhookFormat: 'json', notifyMaxAttempts: 20, notifyRetryBaseMs: 1000, notifyRetryMaxMs: 300_000,
     });
   });
 
@@ -32,5 +33,15 @@ describe('loadConfig', () => {
       'DUSTWATCH_SPOOL_SYNC: spoolSync must be one of the following values: full, normal',
       'DUSTWATCH_INFLUX_USERNAME and DUSTWATCH_INFLUX_PASSWORD go together',
     ]);
+  });
+
+  it('needs a signing secret with a webhook, and a sane retry range', () => {
+    expect(() => loadConfig({ DUSTWATCH_ADMIN_API_KEY: KEY, DUSTWATCH_WEBHOOK_URL: 'http://inspectors.example/hook', DUSTWATCH_WEBHOOK_FORMAT: 'slack', DUSTWATCH_NOTIFY_RETRY_BASE_MS: '5000', DUSTWATCH_NOTIFY_RETRY_MAX_MS: '1000' }))
+      .toThrow([
+        'Invalid configuration (3 problems):',
+        '  - DUSTWATCH_WEBHOOK_FORMAT: webhookFormat must be one of the following values: json, wecom, dingtalk',
+        '  - DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)',
+        '  - DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS',
+      ].join('\n'));
   });
 });

@@ -29,6 +29,18 @@ export class IngestConfig {
   @IsInt() @Min(1) spoolQuotaMb = 1024;
   @IsIn(['full', 'normal']) spoolSync: 'full' | 'normal' = 'full';
 
+  /** YAML or JSON rule file (docs/rules.md); the domain reference's defaults when unset. */
+  @IsOptional() @IsString() rulesFile?: string;
+  @IsInt() @Min(100) @Max(600_000) ruleTickMs = 5000;
+  /** Re-notify open alerts nobody acknowledged, every this many minutes; 0 = never. */
+  @IsInt() @Min(0) @Max(10_080) alertRenotifyMinutes = 30;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'webhookUrl must be an http(s) URL' }) webhookUrl?: string;
+  @IsOptional() @IsString() @MinLength(16, { message: 'webhookSecret must be at least 16 characters' }) webhookSecret?: string;
+  @IsIn(['json', 'wecom', 'dingtalk']) webhookFormat: 'json' | 'wecom' | 'dingtalk' = 'json';
+  @IsInt() @Min(1) @Max(1000) notifyMaxAttempts = 20;
+  @IsInt() @Min(10) notifyRetryBaseMs = 1000;
+  @IsInt() @Min(10) notifyRetryMaxMs = 300_000;
+
   @IsIn(['debug', 'verbose', 'log', 'warn', 'error']) logLevel: 'debug' | 'verbose' | 'log' | 'warn' | 'error' = 'log';
   @IsIn(['json', 'text']) logFormat: 'json' | 'text' = 'json';
 }
@@ -53,6 +65,15 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_ADMIN_API_KEY', 'adminApiKey', 'string'],
   ['DUSTWATCH_SPOOL_QUOTA_MB', 'spoolQuotaMb', 'int'],
   ['DUSTWATCH_SPOOL_SYNC', 'spoolSync', 'string'],
+  ['DUSTWATCH_RULES_FILE', 'rulesFile', 'string'],
+  ['DUSTWATCH_RULE_TICK_MS', 'ruleTickMs', 'int'],
+  ['DUSTWATCH_ALERT_RENOTIFY_MINUTES', 'alertRenotifyMinutes', 'int'],
+  ['DUSTWATCH_WEBHOOK_URL', 'webhookUrl', 'string'],
+  ['DUSTWATCH_WEBHOOK_SECRET', 'webhookSecret', 'string'],
+  ['DUSTWATCH_WEBHOOK_FORMAT', 'webhookFormat', 'string'],
+  ['DUSTWATCH_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 'int'],
+  ['DUSTWATCH_NOTIFY_RETRY_BASE_MS', 'notifyRetryBaseMs', 'int'],
+  ['DUSTWATCH_NOTIFY_RETRY_MAX_MS', 'notifyRetryMaxMs', 'int'],
   ['DUSTWATCH_LOG_LEVEL', 'logLevel', 'string'],
   ['DUSTWATCH_LOG_FORMAT', 'logFormat', 'string'],
 ];
@@ -97,6 +118,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, pu
   const typed = config as unknown as IngestConfig;
   if (typed.influxToken && typed.influxUsername) problems.push('DUSTWATCH_INFLUX_TOKEN and DUSTWATCH_INFLUX_USERNAME are exclusive: use one way to authenticate');
   if (Boolean(typed.influxUsername) !== Boolean(typed.influxPassword)) problems.push('DUSTWATCH_INFLUX_USERNAME and DUSTWATCH_INFLUX_PASSWORD go together');
+  if (typed.webhookUrl && !typed.webhookSecret) problems.push('DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)');
+  if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs) problems.push('DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS');
   if (problems.length > 0) throw new ConfigError(problems);
   return typed;
 }

@@ -73,6 +73,58 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE device_status ADD COLUMN last_status_at INTEGER;
     `,
   },
+  {
+    version: 3,
+    name: 'alerts, their history, rule state, notification outbox, API keys',
+    sql: `
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject TEXT NOT NULL, rule TEXT NOT NULL, metric TEXT NOT NULL,
+        site_id TEXT NOT NULL, district TEXT NOT NULL, device_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved', 'closed')),
+        -- 1 while the condition holds (open or acknowledged); NULL afterwards, so the partial
+        -- unique index below admits one active alert per (subject, rule) and any number of old ones.
+        active INTEGER CHECK (active = 1),
+        severity TEXT NOT NULL, threshold REAL NOT NULL,
+        opened_at INTEGER NOT NULL, first_exceedance_at INTEGER NOT NULL, last_exceedance_at INTEGER NOT NULL,
+        peak_value REAL, peak_at INTEGER, last_value REAL,
+        evidence_from INTEGER, evidence_to INTEGER,
+        acknowledged_by TEXT, acknowledged_at INTEGER,
+        resolved_at INTEGER, resolved_reason TEXT,
+        closed_by TEXT, closed_at INTEGER, close_note TEXT,
+        last_notified_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX alerts_one_active ON alerts(subject, rule) WHERE active = 1;
+      CREATE INDEX alerts_state ON alerts(state, opened_at);
+      CREATE INDEX alerts_site ON alerts(site_id, opened_at);
+      CREATE TABLE alert_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        type TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT,
+        severity TEXT NOT NULL, state TEXT NOT NULL, value REAL, note TEXT,
+        -- the alert as it stood right after this event: what notifications and SSE replays show
+        alert_snapshot TEXT NOT NULL
+      );
+      CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
+      CREATE TABLE rule_state (
+        subject TEXT NOT NULL, rule TEXT NOT NULL, phase TEXT NOT NULL, since INTEGER NOT NULL, severity TEXT NOT NULL,
+        PRIMARY KEY (subject, rule)
+      ) WITHOUT ROWID;
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL UNIQUE, event_id INTEGER NOT NULL REFERENCES alert_events(id),
+        channel TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+        last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER
+      );
+      CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+      CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'inspector', 'viewer')),
+        key_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER
+      );
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [
@@ -85,6 +137,14 @@ export const SPOOL_MIGRATIONS: readonly Migration[] = [
         id INTEGER PRIMARY KEY AUTOINCREMENT, spool_id INTEGER NOT NULL, received_at INTEGER NOT NULL,
         line TEXT NOT NULL, failed_at INTEGER NOT NULL, error TEXT NOT NULL
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'rule window samples, committed with the readings they come from',
+    sql: `
+      CREATE TABLE rule_samples (device_id TEXT NOT NULL, ts INTEGER NOT NULL, vals TEXT NOT NULL, PRIMARY KEY (device_id, ts)) WITHOUT ROWID;
+      CREATE INDEX rule_samples_ts ON rule_samples(ts);
     `,
   },
 ];

@@ -86,15 +86,18 @@ export class InfluxHttpClient {
     throw new InfluxWriteError(`InfluxDB write answered ${res.status}: ${text}`, res.status, res.status !== 400);
   }
 
-  /** Runs InfluxQL statements; throws on a transport error or any statement error. */
-  async query(q: string): Promise<InfluxSeries[][]> {
+  /**
+   * Runs InfluxQL statements; throws on a transport error or any statement error. Values from
+   * outside go in `bind` ($name in the statement), never into the statement text.
+   */
+  async query(q: string, bind?: Readonly<Record<string, string | number>>): Promise<InfluxSeries[][]> {
     const params = new URLSearchParams({ db: this.conn.database, epoch: 'ms' });
     let res: Response;
     try {
       res = await fetch(`${this.base}/query?${params}`, {
         method: 'POST',
         headers: { ...this.authHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ q }).toString(),
+        body: new URLSearchParams(bind ? { q, params: JSON.stringify(bind) } : { q }).toString(),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {

@@ -47,6 +47,13 @@ export class DeviceStatusRepository {
     this.transitions.push({ id: deviceId, online: 0, connectAt: null, disconnectAt: now });
   }
 
+  /** Last reading receive time of every device that ever sent one. */
+  lastSeenAll(): Map<string, number> {
+    this.flush();
+    const rows = this.db.prepare('SELECT device_id AS deviceId, last_seen_at AS t FROM device_status WHERE last_seen_at IS NOT NULL').all() as { deviceId: string; t: number }[];
+    return new Map(rows.map((r) => [r.deviceId, r.t]));
+  }
+
   touch(deviceId: string, now: number): void {
     this.lastSeen.set(deviceId, now);
   }

@@ -1,8 +1,16 @@
 import { SpoolFullError } from '../core/errors';
 import { Db } from '../core/sqlite';
 
+/** A reading's rule-relevant valid values (JSON), kept for the rule windows. */
+export interface SpooledSample {
+  readonly deviceId: string;
+  readonly ts: number;
+  readonly vals: string;
+}
+
 interface PendingAppend {
   readonly lines: readonly string[];
+  readonly samples: readonly SpooledSample[];
   readonly receivedAt: number;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -23,6 +31,10 @@ export interface SpoolBatch {
  * then, so a kill -9 at any moment loses nothing acknowledged. Appends that arrive within one
  * event-loop turn share one transaction (group commit): one fsync for many readings.
  * The writer reads the oldest rows in id order and deletes them only after InfluxDB answered 204.
+ *
+ * The same transaction stores each reading's rule samples (`rule_samples`), so after a kill -9
+ * the rule windows are rebuilt from exactly the readings that were acknowledged: a 1-h condition
+ * building before a restart continues instead of starting over.
  */
 export class Spool {
   private pending: PendingAppend[] = [];
@@ -32,6 +44,7 @@ export class Spool {
   private bytesStored: number;
   private readonly listeners = new Set<() => void>();
   private readonly insert;
+  private readonly insertSample;
   private readonly selectBatch;
   private readonly deleteUpTo;
 
@@ -40,6 +53,8 @@ export class Spool {
     this.depthRows = stats.n;
     this.bytesStored = stats.bytes;
     this.insert = db.prepare('INSERT INTO spool (received_at, line) VALUES (?, ?)');
+    // A redelivered reading (same device and time) keeps its first sample, like the rule windows do.
+    this.insertSample = db.prepare('INSERT OR IGNORE INTO rule_samples (device_id, ts, vals) VALUES (?, ?, ?)');
     this.selectBatch = db.prepare('SELECT id, received_at AS receivedAt, line FROM spool ORDER BY id LIMIT ?');
     this.deleteUpTo = db.prepare('DELETE FROM spool WHERE id <= ?');
   }
@@ -61,12 +76,12 @@ export class Spool {
   }
 
   /** Durably stores lines; resolves after the commit. Refuses with SpoolFullError at the quota. */
-  append(lines: readonly string[], receivedAt: number): Promise<void> {
+  append(lines: readonly string[], receivedAt: number, samples: readonly SpooledSample[] = []): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     if (this.overQuota) return Promise.reject(new SpoolFullError(`spool is at its quota of ${this.quotaBytes} bytes`));
     for (const line of lines) this.pendingBytes += line.length;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ lines, receivedAt, resolve, reject });
+      this.pending.push({ lines, samples, receivedAt, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -91,6 +106,7 @@ export class Spool {
             rows += 1;
             bytes += line.length;
           }
+          for (const sample of item.samples) this.insertSample.run(sample.deviceId, sample.ts, sample.vals);
         }
       })();
     } catch (error) {
@@ -151,6 +167,16 @@ export class Spool {
 
   deadCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM spool_dead').get() as { n: number }).n;
+  }
+
+  /** Rule samples from `since` on, per device in time order: the rule windows after a restart. */
+  samplesSince(since: number): SpooledSample[] {
+    return this.db.prepare('SELECT device_id AS deviceId, ts, vals FROM rule_samples WHERE ts >= ? ORDER BY device_id, ts').all(since) as SpooledSample[];
+  }
+
+  /** Drops rule samples no window reaches any more. */
+  pruneSamples(before: number): number {
+    return this.db.prepare('DELETE FROM rule_samples WHERE ts < ?').run(before).changes;
   }
 
   /** Called after each commit; the writer uses it to wake up. */

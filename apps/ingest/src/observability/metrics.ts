@@ -23,6 +23,15 @@ export class IngestMetrics {
   readonly influxWriteFailures = new Counter({ name: 'dustwatch_influx_write_failures_total', help: 'Failed InfluxDB writes, by kind (retryable/rejected)', labelNames: ['kind'], registers: [this.registry] });
   readonly influxPointsWritten = new Counter({ name: 'dustwatch_influx_points_written_total', help: 'Points acknowledged by InfluxDB', registers: [this.registry] });
 
+  readonly alertsOpened = new Counter({ name: 'dustwatch_alerts_opened_total', help: 'Alerts opened, by rule and first severity', labelNames: ['rule', 'severity'], registers: [this.registry] });
+  readonly alertEvents = new Counter({ name: 'dustwatch_alert_events_total', help: 'Alert history events, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly alertsActive = new Gauge({ name: 'dustwatch_alerts_active', help: 'Alerts whose condition holds (open or acknowledged), by rule and severity', labelNames: ['rule', 'severity'], registers: [this.registry] });
+  readonly ruleReadingsSkipped = new Counter({ name: 'dustwatch_rule_readings_skipped_total', help: 'Accepted readings the rules did not evaluate, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly ruleFailures = new Counter({ name: 'dustwatch_rule_failures_total', help: 'Rule evaluations that failed with an error (logged)', registers: [this.registry] });
+  readonly notificationsDelivered = new Counter({ name: 'dustwatch_notifications_delivered_total', help: 'Alert notifications delivered, by channel', labelNames: ['channel'], registers: [this.registry] });
+  readonly notificationFailures = new Counter({ name: 'dustwatch_notification_failures_total', help: 'Failed notification attempts, by channel and outcome (retry/dead)', labelNames: ['channel', 'outcome'], registers: [this.registry] });
+  readonly outbox = new Gauge({ name: 'dustwatch_notifications_outbox', help: 'Outbox rows by channel and state (pending/delivered/dead)', labelNames: ['channel', 'state'], registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dustwatch_process_' });
     // Publish every reason at 0 so dashboards and alerts see the series before the first refusal.

@@ -1,7 +1,8 @@
 import { BadRequestException, Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, PipeTransform, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { isValidId } from '@dustwatch/telemetry';
-import { AdminApiKeyGuard } from '../core/admin-api-key.guard';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import { MinRole } from '../auth/roles';
 import { QuarantineRepository } from '../ingest/quarantine.repository';
 import { DeviceStatusRepository } from '../ingest/device-status.repository';
 import { CreateDeviceDto, CreateSiteDto } from './registry.dto';
@@ -17,7 +18,8 @@ class IdPipe implements PipeTransform<string, string> {
 
 @ApiTags('admin')
 @ApiSecurity('api-key')
-@UseGuards(AdminApiKeyGuard)
+@UseGuards(ApiKeyGuard)
+@MinRole('admin')
 @Controller('api')
 export class RegistryController {
   constructor(private readonly registry: RegistryService, private readonly quarantine: QuarantineRepository, private readonly status: DeviceStatusRepository) {}

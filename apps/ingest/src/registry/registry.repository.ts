@@ -107,6 +107,11 @@ export class RegistryRepository {
     return this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(secretHash, now, id).changes === 1;
   }
 
+  /** Every device with its site's district: what the rule engine needs to know of the fleet. */
+  deviceDirectory(): { deviceId: string; siteId: string; district: string; kind: DeviceKind }[] {
+    return this.db.prepare('SELECT d.id AS deviceId, d.site_id AS siteId, s.district, d.kind FROM devices d JOIN sites s ON s.id = d.site_id').all() as { deviceId: string; siteId: string; district: string; kind: DeviceKind }[];
+  }
+
   setEnabled(id: string, enabled: boolean, now: number): boolean {
     return this.db.prepare('UPDATE devices SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id).changes === 1;
   }

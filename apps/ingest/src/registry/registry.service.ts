@@ -57,6 +57,10 @@ export class RegistryService {
     return this.repo.listDevices(siteId);
   }
 
+  deviceExists(id: string): boolean {
+    return this.repo.findDevice(id) !== undefined;
+  }
+
   getDevice(id: string): Device {
     const device = this.repo.findDevice(id);
     if (!device) throw new NotFoundError(`device ${id} does not exist`);

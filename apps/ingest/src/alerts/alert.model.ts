@@ -1,0 +1,62 @@
+import { Severity } from '@dustwatch/rules';
+
+export const ALERT_STATES = ['open', 'acknowledged', 'resolved', 'closed'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+export const ALERT_EVENT_TYPES = ['opened', 'escalated', 'acknowledged', 'resolved', 'closed', 'reminder'] as const;
+export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
+
+/** An alert as the API and every notification channel show it (times ISO 8601, UTC). */
+export interface AlertView {
+  id: number;
+  rule: string;
+  metric: string;
+  subject: string;
+  siteId: string;
+  siteName: string | null;
+  district: string;
+  deviceId: string;
+  state: AlertState;
+  severity: Severity;
+  threshold: number;
+  openedAt: string;
+  firstExceedanceAt: string;
+  lastExceedanceAt: string;
+  peakValue: number | null;
+  peakAt: string | null;
+  lastValue: number | null;
+  evidence: { from: string | null; to: string | null };
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  resolvedReason: string | null;
+  closedBy: string | null;
+  closedAt: string | null;
+  closeNote: string | null;
+}
+
+/** One entry of an alert's history, with the alert as it stood right after it. */
+export interface AlertEventView {
+  id: number;
+  alertId: number;
+  type: AlertEventType;
+  at: string;
+  actor: string | null;
+  severity: Severity;
+  state: AlertState;
+  value: number | null;
+  note: string | null;
+  alert: AlertView;
+}
+
+export interface AlertFilter {
+  state?: AlertState[];
+  siteId?: string;
+  district?: string;
+  rule?: string;
+  severity?: Severity;
+  /** Opened at or after / before (epoch ms). */
+  from?: number;
+  to?: number;
+  limit: number;
+  offset: number;
+}

@@ -1,0 +1,253 @@
+import { Severity } from '@dustwatch/rules';
+import { Db } from '../core/sqlite';
+import { AlertEventType, AlertEventView, AlertFilter, AlertState, AlertView } from './alert.model';
+
+export interface NewAlert {
+  subject: string;
+  rule: string;
+  metric: string;
+  siteId: string;
+  district: string;
+  deviceId: string;
+  severity: Severity;
+  threshold: number;
+  at: number;
+  since: number;
+  value: number;
+  evidenceFrom: number | null;
+}
+
+export interface RuleStateRow {
+  subject: string;
+  ruleId: string;
+  phase: 'pending' | 'raised';
+  since: number;
+  severity: Severity;
+}
+
+export interface OutboxRow {
+  id: number;
+  deliveryId: string;
+  eventId: number;
+  channel: string;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+export interface OutboxView {
+  id: number;
+  deliveryId: string;
+  eventId: number;
+  alertId: number;
+  channel: string;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+interface AlertRow {
+  id: number; rule: string; metric: string; subject: string; siteId: string; siteName: string | null; district: string; deviceId: string;
+  state: AlertState; severity: Severity; threshold: number; openedAt: number; firstExceedanceAt: number; lastExceedanceAt: number;
+  peakValue: number | null; peakAt: number | null; lastValue: number | null; evidenceFrom: number | null; evidenceTo: number | null;
+  acknowledgedBy: string | null; acknowledgedAt: number | null; resolvedAt: number | null; resolvedReason: string | null;
+  closedBy: string | null; closedAt: number | null; closeNote: string | null;
+}
+
+const ALERT_COLUMNS = `a.id, a.rule, a.metric, a.subject, a.site_id AS siteId, s.name AS siteName, a.district, a.device_id AS deviceId,
+  a.state, a.severity, a.threshold, a.opened_at AS openedAt, a.first_exceedance_at AS firstExceedanceAt, a.last_exceedance_at AS lastExceedanceAt,
+  a.peak_value AS peakValue, a.peak_at AS peakAt, a.last_value AS lastValue, a.evidence_from AS evidenceFrom, a.evidence_to AS evidenceTo,
+  a.acknowledged_by AS acknowledgedBy, a.acknowledged_at AS acknowledgedAt, a.resolved_at AS resolvedAt, a.resolved_reason AS resolvedReason,
+  a.closed_by AS closedBy, a.closed_at AS closedAt, a.close_note AS closeNote`;
+const ALERT_FROM = 'alerts a LEFT JOIN sites s ON s.id = a.site_id';
+
+function toView(r: AlertRow): AlertView {
+  return {
+    id: r.id, rule: r.rule, metric: r.metric, subject: r.subject, siteId: r.siteId, siteName: r.siteName, district: r.district, deviceId: r.deviceId,
+    state: r.state, severity: r.severity, threshold: r.threshold,
+    openedAt: iso(r.openedAt)!, firstExceedanceAt: iso(r.firstExceedanceAt)!, lastExceedanceAt: iso(r.lastExceedanceAt)!,
+    peakValue: r.peakValue, peakAt: iso(r.peakAt), lastValue: r.lastValue,
+    evidence: { from: iso(r.evidenceFrom), to: iso(r.evidenceTo) },
+    acknowledgedBy: r.acknowledgedBy, acknowledgedAt: iso(r.acknowledgedAt), resolvedAt: iso(r.resolvedAt), resolvedReason: r.resolvedReason,
+    closedBy: r.closedBy, closedAt: iso(r.closedAt), closeNote: r.closeNote,
+  };
+}
+
+/**
+ * SQLite access for alerts, their history, the rule engine's state and the notification outbox.
+ * All in the main database, so an alert change, its history entry, the rule state and the
+ * notifications it causes commit together or not at all. Every value is a bound parameter.
+ */
+export class AlertRepository {
+  constructor(private readonly db: Db) {}
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /**
+   * Opens an alert. The partial unique index admits one active alert per (subject, rule): should
+   * a second raise ever reach here for an active pair, it updates that alert instead (the
+   * re-trigger path) and returns its id with `created: false`.
+   */
+  open(a: NewAlert): { id: number; created: boolean } {
+    const existing = this.activeId(a.subject, a.rule);
+    const row = this.db.prepare(`INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold,
+        opened_at, first_exceedance_at, last_exceedance_at, peak_value, peak_at, last_value, evidence_from, evidence_to, last_notified_at)
+      VALUES (@subject, @rule, @metric, @siteId, @district, @deviceId, 'open', 1, @severity, @threshold,
+        @at, @since, @at, @value, @at, @value, @evidenceFrom, @at, @at)
+      ON CONFLICT (subject, rule) WHERE active = 1 DO UPDATE SET
+        last_exceedance_at = max(last_exceedance_at, excluded.last_exceedance_at), last_value = excluded.last_value, evidence_to = excluded.evidence_to,
+        peak_at = CASE WHEN excluded.peak_value > coalesce(peak_value, -1e308) THEN excluded.peak_at ELSE peak_at END,
+        peak_value = max(coalesce(peak_value, -1e308), excluded.peak_value)
+      RETURNING id`).get(a) as { id: number };
+    return { id: row.id, created: existing === undefined };
+  }
+
+  activeId(subject: string, rule: string): number | undefined {
+    return (this.db.prepare('SELECT id FROM alerts WHERE subject = ? AND rule = ? AND active = 1').get(subject, rule) as { id: number } | undefined)?.id;
+  }
+
+  /** A new window over the threshold: moves the last exceedance and, when higher, the peak. */
+  exceeded(id: number, at: number, value: number): void {
+    this.db.prepare(`UPDATE alerts SET last_exceedance_at = max(last_exceedance_at, @at), last_value = @value, evidence_to = max(coalesce(evidence_to, 0), @at),
+        peak_at = CASE WHEN @value > coalesce(peak_value, -1e308) THEN @at ELSE peak_at END, peak_value = max(coalesce(peak_value, -1e308), @value)
+      WHERE id = @id`).run({ id, at, value });
+  }
+
+  escalate(id: number, severity: Severity, threshold: number): void {
+    this.db.prepare('UPDATE alerts SET severity = ?, threshold = ? WHERE id = ?').run(severity, threshold, id);
+  }
+
+  resolve(id: number, at: number, reason: string, value: number | null): void {
+    this.db.prepare(`UPDATE alerts SET state = 'resolved', active = NULL, resolved_at = @at, resolved_reason = @reason,
+        last_value = coalesce(@value, last_value), evidence_to = max(coalesce(evidence_to, 0), @at) WHERE id = @id`).run({ id, at, reason, value });
+  }
+
+  acknowledge(id: number, by: string, at: number): boolean {
+    return this.db.prepare("UPDATE alerts SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND state = 'open'").run(by, at, id).changes === 1;
+  }
+
+  /** A resolved alert that was never acknowledged records its closer as acknowledger too. */
+  close(id: number, by: string, at: number, note: string): boolean {
+    return this.db.prepare(`UPDATE alerts SET state = 'closed', closed_by = @by, closed_at = @at, close_note = @note,
+        acknowledged_by = coalesce(acknowledged_by, @by), acknowledged_at = coalesce(acknowledged_at, @at) WHERE id = @id AND state = 'resolved'`).run({ id, by, at, note }).changes === 1;
+  }
+
+  touchNotified(id: number, at: number): void {
+    this.db.prepare('UPDATE alerts SET last_notified_at = ? WHERE id = ?').run(at, id);
+  }
+
+  /** Open (unacknowledged) alerts last notified before `before`: due a reminder. */
+  dueReminders(before: number): number[] {
+    return this.db.prepare("SELECT id FROM alerts WHERE state = 'open' AND last_notified_at <= ? ORDER BY id").pluck().all(before) as number[];
+  }
+
+  get(id: number): AlertView | undefined {
+    const row = this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.id = ?`).get(id) as AlertRow | undefined;
+    return row && toView(row);
+  }
+
+  list(f: AlertFilter): { total: number; items: AlertView[] } {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: f.limit, offset: f.offset };
+    if (f.state?.length) {
+      where.push(`a.state IN (${f.state.map((_, i) => `@state${i}`).join(', ')})`);
+      f.state.forEach((s, i) => (params[`state${i}`] = s));
+    }
+    const simple: [keyof AlertFilter, string][] = [['siteId', 'a.site_id = @siteId'], ['district', 'a.district = @district'], ['rule', 'a.rule = @rule'], ['severity', 'a.severity = @severity'], ['from', 'a.opened_at >= @from'], ['to', 'a.opened_at < @to']];
+    for (const [key, clause] of simple) {
+      if (f[key] === undefined) continue;
+      where.push(clause);
+      params[key] = f[key];
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM alerts a ${whereSql}`).get(params) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ${whereSql} ORDER BY a.id DESC LIMIT @limit OFFSET @offset`).all(params) as AlertRow[];
+    return { total, items: rows.map(toView) };
+  }
+
+  /** Appends a history entry with the alert as it now stands; returns the event. */
+  addEvent(alertId: number, type: AlertEventType, at: number, actor: string | null, value: number | null, note: string | null): AlertEventView {
+    const alert = this.get(alertId)!;
+    const info = this.db.prepare('INSERT INTO alert_events (alert_id, type, at, actor, severity, state, value, note, alert_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(alertId, type, at, actor, alert.severity, alert.state, value, note, JSON.stringify(alert));
+    return { id: Number(info.lastInsertRowid), alertId, type, at: iso(at)!, actor, severity: alert.severity, state: alert.state, value, note, alert };
+  }
+
+  history(alertId: number): Omit<AlertEventView, 'alert'>[] {
+    return (this.db.prepare('SELECT id, alert_id AS alertId, type, at, actor, severity, state, value, note FROM alert_events WHERE alert_id = ? ORDER BY id').all(alertId) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number })[])
+      .map((e) => ({ ...e, at: iso(e.at)! }));
+  }
+
+  /** Events after `afterId`, oldest first: the SSE replay for a client that reconnects with Last-Event-ID. */
+  eventsAfter(afterId: number, limit: number): AlertEventView[] {
+    return (this.db.prepare('SELECT id, alert_id AS alertId, type, at, actor, severity, state, value, note, alert_snapshot AS snapshot FROM alert_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number; snapshot: string })[])
+      .map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: JSON.parse(snapshot) as AlertView }));
+  }
+
+  event(id: number): AlertEventView | undefined {
+    return this.eventsAfter(id - 1, 1).find((e) => e.id === id);
+  }
+
+  lastEventId(): number {
+    return (this.db.prepare('SELECT coalesce(max(id), 0) AS id FROM alert_events').get() as { id: number }).id;
+  }
+
+  // --- rule engine state ---
+
+  loadRuleStates(): RuleStateRow[] {
+    return this.db.prepare('SELECT subject, rule AS ruleId, phase, since, severity FROM rule_state').all() as RuleStateRow[];
+  }
+
+  saveRuleState(subject: string, ruleId: string, state: Omit<RuleStateRow, 'subject' | 'ruleId'> | null): void {
+    if (state === null) this.db.prepare('DELETE FROM rule_state WHERE subject = ? AND rule = ?').run(subject, ruleId);
+    else this.db.prepare(`INSERT INTO rule_state (subject, rule, phase, since, severity) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(subject, rule) DO UPDATE SET phase = excluded.phase, since = excluded.since, severity = excluded.severity`).run(subject, ruleId, state.phase, state.since, state.severity);
+  }
+
+  // --- notification outbox ---
+
+  enqueue(eventId: number, channels: readonly string[], deliveryIdOf: (channel: string) => string, now: number): void {
+    const insert = this.db.prepare("INSERT INTO outbox (delivery_id, event_id, channel, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)");
+    for (const channel of channels) insert.run(deliveryIdOf(channel), eventId, channel, now, now);
+  }
+
+  /** The oldest pending deliveries of a channel, in order: a channel delivers its events in sequence. */
+  pending(channel: string, limit: number): OutboxRow[] {
+    return this.db.prepare("SELECT id, delivery_id AS deliveryId, event_id AS eventId, channel, attempts, next_attempt_at AS nextAttemptAt FROM outbox WHERE state = 'pending' AND channel = ? ORDER BY id LIMIT ?").all(channel, limit) as OutboxRow[];
+  }
+
+  delivered(id: number, at: number, attempts: number): void {
+    this.db.prepare("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL WHERE id = ?").run(at, attempts, id);
+  }
+
+  failed(id: number, attempts: number, nextAttemptAt: number, error: string, dead: boolean): void {
+    this.db.prepare('UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?').run(dead ? 'dead' : 'pending', attempts, nextAttemptAt, error.slice(0, 1000), id);
+  }
+
+  /** Puts a dead delivery back in line (after the receiver was fixed). */
+  retry(id: number, now: number): boolean {
+    return this.db.prepare("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'").run(now, id).changes === 1;
+  }
+
+  outbox(state: OutboxView['state'] | undefined, limit: number): OutboxView[] {
+    return (this.db.prepare(`SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.state, o.attempts,
+        o.next_attempt_at AS nextAttemptAt, o.last_error AS lastError, o.created_at AS createdAt, o.delivered_at AS deliveredAt
+      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE (@state IS NULL OR o.state = @state) ORDER BY o.id DESC LIMIT @limit`).all({ state: state ?? null, limit }) as (Omit<OutboxView, 'nextAttemptAt' | 'createdAt' | 'deliveredAt'> & { nextAttemptAt: number; createdAt: number; deliveredAt: number | null })[])
+      .map((r) => ({ ...r, nextAttemptAt: iso(r.nextAttemptAt)!, createdAt: iso(r.createdAt)!, deliveredAt: iso(r.deliveredAt) }));
+  }
+
+  outboxCounts(): Record<string, number> {
+    const rows = this.db.prepare('SELECT channel || \':\' || state AS k, count(*) AS n FROM outbox GROUP BY channel, state').all() as { k: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.k, r.n]));
+  }
+
+  activeCounts(): { rule: string; severity: string; n: number }[] {
+    return this.db.prepare('SELECT rule, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY rule, severity').all() as { rule: string; severity: string; n: number }[];
+  }
+}

@@ -1,0 +1,17 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const ROLES = ['viewer', 'inspector', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who made a request: the API key's name (an inspector's name, for the alert history) and role. */
+export interface Principal {
+  readonly name: string;
+  readonly role: Role;
+}
+
+/** Each role includes the ones before it: an inspector may read, an admin may act on alerts. */
+export const roleAllows = (held: Role, needed: Role): boolean => ROLES.indexOf(held) >= ROLES.indexOf(needed);
+
+export const MIN_ROLE = 'dustwatch:min-role';
+/** The least role a handler (or every handler of a controller) needs. */
+export const MinRole = (role: Role): MethodDecorator & ClassDecorator => SetMetadata(MIN_ROLE, role);
