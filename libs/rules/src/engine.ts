@@ -114,9 +114,12 @@ export class RuleEngine {
     return this.metrics;
   }
 
-  /** How far back samples must be kept (and reloaded after a restart). */
+  /**
+   * How far back (from now) samples must be kept and reloaded after a restart: a reading as old as
+   * the evaluation horizon is still evaluated, with the window behind it.
+   */
   get retentionMs(): number {
-    return this.keepMs;
+    return this.set.evaluationHorizonMinutes * MINUTE + this.keepMs;
   }
 
   /** Restores persisted rule states (at start-up, before any reading). */
