@@ -53,10 +53,12 @@ export function expectationsFor(scenarios: readonly Scenario[], seed: number, de
   return scenarios.map((s, i): Expectation => {
     switch (s.kind) {
       case 'dust-episode': {
-        const site = devices.filter((d) => d.siteId === s.site);
+        // The service judges each monitor on its own readings, so each device of the site has its own crossings.
         const end = s.at + (s.rampMinutes + s.plateauMinutes + s.decayMinutes) * MINUTE + 2 * HOUR;
-        const c = pm10HourlyCrossings(seed, site, overlays, s.at - HOUR, end, intervalMs);
-        return { scenario: i, kind: s.kind, times: c, text: `pm10-hourly opens for site ${s.site} at ≈${iso(c.warning)} (1-h mean ≥ 150 µg/m³), escalates to critical at ≈${iso(c.critical)} (≥ 250), clears at ≈${iso(c.clear)} (< 120)` };
+        const perDevice = devices.filter((d) => d.siteId === s.site).map((d) => ({ id: d.id, c: pm10HourlyCrossings(seed, [d], overlays, s.at - HOUR, end, intervalMs) }));
+        const times = Object.fromEntries(perDevice.flatMap(({ id, c }) => [[`${id}:warning`, c.warning], [`${id}:critical`, c.critical], [`${id}:clear`, c.clear]]));
+        const text = perDevice.map(({ id, c }) => `pm10-hourly opens for ${id} (site ${s.site}) at ≈${iso(c.warning)} (1-h mean ≥ 150 µg/m³), escalates to critical at ≈${iso(c.critical)} (≥ 250), resolves at ≈${iso(c.clear)} (< 120)`).join('; ');
+        return { scenario: i, kind: s.kind, times, text };
       }
       case 'regional-rise':
         return { scenario: i, kind: s.kind, text: `background PM in ${s.district} (the background station and every site) rises up to ×${s.factor} between ${iso(s.at)} and ${iso(s.at + s.durationMinutes * MINUTE)}; pm10-over-background stays quiet for sites without dust of their own` };
