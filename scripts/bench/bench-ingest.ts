@@ -6,60 +6,22 @@
  *
  *   npm run bench:ingest -- [--devices 152] [--per-device 1000] [--window 32]
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { InfluxServer } from '../../apps/ingest/test/influx-server';
 import { freePort } from '../../apps/ingest/test/free-port';
 import { connectAll, percentile, runLoad, LoadResult } from '../../devices-sim/src/load';
-
-const ROOT = resolve(__dirname, '../..');
-const MAIN_JS = join(ROOT, 'dist/apps/ingest/apps/ingest/src/main.js');
-const ADMIN_KEY = 'bench-admin-key-0123456789';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { arg, cpuSeconds, log, machine, peakRssMb, provisionDevices, spawnService, stopChild, waitFor } from './common';
 
 const DEVICES = arg('devices', 152);
 const PER_DEVICE = arg('per-device', 1000);
 const WINDOW = arg('window', 32);
 
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
-async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function summary(result: LoadResult): { msgsPerS: number; p50: number; p90: number; p99: number; max: number } {
   const sorted = result.latenciesMs.slice().sort();
   return { msgsPerS: result.acked / result.seconds, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  await new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
 }
 
 async function bareBroker(ids: string[]): Promise<{ result: LoadResult; brokerCpuSeconds: number; loadGeneratorCpuSeconds: number }> {
@@ -83,25 +45,12 @@ async function main(): Promise<void> {
   const httpPort = await freePort();
   const mqttPort = await freePort();
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service.
-  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const service = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
-    env: {
-      ...process.env, DUSTWATCH_ADMIN_API_KEY: ADMIN_KEY, DUSTWATCH_HTTP_HOST: '127.0.0.1', DUSTWATCH_HTTP_PORT: String(httpPort),
-      DUSTWATCH_MQTT_HOST: '127.0.0.1', DUSTWATCH_MQTT_PORT: String(mqttPort), DUSTWATCH_DATA_DIR: dataDir,
-      DUSTWATCH_INFLUX_URL: influx.url, DUSTWATCH_INFLUX_DB: 'bench', DUSTWATCH_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 2, 2], // the service's logs go to stderr; stdout carries only the figures
-  });
+  const service = spawnService({ DUSTWATCH_HTTP_PORT: String(httpPort), DUSTWATCH_MQTT_PORT: String(mqttPort), DUSTWATCH_DATA_DIR: dataDir, DUSTWATCH_INFLUX_URL: influx.url, DUSTWATCH_INFLUX_DB: 'bench' });
   try {
     const base = `http://127.0.0.1:${httpPort}`;
     await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 30_000, 'the service');
     log(`provisioning ${DEVICES} devices`);
-    await fetch(`${base}/api/sites`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'BENCH', name: 'bench', district: 'Luzhou', lat: 36.2, lon: 113.1 }) });
-    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
-      const id = `bench-${String(i).padStart(4, '0')}`;
-      const res = await fetch(`${base}/api/devices`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ id, siteId: 'BENCH', model: 'B', kind: 'site' }) });
-      return { id, secret: ((await res.json()) as { secret: string }).secret };
-    }));
+    const devices = await provisionDevices(base, 'BENCH', 'bench', DEVICES);
     const ids = devices.map((d) => d.id);
     const total = DEVICES * PER_DEVICE;
 
@@ -136,7 +85,7 @@ async function main(): Promise<void> {
 
     const endToEnd = stored / endToEndSeconds;
     const result = {
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: machine(),
       load: { devices: DEVICES, perDevice: PER_DEVICE, window: WINDOW, readings: total },
       dustwatch: {
         acked: load.acked, errors: load.errors, storedInInflux: stored,
@@ -159,6 +108,9 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(`\nend-to-end ${Math.round(endToEnd)} readings/s (InfluxDB-counted), PUBACK p50 ${ingest.p50.toFixed(1)} ms p99 ${ingest.p99.toFixed(1)} ms, peak RSS ${Math.round(rss)} MiB\n`
       + `bare aedes ${Math.round(bare.msgsPerS)} msg/s → ratio ${(endToEnd / bare.msgsPerS * 100).toFixed(0)} %\n`);
+  } catch (error) {
+    process.stderr.write(`bench:ingest failed: ${(error as Error).stack}\n`);
+    process.exitCode = 1;
   } finally {
     await stopChild(service);
     await influx.stop();

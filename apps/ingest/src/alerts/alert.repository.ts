@@ -29,6 +29,7 @@ export interface OutboxRow {
   id: number;
   deliveryId: string;
   eventId: number;
+  alertId: number;
   channel: string;
   attempts: number;
   nextAttemptAt: number;
@@ -49,6 +50,10 @@ export interface OutboxView {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+const EVENT_COLUMNS = 'id, alert_id AS alertId, type, at, actor, severity, state, value, note, alert_snapshot AS snapshot';
+type EventRow = Omit<AlertEventView, 'alert' | 'at'> & { at: number; snapshot: string };
+const toEventViews = (rows: EventRow[]): AlertEventView[] => rows.map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: JSON.parse(snapshot) as AlertView }));
 
 interface AlertRow {
   id: number; rule: string; metric: string; subject: string; siteId: string; siteName: string | null; district: string; deviceId: string;
@@ -186,12 +191,14 @@ export class AlertRepository {
 
   /** Events after `afterId`, oldest first: the SSE replay for a client that reconnects with Last-Event-ID. */
   eventsAfter(afterId: number, limit: number): AlertEventView[] {
-    return (this.db.prepare('SELECT id, alert_id AS alertId, type, at, actor, severity, state, value, note, alert_snapshot AS snapshot FROM alert_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number; snapshot: string })[])
-      .map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: JSON.parse(snapshot) as AlertView }));
+    return toEventViews(this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as EventRow[]);
   }
 
-  event(id: number): AlertEventView | undefined {
-    return this.eventsAfter(id - 1, 1).find((e) => e.id === id);
+  /** Events by id (the outbox's batch), keyed by id. */
+  events(ids: readonly number[]): Map<number, AlertEventView> {
+    if (ids.length === 0) return new Map();
+    const rows = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as EventRow[];
+    return new Map(toEventViews(rows).map((e) => [e.id, e]));
   }
 
   lastEventId(): number {
@@ -217,17 +224,27 @@ export class AlertRepository {
     for (const channel of channels) insert.run(deliveryIdOf(channel), eventId, channel, now, now);
   }
 
-  /** The oldest pending deliveries of a channel, in order: a channel delivers its events in sequence. */
+  /** The oldest pending deliveries of a channel, in order, with their alert (events of one alert are delivered in sequence). */
   pending(channel: string, limit: number): OutboxRow[] {
-    return this.db.prepare("SELECT id, delivery_id AS deliveryId, event_id AS eventId, channel, attempts, next_attempt_at AS nextAttemptAt FROM outbox WHERE state = 'pending' AND channel = ? ORDER BY id LIMIT ?").all(channel, limit) as OutboxRow[];
+    return this.db.prepare(`SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.attempts, o.next_attempt_at AS nextAttemptAt
+      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE o.state = 'pending' AND o.channel = ? ORDER BY o.id LIMIT ?`).all(channel, limit) as OutboxRow[];
   }
 
-  delivered(id: number, at: number, attempts: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL WHERE id = ?").run(at, attempts, id);
-  }
-
-  failed(id: number, attempts: number, nextAttemptAt: number, error: string, dead: boolean): void {
-    this.db.prepare('UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?').run(dead ? 'dead' : 'pending', attempts, nextAttemptAt, error.slice(0, 1000), id);
+  /**
+   * Records a round of delivery outcomes in one transaction (one fsync, not one per delivery).
+   * Should the process die before it, those deliveries are made again: at least once, with the
+   * same delivery id, which receivers use to drop the repeat.
+   */
+  recordOutcomes(outcomes: readonly ({ id: number; attempts: number; at: number } & ({ ok: true } | { ok: false; nextAttemptAt: number; error: string; dead: boolean }))[]): void {
+    if (outcomes.length === 0) return;
+    const delivered = this.db.prepare("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL WHERE id = ?");
+    const failed = this.db.prepare('UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?');
+    this.transaction(() => {
+      for (const o of outcomes) {
+        if (o.ok) delivered.run(o.at, o.attempts, o.id);
+        else failed.run(o.dead ? 'dead' : 'pending', o.attempts, o.nextAttemptAt, o.error.slice(0, 1000), o.id);
+      }
+    });
   }
 
   /** Puts a dead delivery back in line (after the receiver was fixed). */

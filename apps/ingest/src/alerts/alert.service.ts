@@ -18,6 +18,8 @@ export const deliveryIdOf = (eventId: number, channel: string): string => `dw-${
  * the rule state and the outbox rows of its notifications commit in one transaction.
  */
 export class AlertService {
+  private readonly exceedances = new Map<string, { at: number; value: number; peak: number; peakAt: number }>();
+
   constructor(
     private readonly repo: AlertRepository,
     private readonly feed: AlertFeed,
@@ -26,14 +28,65 @@ export class AlertService {
     private readonly metrics: IngestMetrics,
   ) {}
 
-  apply(output: EngineOutput): AlertEventView[] {
-    if (output.transitions.length === 0 && output.states.length === 0) return [];
+  /**
+   * Applies engine outputs in one transaction (the caller groups an event-loop turn's outputs:
+   * one fsync for all). Outputs with nothing but re-exceedances start no transaction: peak and
+   * last exceedance are kept in memory and written with the next transaction or `flushExceedances`
+   * (the rule timer), so a site above its limit does not cost an fsync per reading.
+   */
+  apply(outputs: readonly EngineOutput[]): AlertEventView[] {
+    const needsTransaction = outputs.some((o) => o.states.length > 0 || o.transitions.some((t) => t.type !== 'exceed'));
+    if (!needsTransaction) {
+      for (const o of outputs) for (const t of o.transitions) this.bufferExceed(t);
+      return [];
+    }
     const events = this.repo.transaction(() => {
-      for (const s of output.states) this.repo.saveRuleState(s.subject, s.ruleId, s.state);
-      return output.transitions.flatMap((t) => this.applyOne(t));
+      const out: AlertEventView[] = [];
+      for (const o of outputs) {
+        for (const s of o.states) this.repo.saveRuleState(s.subject, s.ruleId, s.state);
+        for (const t of o.transitions) {
+          if (t.type === 'exceed') {
+            this.bufferExceed(t);
+            continue;
+          }
+          this.writeExceed(t.subject, t.ruleId); // older exceedances of this alert first
+          out.push(...this.applyOne(t));
+        }
+      }
+      for (const k of [...this.exceedances.keys()]) this.writeExceed(...(k.split('\u0000') as [string, string]));
+      return out;
     });
     this.published(events);
     return events;
+  }
+
+  /** Writes buffered peaks and last exceedances. */
+  flushExceedances(): void {
+    if (this.exceedances.size === 0) return;
+    this.repo.transaction(() => {
+      for (const k of [...this.exceedances.keys()]) this.writeExceed(...(k.split('\u0000') as [string, string]));
+    });
+  }
+
+  private bufferExceed(t: Transition): void {
+    const k = `${t.subject}\u0000${t.ruleId}`;
+    const e = this.exceedances.get(k);
+    if (!e) this.exceedances.set(k, { at: t.at, value: t.value, peak: t.value, peakAt: t.at });
+    else {
+      if (t.at >= e.at) Object.assign(e, { at: t.at, value: t.value });
+      if (t.value > e.peak) Object.assign(e, { peak: t.value, peakAt: t.at });
+    }
+  }
+
+  private writeExceed(subject: string, ruleId: string): void {
+    const k = `${subject}\u0000${ruleId}`;
+    const e = this.exceedances.get(k);
+    if (!e) return;
+    this.exceedances.delete(k);
+    const id = this.repo.activeId(subject, ruleId);
+    if (id === undefined) return;
+    this.repo.exceeded(id, e.peakAt, e.peak);
+    this.repo.exceeded(id, e.at, e.value);
   }
 
   acknowledge(id: number, by: Principal, note: string | undefined): AlertView {
@@ -92,8 +145,7 @@ export class AlertService {
         this.repo.escalate(activeId, t.severity, t.threshold);
         this.repo.exceeded(activeId, t.at, t.value);
         return [this.record(activeId, 'escalated', t.at, null, t.value, null)];
-      case 'exceed':
-        if (activeId !== undefined) this.repo.exceeded(activeId, t.at, t.value);
+      case 'exceed': // buffered by apply()
         return [];
       case 'clear':
         if (activeId === undefined) return [];

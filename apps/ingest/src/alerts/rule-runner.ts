@@ -1,4 +1,4 @@
-import { RuleEngine, RuleSample, RuleSet } from '@dustwatch/rules';
+import { EngineOutput, RuleEngine, RuleSample, RuleSet } from '@dustwatch/rules';
 import { Reading, countsForCompliance } from '@dustwatch/telemetry';
 import { Clock } from '../core/tokens';
 import { DeviceStatusRepository } from '../ingest/device-status.repository';
@@ -29,6 +29,7 @@ export class RuleRunner {
   readonly engine: RuleEngine;
   private timer: NodeJS.Timeout | null = null;
   private lastPrune = 0;
+  private pending: EngineOutput[] = [];
 
   constructor(
     ruleSet: RuleSet,
@@ -59,15 +60,34 @@ export class RuleRunner {
     return samples.filter((s) => Object.keys(s.values).length > 0).map((s) => ({ deviceId, ts: s.ts, vals: JSON.stringify(s.values) }));
   }
 
-  /** Accepted, durable readings of one device. Never throws into the ingest path: a rule failure is logged and counted. */
+  /**
+   * Accepted, durable readings of one device. The engine runs now; its alert changes are
+   * committed together with the rest of this event-loop turn's (group commit), like the spool's.
+   * Never throws into the ingest path: a rule failure is logged and counted.
+   */
   accept(deviceId: string, samples: readonly RuleSample[], receivedAt: number): void {
     try {
       const output = this.engine.onReadings(deviceId, samples, receivedAt);
       if (output.skippedTooOld > 0) this.metrics.ruleReadingsSkipped.inc({ reason: 'older_than_horizon' }, output.skippedTooOld);
-      this.alerts.apply(output);
+      if (output.transitions.length === 0 && output.states.length === 0) return;
+      this.pending.push(output);
+      if (this.pending.length === 1) setImmediate(() => this.commit());
     } catch (error) {
       this.metrics.ruleFailures.inc();
       this.logger.error('rule evaluation failed', { deviceId, error: (error as Error).message, stack: (error as Error).stack });
+    }
+  }
+
+  /** Commits the alert changes of the readings evaluated since the last commit. */
+  commit(): void {
+    const outputs = this.pending;
+    if (outputs.length === 0) return;
+    this.pending = [];
+    try {
+      this.alerts.apply(outputs);
+    } catch (error) {
+      this.metrics.ruleFailures.inc();
+      this.logger.error('alert commit failed', { error: (error as Error).message, stack: (error as Error).stack });
     }
   }
 
@@ -84,7 +104,7 @@ export class RuleRunner {
     for (const [deviceId, samples] of byDevice) this.engine.restoreSamples(deviceId, samples);
     for (const [deviceId, t] of this.status.lastSeenAll()) this.engine.restoreLastSeen(deviceId, t);
     // A crash between a reading's commit and its evaluation would otherwise wait for the next reading.
-    const caught = this.alerts.apply(this.engine.evaluateAll());
+    const caught = this.alerts.apply([this.engine.evaluateAll()]);
     this.logger.log('rule engine started', { ruleSamplesRestored: rows.length, ruleStatesRestored: this.repo.loadRuleStates().length, eventsOnRestart: caught.length });
     this.timer = setInterval(() => this.tick(), this.options.tickMs);
     this.timer.unref();
@@ -93,13 +113,17 @@ export class RuleRunner {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.commit();
+    this.alerts.flushExceedances();
   }
 
   tick(): void {
     try {
       this.status.flush();
       this.directory.refresh();
-      this.alerts.apply(this.engine.tick());
+      this.commit();
+      this.alerts.apply([this.engine.tick()]);
+      this.alerts.flushExceedances();
       if (this.options.renotifyMinutes > 0) this.alerts.remind(this.options.renotifyMinutes * 60_000);
       const now = this.clock.now();
       if (now - this.lastPrune > 60_000) {

@@ -114,8 +114,11 @@ export class DeviceBroker {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() stops accepting and resolves only once every connection is gone: drop the devices'
+    // connections first, or a shutdown with devices online would wait for them forever.
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const socket of this.sockets) socket.destroy();
+    await closed;
     if (this.aedes) await new Promise<void>((resolve) => this.aedes!.close(() => resolve()));
     this.aedes = null;
   }

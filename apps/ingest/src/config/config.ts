@@ -31,7 +31,7 @@ export class IngestConfig {
 
   /** YAML or JSON rule file (docs/rules.md); the domain reference's defaults when unset. */
   @IsOptional() @IsString() rulesFile?: string;
-  @IsInt() @Min(100) @Max(600_000) ruleTickMs = 5000;
+  @IsInt() @Min(100) @Max(600_000) ruleTickMs = 1000;
   /** Re-notify open alerts nobody acknowledged, every this many minutes; 0 = never. */
   @IsInt() @Min(0) @Max(10_080) alertRenotifyMinutes = 30;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'webhookUrl must be an http(s) URL' }) webhookUrl?: string;

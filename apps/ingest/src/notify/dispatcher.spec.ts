@@ -58,10 +58,10 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
     const dispatcher = new NotificationDispatcher(repo, [channel], feed, clock, metrics, quietLogger, { maxAttempts, baseDelayMs: 1000, maxDelayMs: 4000 });
     const device = { deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const };
     const open = (): void => {
-      alerts.apply({ transitions: [{ type: 'raise', subject: 'S1-M1', device, ruleId: 'pm10-hourly', metric: 'pm10', severity: 'warning', threshold: 150, since: clock.t, at: clock.t, value: 160, window: null }], states: [], skippedTooOld: 0 });
+      alerts.apply([{ transitions: [{ type: 'raise', subject: 'S1-M1', device, ruleId: 'pm10-hourly', metric: 'pm10', severity: 'warning', threshold: 150, since: clock.t, at: clock.t, value: 160, window: null }], states: [], skippedTooOld: 0 }]);
     };
     const resolve = (): void => {
-      alerts.apply({ transitions: [{ type: 'clear', reason: 'condition-cleared', subject: 'S1-M1', device, ruleId: 'pm10-hourly', metric: 'pm10', at: clock.t, value: 100, window: null }], states: [], skippedTooOld: 0 });
+      alerts.apply([{ transitions: [{ type: 'clear', reason: 'condition-cleared', subject: 'S1-M1', device, ruleId: 'pm10-hourly', metric: 'pm10', at: clock.t, value: 100, window: null }], states: [], skippedTooOld: 0 }]);
     };
     return { dispatcher, metrics, open, resolve };
   }

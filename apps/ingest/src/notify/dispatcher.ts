@@ -2,7 +2,7 @@ import { Clock } from '../core/tokens';
 import { ContextLogger } from '../observability/json-logger';
 import { IngestMetrics } from '../observability/metrics';
 import { AlertFeed } from '../alerts/alert-feed';
-import { AlertRepository } from '../alerts/alert.repository';
+import { AlertRepository, OutboxRow } from '../alerts/alert.repository';
 import { NotificationChannel } from './channels';
 
 export interface RetryPolicy {
@@ -17,19 +17,23 @@ export function retryDelay(policy: RetryPolicy, attempts: number, random: () => 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** Deliveries in flight at once per channel (each for a different alert). */
+const CONCURRENCY = 16;
+
 /**
- * Delivers the outbox. Each channel takes its events in order, one at a time: a failing head
- * delivery is retried with backoff and holds the later ones back (a receiver never sees
- * "resolved" before "opened"); after `maxAttempts` it goes dead (kept, counted, listed by the
- * API, retryable by an admin) and the line moves on. Wakes on every committed event and once a
- * second for due retries.
+ * Delivers the outbox. The events of one alert go out in order, one at a time: a failing
+ * delivery is retried with backoff and holds that alert's later events back (a receiver never
+ * sees "resolved" before "opened"); different alerts go out in parallel, so one slow or failing
+ * alert does not hold up the rest. After `maxAttempts` a delivery goes dead (kept, counted,
+ * listed by the API, retryable by an admin) and its alert's line moves on. Outcomes are
+ * recorded once per round. Wakes on every committed event and once a second for due retries.
  */
 export class NotificationDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
+  /** Per channel: the drain in progress and whether another round was asked for meanwhile. A slow channel (InfluxDB under load) never holds up another. */
+  private readonly lanes: Map<string, { running: Promise<void> | null; again: boolean }>;
 
   constructor(
     private readonly repo: AlertRepository,
@@ -39,7 +43,9 @@ export class NotificationDispatcher {
     private readonly metrics: IngestMetrics,
     private readonly logger: ContextLogger,
     private readonly policy: RetryPolicy,
-  ) {}
+  ) {
+    this.lanes = new Map(channels.map((c) => [c.name, { running: null, again: false }]));
+  }
 
   start(): void {
     this.stopped = false;
@@ -53,54 +59,77 @@ export class NotificationDispatcher {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await Promise.all([...this.lanes.values()].map((l) => l.running));
   }
 
   kick(): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+    for (const channel of this.channels) {
+      const lane = this.lanes.get(channel.name)!;
+      if (lane.running) {
+        lane.again = true;
+        continue;
+      }
+      lane.running = (async () => {
+        do {
+          lane.again = false;
+          await this.drainChannel(channel);
+        } while (lane.again && !this.stopped);
+      })().catch((error: Error) => this.logger.error('notification dispatch failed', { channel: channel.name, error: error.message }))
+        .finally(() => {
+          lane.running = null;
+        });
     }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-    });
-  }
-
-  private async drain(): Promise<void> {
-    do {
-      this.again = false;
-      await Promise.all(this.channels.map((c) => this.drainChannel(c)));
-    } while (this.again && !this.stopped);
   }
 
   private async drainChannel(channel: NotificationChannel): Promise<void> {
     for (;;) {
-      const rows = this.repo.pending(channel.name, 50);
-      if (rows.length === 0) return;
+      const rows = this.repo.pending(channel.name, 200);
+      // Per alert, the rows in order up to the first one not yet due.
+      const lines = new Map<number, OutboxRow[]>();
+      const blocked = new Set<number>();
+      const now = this.clock.now();
       for (const row of rows) {
-        if (this.stopped || row.nextAttemptAt > this.clock.now()) return;
-        const event = this.repo.event(row.eventId);
-        if (!event) throw new Error(`outbox row ${row.id} points at missing event ${row.eventId}`);
-        const attempts = row.attempts + 1;
-        try {
-          await channel.deliver(row.deliveryId, event);
-          this.repo.delivered(row.id, this.clock.now(), attempts);
-          this.metrics.notificationsDelivered.inc({ channel: channel.name });
-        } catch (error) {
-          const message = (error as Error).message;
-          const dead = attempts >= this.policy.maxAttempts;
-          const next = this.clock.now() + retryDelay(this.policy, attempts);
-          this.repo.failed(row.id, attempts, next, message, dead);
-          this.metrics.notificationFailures.inc({ channel: channel.name, outcome: dead ? 'dead' : 'retry' });
-          if (dead) {
-            this.logger.error('notification dead after its last attempt; kept in the outbox (GET /api/notifications?state=dead)', { channel: channel.name, deliveryId: row.deliveryId, attempts, error: message });
-            continue;
-          }
-          this.logger.warn('notification failed; will retry', { channel: channel.name, deliveryId: row.deliveryId, attempts, retryInMs: next - this.clock.now(), error: message });
-          return; // hold this channel's later events back until the head is through
+        if (blocked.has(row.alertId)) continue;
+        if (row.nextAttemptAt > now) {
+          blocked.add(row.alertId);
+          continue;
         }
+        lines.set(row.alertId, [...(lines.get(row.alertId) ?? []), row]);
       }
+      if (lines.size === 0 || this.stopped) return;
+      const events = this.repo.events([...lines.values()].flat().map((r) => r.eventId));
+      const outcomes: Parameters<AlertRepository['recordOutcomes']>[0][number][] = [];
+      const queue = [...lines.values()];
+      const worker = async (): Promise<void> => {
+        for (let line = queue.shift(); line; line = queue.shift()) {
+          for (const row of line) {
+            const event = events.get(row.eventId);
+            if (!event) throw new Error(`outbox row ${row.id} points at missing event ${row.eventId}`);
+            const attempts = row.attempts + 1;
+            try {
+              await channel.deliver(row.deliveryId, event);
+              outcomes.push({ id: row.id, attempts, at: this.clock.now(), ok: true });
+              this.metrics.notificationsDelivered.inc({ channel: channel.name });
+            } catch (error) {
+              const message = (error as Error).message;
+              const dead = attempts >= this.policy.maxAttempts;
+              const nextAttemptAt = this.clock.now() + retryDelay(this.policy, attempts);
+              outcomes.push({ id: row.id, attempts, at: this.clock.now(), ok: false, nextAttemptAt, error: message, dead });
+              this.metrics.notificationFailures.inc({ channel: channel.name, outcome: dead ? 'dead' : 'retry' });
+              if (dead) {
+                this.logger.error('notification dead after its last attempt; kept in the outbox (GET /api/notifications?state=dead)', { channel: channel.name, deliveryId: row.deliveryId, attempts, error: message });
+                continue;
+              }
+              this.logger.warn('notification failed; will retry', { channel: channel.name, deliveryId: row.deliveryId, attempts, retryInMs: nextAttemptAt - this.clock.now(), error: message });
+              break; // hold this alert's later events back until this one is through
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, lines.size) }, worker));
+      this.repo.recordOutcomes(outcomes);
+      if (!outcomes.some((o) => o.ok)) return; // nothing moved: wait for the next kick or retry time
     }
   }
 }
