@@ -66,6 +66,9 @@ async function fleetRounds(clients: MqttClient[], ids: string[], seconds: number
     await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - roundStart))));
   }
   await waitFor(async () => latencies.length >= crossings, 30_000, 'every alert at the webhook').catch(() => undefined);
+  // A normal reading from everyone resolves the last round's alerts, so the next phase starts clean.
+  await Promise.all(clients.map((client, i) => client.publishAsync(`devices/${ids[i]}/readings`, JSON.stringify({ ts: firstTs + seconds * 2 * MIN, pm10: 80 }), { qos: 1 })));
+  await new Promise((r) => setTimeout(r, 1000));
   return { crossings, readings: seconds * clients.length };
 }
 

@@ -1,6 +1,7 @@
 import mqtt, { MqttClient } from 'mqtt';
 import { InfluxServer } from './influx-server';
 import { ADMIN_KEY, TEST_DB, TestService, connectDevice, eventually, metricValue, provision, removeDir, startTestService } from './harness';
+import { publishOrClosed } from './publisher';
 import { SseClient } from './sse-client';
 import { WebhookReceiver } from './webhook-receiver';
 
@@ -75,6 +76,9 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
     watcher.on('message', (topic, payload) => mqttAlerts.push({ topic, body: JSON.parse(payload.toString()) }));
     await new Promise<void>((resolve) => watcher.once('connect', () => resolve()));
     await watcher.subscribeAsync('alerts/#', { qos: 1 });
+    // an API-key client may watch alerts only
+    const refused = await watcher.subscribeAsync('devices/#', { qos: 1 }).then((g) => g.map((x) => x.qos), (e: { packet?: { granted?: number[] } }) => e.packet?.granted);
+    expect(refused).toEqual([128]);
     try {
       const now = clock.now();
       // An hour at PM10 200 stamped 125..66 min ago: the 1-h mean reaches the 75 % validity at the
@@ -134,6 +138,14 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
       // readings' times (an hour ago), the inspector's acts now
       const annotations = await eventually(() => influx.rows(TEST_DB, `SELECT "type", "rule", "state" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id}`), (rows) => rows.length === 4, 10_000, 'alert_events in InfluxDB');
       expect(annotations.map((r) => [r['type'], r['state']])).toEqual([['opened', 'open'], ['resolved', 'resolved'], ['acknowledged', 'acknowledged'], ['closed', 'closed']]);
+
+      // An SSE client that reconnects with Last-Event-ID gets what it missed, from the history.
+      const resumed = await SseClient.open(`${service.baseUrl}/api/alerts/stream`, { 'x-api-key': viewerKey, 'last-event-id': String(sse.events[0].id) });
+      await eventually(async () => resumed.events.length, (n) => n === 3, 5_000, 'the replay');
+      expect(resumed.events.map((e) => [e.id, e.event])).toEqual(sse.events.slice(1).map((e) => [e.id, e.event]));
+      resumed.close();
+      // and the MQTT watcher may not publish: the broker closes its connection
+      expect(await publishOrClosed(watcher, 'alerts/S1', '{}')).toBe('closed');
     } finally {
       sse.close();
       watcher.end(true);

@@ -259,6 +259,11 @@ export class AlertRepository {
       .map((r) => ({ ...r, nextAttemptAt: iso(r.nextAttemptAt)!, createdAt: iso(r.createdAt)!, deliveredAt: iso(r.deliveredAt) }));
   }
 
+  /** Delivered rows older than `before` are history nobody needs: the events stay in alert_events. */
+  pruneDelivered(before: number): number {
+    return this.db.prepare("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?").run(before).changes;
+  }
+
   outboxCounts(): Record<string, number> {
     const rows = this.db.prepare('SELECT channel || \':\' || state AS k, count(*) AS n FROM outbox GROUP BY channel, state').all() as { k: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.k, r.n]));

@@ -9,6 +9,9 @@ import { AlertRepository } from './alert.repository';
 import { AlertService } from './alert.service';
 import { RegistryDirectory } from './registry-directory';
 
+/** Delivered outbox rows are kept this long (for GET /api/notifications), then pruned. */
+const DELIVERED_KEPT_MS = 7 * 86_400_000;
+
 export interface RuleRunnerOptions {
   /** How often the offline timer looks (ms). */
   readonly tickMs: number;
@@ -129,6 +132,12 @@ export class RuleRunner {
       if (now - this.lastPrune > 60_000) {
         this.lastPrune = now;
         this.spool.pruneSamples(now - this.engine.retentionMs - 60_000);
+        this.repo.pruneDelivered(now - DELIVERED_KEPT_MS);
+      }
+      this.metrics.outbox.reset();
+      for (const [key, n] of Object.entries(this.repo.outboxCounts())) {
+        const [channel, state] = key.split(':');
+        this.metrics.outbox.set({ channel, state }, n);
       }
       this.metrics.alertsActive.reset();
       for (const c of this.repo.activeCounts()) this.metrics.alertsActive.set({ rule: c.rule, severity: c.severity }, c.n);
