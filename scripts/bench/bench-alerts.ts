@@ -34,8 +34,6 @@ const PHASES = (process.argv.includes('--phases') ? process.argv[process.argv.in
 const LOAD_PER_DEVICE = arg('load-per-device', 3000);
 const MIN = 60_000;
 
-// The rules the service ships with, plus the bench's crossing rule.
-const { DEFAULT_RULES_FILE } = require(join(ROOT, 'dist/apps/ingest/libs/rules/src/index.js')) as { DEFAULT_RULES_FILE: { rules: unknown[] } };
 
 interface Stats { count: number; p50: number; p90: number; p99: number; max: number }
 function stats(values: number[]): Stats {
@@ -98,6 +96,8 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => receiver.listen(hookPort, '127.0.0.1', () => r()));
 
+  // The rules the service ships with (from the build), plus the bench's crossing rule.
+  const { DEFAULT_RULES_FILE } = (await import(join(ROOT, 'dist/apps/ingest/libs/rules/src/index.js'))) as { DEFAULT_RULES_FILE: { rules: unknown[] } };
   const rulesFile = join(dataDir, 'bench-rules.json');
   writeFileSync(rulesFile, JSON.stringify({
     evaluationHorizonMinutes: 10_080,

@@ -1,31 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { InfluxServer } from './influx-server';
+import { sim } from './sim-cli';
 import { TestService, eventually, removeDir, startTestService } from './harness';
 import { WebhookReceiver } from './webhook-receiver';
 
 // The "done when": a simulator scenario run opens, escalates and resolves the expected
 // alert exactly once, at the times the simulator's own model predicts, and an inspector closes it.
-const ROOT = resolve(__dirname, '../../..');
-const SIM_CLI = join(ROOT, 'dist/devices-sim/devices-sim/src/cli.js');
 const SECRET = 'webhook-signing-secret-0123';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
-function sim(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [SIM_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 interface AlertWithHistory {
   id: number;

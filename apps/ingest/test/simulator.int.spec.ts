@@ -1,17 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { InfluxServer } from './influx-server';
+import { sim } from './sim-cli';
 import { TEST_DB, TestService, removeDir, startTestService } from './harness';
 
 // The simulator drives the real service exactly as monitors do: a short accelerated run of a
 // small generated fleet with malformed payloads, QoS 1 duplicates, a silent device that comes
 // back with its buffer, and a reconnect storm. Every acknowledged reading must be in InfluxDB
 // once, and every malformed kind quarantined with its reason.
-const ROOT = resolve(__dirname, '../../..');
-const SIM_CLI = join(ROOT, 'dist/devices-sim/devices-sim/src/cli.js');
 const KINDS = ['invalid_utf8', 'malformed_json', 'empty_batch', 'batch_too_large', 'not_an_object', 'unknown_field', 'wrong_type',
   'not_finite', 'out_of_range', 'no_metrics', 'bad_timestamp', 'ts_in_future', 'ts_too_old', 'bad_flag'];
 
@@ -19,16 +17,6 @@ let influx: InfluxServer;
 let service: TestService;
 const dir = mkdtempSync(join(tmpdir(), 'dustwatch-sim-'));
 
-function sim(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [SIM_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 beforeAll(async () => {
   influx = await InfluxServer.start();

@@ -1,23 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Db, MAIN_MIGRATIONS, openDatabase } from '../core/sqlite';
+import { Db } from '../core/sqlite';
+import { tempMainDatabase } from '../../test/temp-database';
 import { AlertRepository, NewAlert } from './alert.repository';
 
 describe('AlertRepository (SQLite on disk)', () => {
-  let dir: string;
+  let dispose: () => void;
   let db: Db;
   let repo: AlertRepository;
   const alert: NewAlert = { subject: 'S1-M1', rule: 'pm10-hourly', metric: 'pm10', siteId: 'S1', district: 'Luzhou', deviceId: 'S1-M1', severity: 'warning', threshold: 150, at: 1_000, since: 1_000, value: 151, evidenceFrom: 0 };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dustwatch-alerts-'));
-    db = openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
+    ({ db, dispose } = tempMainDatabase());
     repo = new AlertRepository(db);
   });
   afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    dispose();
   });
 
   it('admits one active alert per (subject, rule): a second open in the same millisecond re-triggers the first', () => {

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Transition } from '@dustwatch/rules';
-import { Db, MAIN_MIGRATIONS, openDatabase } from '../core/sqlite';
+import { Db } from '../core/sqlite';
+import { tempMainDatabase } from '../../test/temp-database';
 import { IngestMetrics } from '../observability/metrics';
 import { AlertFeed } from './alert-feed';
 import { AlertRepository } from './alert.repository';
@@ -13,7 +11,7 @@ const device = { deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'sit
 const base = { subject: 'S1-M1', device, ruleId: 'pm10-hourly', metric: 'pm10' as const, window: null };
 
 describe('AlertService (SQLite on disk)', () => {
-  let dir: string;
+  let dispose: () => void;
   let db: Db;
   let repo: AlertRepository;
   let service: AlertService;
@@ -21,14 +19,12 @@ describe('AlertService (SQLite on disk)', () => {
   const apply = (...transitions: Transition[]) => service.apply([{ transitions, states: [], skippedTooOld: 0 }]);
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dustwatch-alert-service-'));
-    db = openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
+    ({ db, dispose } = tempMainDatabase());
     repo = new AlertRepository(db);
     service = new AlertService(repo, new AlertFeed(), ['webhook', 'mqtt'], clock, new IngestMetrics());
   });
   afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    dispose();
   });
 
   it('re-notifies an alert nobody acknowledged every interval, and stops once it is acknowledged', () => {

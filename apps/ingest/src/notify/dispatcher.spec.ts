@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Db, MAIN_MIGRATIONS, openDatabase } from '../core/sqlite';
+import { Db } from '../core/sqlite';
+import { tempMainDatabase } from '../../test/temp-database';
 import { AlertFeed } from '../alerts/alert-feed';
 import { AlertEventView } from '../alerts/alert.model';
 import { AlertRepository } from '../alerts/alert.repository';
@@ -36,19 +34,17 @@ describe('retryDelay', () => {
 });
 
 describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
-  let dir: string;
+  let dispose: () => void;
   let db: Db;
   let repo: AlertRepository;
   const clock = { t: 1_000_000, now(): number { return this.t; } };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dustwatch-outbox-'));
-    db = openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
+    ({ db, dispose } = tempMainDatabase());
     repo = new AlertRepository(db);
   });
   afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    dispose();
   });
 
   function setup(channel: FlakyChannel, maxAttempts: number) {

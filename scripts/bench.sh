@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # npm run bench:ingest -- [--devices N] [--per-device N] [--window N]
+# npm run bench:alerts -- [--devices N] [--seconds N] [--stride N] [--load-per-device N] [--phases fleet,full,storm]
+# Usage: bash scripts/bench.sh <ingest|alerts> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts> [options]}"
+shift
 export NX_DAEMON=false NX_NO_CLOUD=true
 bash scripts/ensure-deps.sh
 npx nx run ingest:build --outputStyle=static >/dev/null
 # ts-node would otherwise pick its own defaults (module NodeNext), which our sources do not use.
 export TS_NODE_PROJECT=scripts/bench/tsconfig.json
-exec node -r ts-node/register/transpile-only scripts/bench/bench-ingest.ts "$@"
+exec node -r ts-node/register/transpile-only "scripts/bench/bench-${name}.ts" "$@"
