@@ -67,6 +67,8 @@ Dustwatch is starting (embedded default):
                  demo devices and their secrets: $fleet  (e.g. CZ-001-M1)
                  publish readings to devices/<deviceId>/readings  (docs/reading-contract-v1.md)
   Admin API      http://localhost:$http_port/api   header x-api-key: $DUSTWATCH_ADMIN_API_KEY
+  Alerts         http://localhost:$http_port/api/alerts   live: /api/alerts/stream (SSE); MQTT alerts/# (user @api, password an API key)
+                 inspector keys: POST /api/keys {"name": "inspector-wang", "role": "inspector"} (docs/alerts.md)
   OpenAPI        http://localhost:$http_port/api/docs
   Health         http://localhost:$http_port/health     Metrics: http://localhost:$http_port/metrics
   InfluxDB       $DUSTWATCH_INFLUX_URL  database ${DUSTWATCH_INFLUX_DB:-dustwatch}

@@ -19,6 +19,8 @@ interface Alert {
   peakValue: number;
   acknowledgedBy: string | null;
   closedBy: string | null;
+  closedAt: string | null;
+  openedAt: string;
   closeNote: string | null;
   resolvedReason: string | null;
   evidence: { from: string; to: string };
@@ -138,6 +140,8 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
       // readings' times (an hour ago), the inspector's acts now
       const annotations = await eventually(() => influx.rows(TEST_DB, `SELECT "type", "rule", "state" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id}`), (rows) => rows.length === 4, 10_000, 'alert_events in InfluxDB');
       expect(annotations.map((r) => [r['type'], r['state']])).toEqual([['opened', 'open'], ['resolved', 'resolved'], ['acknowledged', 'acknowledged'], ['closed', 'closed']]);
+      const [toClose] = await influx.rows(TEST_DB, `SELECT "seconds_to_close" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id} AND "type" = 'closed'`);
+      expect(toClose['seconds_to_close']).toBe((Date.parse(closed.body.closedAt!) - Date.parse(full.openedAt)) / 1000);
 
       // An SSE client that reconnects with Last-Event-ID gets what it missed, from the history.
       const resumed = await SseClient.open(`${service.baseUrl}/api/alerts/stream`, { 'x-api-key': viewerKey, 'last-event-id': String(sse.events[0].id) });

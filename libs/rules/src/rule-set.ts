@@ -110,8 +110,16 @@ const OPS: readonly ComparisonOp[] = ['>', '>=', '<', '<='];
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
-/** Minutes after local midnight of "HH:MM". */
-export const minutesOfDay = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const minutesCache = new Map<string, number>();
+/** Minutes after local midnight of "HH:MM" (memoised: schedules are checked on every reading). */
+export function minutesOfDay(hhmm: string): number {
+  let minutes = minutesCache.get(hhmm);
+  if (minutes === undefined) {
+    minutes = Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+    minutesCache.set(hhmm, minutes);
+  }
+  return minutes;
+}
 
 class Checker {
   readonly problems: string[] = [];
