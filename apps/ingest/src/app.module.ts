@@ -23,6 +23,7 @@ import { InfluxWriter } from './ingest/influx-writer';
 import { IngestService } from './ingest/ingest.service';
 import { QuarantineRepository } from './ingest/quarantine.repository';
 import { Spool } from './ingest/spool';
+import { FleetSnapshot } from './ingest/fleet-snapshot';
 import { InfluxHttpClient } from './influx/influx-http.client';
 import { HealthService } from './observability/health';
 import { JsonLogger } from './observability/json-logger';
@@ -41,12 +42,15 @@ const RETENTION_MARGIN_MS = 3_600_000;
  */
 class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(DeviceBroker) private readonly broker: DeviceBroker,
     @Inject(InfluxWriter) private readonly writer: InfluxWriter,
     @Inject(RuleRunner) private readonly rules: RuleRunner,
     @Inject(NotificationDispatcher) private readonly dispatcher: NotificationDispatcher,
+    @Inject(FleetSnapshot) private readonly snapshot: FleetSnapshot,
+    @Inject(CONFIG) private readonly config: IngestConfig,
     @Inject(Spool) private readonly spool: Spool,
     @Inject(DeviceStatusRepository) private readonly status: DeviceStatusRepository,
     @Inject(HealthService) private readonly health: HealthService,
@@ -67,10 +71,19 @@ class Runtime implements OnApplicationBootstrap, OnApplicationShutdown {
       this.health.refreshGauges();
     }, 2000);
     this.timer.unref();
+    if (this.config.snapshotSeconds > 0) {
+      const snapshot = (): void => {
+        this.snapshot.write(this.clock.now()).catch((error: Error) => this.logger.forContext('Runtime').warn('fleet snapshot not written', { error: error.message }));
+      };
+      snapshot();
+      this.snapshotTimer = setInterval(snapshot, this.config.snapshotSeconds * 1000);
+      this.snapshotTimer.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     await this.broker.stop();
     this.rules.stop();
     await this.dispatcher.stop();
@@ -147,6 +160,10 @@ export class AppModule {
       {
         provide: HealthService, inject: [DeviceBroker, Spool, InfluxWriter, InfluxHttpClient, IngestMetrics],
         useFactory: (broker: DeviceBroker, spool: Spool, writer: InfluxWriter, influx: InfluxHttpClient, metrics: IngestMetrics) => new HealthService(broker, spool, writer, influx, metrics, clock),
+      },
+      {
+        provide: FleetSnapshot, inject: [RegistryRepository, DeviceStatusRepository, AlertRepository, Spool],
+        useFactory: (registry: RegistryRepository, status: DeviceStatusRepository, alerts: AlertRepository, spool: Spool) => new FleetSnapshot(registry, status, alerts, spool),
       },
       ApiKeyGuard,
       Runtime,

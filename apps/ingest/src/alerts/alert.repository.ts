@@ -269,6 +269,18 @@ export class AlertRepository {
     return Object.fromEntries(rows.map((r) => [r.k, r.n]));
   }
 
+  /** Active alerts per site and severity. */
+  activeBySite(): Map<string, { warning: number; critical: number }> {
+    const rows = this.db.prepare('SELECT site_id AS siteId, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity').all() as { siteId: string; severity: 'warning' | 'critical'; n: number }[];
+    const bySite = new Map<string, { warning: number; critical: number }>();
+    for (const r of rows) {
+      const entry = bySite.get(r.siteId) ?? { warning: 0, critical: 0 };
+      entry[r.severity] = r.n;
+      bySite.set(r.siteId, entry);
+    }
+    return bySite;
+  }
+
   activeCounts(): { rule: string; severity: string; n: number }[] {
     return this.db.prepare('SELECT rule, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY rule, severity').all() as { rule: string; severity: string; n: number }[];
   }

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
       httpHost: '0.0.0.0', httpPort: 3000, mqttHost: '0.0.0.0', mqttPort: 1883, dataDir: './data',
       influxUrl: 'http://127.0.0.1:8086', influxDatabase: 'dustwatch', rawRetentionDays: 90, longRetentionDays: 0,
       writeBatchLines: 5000, writeMaxDelayMs: 200, adminApiKey: KEY, spoolQuotaMb: 1024, spoolSync: 'full', logLevel: 'log', logFormat: 'json',
-      ruleTickMs: 1000, alertRenotifyMinutes: 30, webhookFormat: 'json', notifyMaxAttempts: 20, notifyRetryBaseMs: 1000, notifyRetryMaxMs: 300_000,
+      ruleTickMs: 1000, alertRenotifyMinutes: 30, snapshotSeconds: 60, webhookFormat: 'json', notifyMaxAttempts: 20, notifyRetryBaseMs: 1000, notifyRetryMaxMs: 300_000,
     });
   });
 

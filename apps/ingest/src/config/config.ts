@@ -37,6 +37,8 @@ export class IngestConfig {
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'webhookUrl must be an http(s) URL' }) webhookUrl?: string;
   @IsOptional() @IsString() @MinLength(16, { message: 'webhookSecret must be at least 16 characters' }) webhookSecret?: string;
   @IsIn(['json', 'wecom', 'dingtalk']) webhookFormat: 'json' | 'wecom' | 'dingtalk' = 'json';
+  /** How often the fleet's state (sites, devices online, active alerts) is written to InfluxDB for Grafana; 0 = never. */
+  @IsInt() @Min(0) @Max(3600) snapshotSeconds = 60;
   @IsInt() @Min(1) @Max(1000) notifyMaxAttempts = 20;
   @IsInt() @Min(10) notifyRetryBaseMs = 1000;
   @IsInt() @Min(10) notifyRetryMaxMs = 300_000;
@@ -71,6 +73,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_WEBHOOK_URL', 'webhookUrl', 'string'],
   ['DUSTWATCH_WEBHOOK_SECRET', 'webhookSecret', 'string'],
   ['DUSTWATCH_WEBHOOK_FORMAT', 'webhookFormat', 'string'],
+  ['DUSTWATCH_SNAPSHOT_SECONDS', 'snapshotSeconds', 'int'],
   ['DUSTWATCH_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 'int'],
   ['DUSTWATCH_NOTIFY_RETRY_BASE_MS', 'notifyRetryBaseMs', 'int'],
   ['DUSTWATCH_NOTIFY_RETRY_MAX_MS', 'notifyRetryMaxMs', 'int'],
