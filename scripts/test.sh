@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test of the monorepo: lint (with Nx module boundaries), type-check and
-# build of every project, then every jest suite (unit + integration against a real influxd,
+# Runs every check and test of the monorepo: lint (with Nx module boundaries), the compose file's
+# validation, type-check and build of every project, then every jest suite (unit + integration against a real influxd,
 # the broker over TCP and SQLite on disk). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
 bash scripts/ensure-deps.sh
 echo "==> lint"
 npx nx run-many -t lint --outputStyle=stream
+echo "==> docker-compose config"
+bash scripts/check-compose.sh
 echo "==> build"
 npx nx run-many -t build --outputStyle=stream
 echo "==> tests"
