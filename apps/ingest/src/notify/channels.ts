@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { pointToLine } from '@dustwatch/telemetry';
+import { alertTopic, pointToLine } from '@dustwatch/telemetry';
 import { unitOf } from '@dustwatch/rules';
 import type { MetricKey } from '@dustwatch/telemetry';
 import { AlertEventView } from '../alerts/alert.model';
@@ -74,7 +74,7 @@ export class MqttAlertChannel implements NotificationChannel {
   constructor(private readonly broker: AlertPublisher) {}
 
   deliver(deliveryId: string, event: AlertEventView): Promise<void> {
-    return this.broker.publishAlert(`alerts/${event.alert.siteId}`, JSON.stringify({ deliveryId, event: { id: event.id, type: event.type, at: event.at, actor: event.actor, value: event.value, note: event.note }, alert: event.alert }));
+    return this.broker.publishAlert(alertTopic(event.alert.siteId), JSON.stringify({ deliveryId, event: { id: event.id, type: event.type, at: event.at, actor: event.actor, value: event.value, note: event.note }, alert: event.alert }));
   }
 }
 
