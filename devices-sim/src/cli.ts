@@ -125,7 +125,7 @@ program
     const scenarios = loadScenarios(flags.scenario, start, devices);
     const overlays = overlaysOf(scenarios);
     const wallStart = Date.now();
-    const expectations = expectationsFor(scenarios, flags.seed, devices, overlays, flags.interval * 1000, (t) => wallStart + (t - start) / flags.speed);
+    const expectations = expectationsFor(scenarios, flags.seed, devices, overlays, flags.interval * 1000, (t) => wallStart + (t - start) / flags.speed, start);
     for (const e of expectations) process.stderr.write(`expect: ${e.text}\n`);
     const fleet = new FleetConnection(flags.url, devices, flags.window);
     await fleet.connectAll();
@@ -228,8 +228,10 @@ program
   .option('--json', 'print as JSON')
   .action((flags: { fleet: string; scenario: string; start?: number; seed: number; interval: number; json?: boolean }) => {
     const devices = loadFleetDevices(flags.fleet);
-    const scenarios = loadScenarios(flags.scenario, flags.start ?? Date.now(), devices);
-    const expectations = expectationsFor(scenarios, flags.seed, devices, overlaysOf(scenarios), flags.interval * 1000);
+    const start = flags.start ?? Date.now();
+    const scenarios = loadScenarios(flags.scenario, start, devices);
+    // Readings start with the run: no window fills before it.
+    const expectations = expectationsFor(scenarios, flags.seed, devices, overlaysOf(scenarios), flags.interval * 1000, (t) => t, start);
     out(Boolean(flags.json), { expectations }, expectations.map((e) => `- ${e.kind}: ${e.text}`).join('\n'));
   });
 

@@ -13,6 +13,8 @@ export interface Expectation {
 }
 
 const MINUTE = 60_000;
+/** The service's default validity share (docs/rules.md). */
+const VALIDITY = 0.75;
 const HOUR = 60 * MINUTE;
 const iso = (t: number | null): string => (t === null ? 'never' : new Date(t).toISOString());
 
@@ -35,7 +37,8 @@ export function pm10HourlyCrossings(seed: number, devices: readonly ModelDevice[
   for (let i = 0; i < samples.length; i++) {
     sum += samples[i].v;
     while (samples[first].t <= samples[i].t - HOUR) sum -= samples[first++].v;
-    if (samples[i].t - from < HOUR) continue; // a full hour is needed before a mean counts
+    // As the service: a window counts once it holds 75 % of its expected samples.
+    if (i - first + 1 < VALIDITY * (HOUR / intervalMs)) continue;
     const mean = sum / (i - first + 1);
     if (warning === null && mean >= 150) warning = samples[i].t;
     if (critical === null && mean >= 250) critical = samples[i].t;
@@ -48,14 +51,16 @@ export function pm10HourlyCrossings(seed: number, devices: readonly ModelDevice[
  * @param arrival when a reading stamped at simulated time t reaches the service, by the service's
  *   clock: t itself for a live run, earlier for an accelerated run played in the past. Decides
  *   whether a clock skew pushes readings past the service's 5-minute tolerance.
+ * @param dataFrom the run's start: the service has no readings before it, so no window before
+ *   it fills (an episode soon after the start opens its alert only once an hour is 75 % full).
  */
-export function expectationsFor(scenarios: readonly Scenario[], seed: number, devices: readonly ModelDevice[], overlays: Overlays, intervalMs: number, arrival: (t: number) => number = (t) => t): Expectation[] {
+export function expectationsFor(scenarios: readonly Scenario[], seed: number, devices: readonly ModelDevice[], overlays: Overlays, intervalMs: number, arrival: (t: number) => number = (t) => t, dataFrom = -Infinity): Expectation[] {
   return scenarios.map((s, i): Expectation => {
     switch (s.kind) {
       case 'dust-episode': {
         // The service judges each monitor on its own readings, so each device of the site has its own crossings.
         const end = s.at + (s.rampMinutes + s.plateauMinutes + s.decayMinutes) * MINUTE + 2 * HOUR;
-        const perDevice = devices.filter((d) => d.siteId === s.site).map((d) => ({ id: d.id, c: pm10HourlyCrossings(seed, [d], overlays, s.at - HOUR, end, intervalMs) }));
+        const perDevice = devices.filter((d) => d.siteId === s.site).map((d) => ({ id: d.id, c: pm10HourlyCrossings(seed, [d], overlays, Math.max(s.at - HOUR, dataFrom), end, intervalMs) }));
         const times = Object.fromEntries(perDevice.flatMap(({ id, c }) => [[`${id}:warning`, c.warning], [`${id}:critical`, c.critical], [`${id}:clear`, c.clear]]));
         const text = perDevice.map(({ id, c }) => `pm10-hourly opens for ${id} (site ${s.site}) at ≈${iso(c.warning)} (1-h mean ≥ 150 µg/m³), escalates to critical at ≈${iso(c.critical)} (≥ 250), resolves at ≈${iso(c.clear)} (< 120)`).join('; ');
         return { scenario: i, kind: s.kind, times, text };
