@@ -44,7 +44,9 @@ if [ -z "${DUSTWATCH_INFLUX_URL:-}" ]; then
     INFLUXDB_DATA_WAL_DIR="$DUSTWATCH_DATA_DIR/influxdb/wal" INFLUXDB_HTTP_BIND_ADDRESS="127.0.0.1:$influx_port" \
     INFLUXDB_BIND_ADDRESS="127.0.0.1:$((influx_port + 2))" INFLUXDB_MONITOR_STORE_ENABLED=false \
     INFLUXDB_HTTP_LOG_ENABLED=false INFLUXDB_REPORTING_DISABLED=true \
-      /usr/bin/influxd -config /etc/influxdb/influxdb.conf >"$DUSTWATCH_DATA_DIR/influxd.log" 2>&1 &
+      setsid /usr/bin/influxd -config /etc/influxdb/influxdb.conf >"$DUSTWATCH_DATA_DIR/influxd.log" 2>&1 &
+    # setsid: its own session, so a Ctrl-C in the terminal does not stop InfluxDB under the
+    # service's last writes; the EXIT trap stops it after the service.
     influx_pid=$!
     for _ in $(seq 1 100); do ping_ok "$DUSTWATCH_INFLUX_URL" && break; sleep 0.2; done
     ping_ok "$DUSTWATCH_INFLUX_URL" || { echo "InfluxDB did not start; see $DUSTWATCH_DATA_DIR/influxd.log" >&2; exit 1; }
