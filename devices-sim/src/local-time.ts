@@ -1,10 +1,8 @@
-/** Asia/Shanghai is UTC+8 all year (no daylight saving): every day/night boundary uses it. */
-export const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+import { SHANGHAI_OFFSET_MS, localTimeOfDayMs } from '@dustwatch/rules';
 
-/** Local hour of day as a fraction (0 ≤ h < 24). */
+/** Local (Asia/Shanghai) hour of day as a fraction (0 ≤ h < 24), on the rules' own clock arithmetic. */
 export function localHour(t: number): number {
-  const ms = (((t + SHANGHAI_OFFSET_MS) % 86_400_000) + 86_400_000) % 86_400_000;
-  return ms / 3_600_000;
+  return localTimeOfDayMs(t) / 3_600_000;
 }
 
 /** Local weekday, 0 = Sunday. */

@@ -96,7 +96,8 @@ export class RuleRunner {
 
   start(): void {
     const now = this.clock.now();
-    this.engine.restoreStates(this.repo.loadRuleStates());
+    const states = this.repo.loadRuleStates();
+    this.engine.restoreStates(states);
     const byDevice = new Map<string, RuleSample[]>();
     const rows = this.spool.samplesSince(now - this.engine.retentionMs);
     for (const row of rows) {
@@ -108,7 +109,7 @@ export class RuleRunner {
     for (const [deviceId, t] of this.status.lastSeenAll()) this.engine.restoreLastSeen(deviceId, t);
     // A crash between a reading's commit and its evaluation would otherwise wait for the next reading.
     const caught = this.alerts.apply([this.engine.evaluateAll()]);
-    this.logger.log('rule engine started', { ruleSamplesRestored: rows.length, ruleStatesRestored: this.repo.loadRuleStates().length, eventsOnRestart: caught.length });
+    this.logger.log('rule engine started', { ruleSamplesRestored: rows.length, ruleStatesRestored: states.length, eventsOnRestart: caught.length });
     this.timer = setInterval(() => this.tick(), this.options.tickMs);
     this.timer.unref();
   }
@@ -122,8 +123,6 @@ export class RuleRunner {
 
   tick(): void {
     try {
-      this.status.flush();
-      this.directory.refresh();
       this.commit();
       this.alerts.apply([this.engine.tick()]);
       this.alerts.flushExceedances();
@@ -131,6 +130,9 @@ export class RuleRunner {
       const now = this.clock.now();
       if (now - this.lastPrune > 60_000) {
         this.lastPrune = now;
+        // Devices new since the last refresh are picked up on their first reading; this catches
+        // moved or removed ones for the offline timer.
+        this.directory.refresh();
         this.spool.pruneSamples(now - this.engine.retentionMs - 60_000);
         this.repo.pruneDelivered(now - DELIVERED_KEPT_MS);
       }
