@@ -1,14 +1,18 @@
-// Lint for the whole monorepo. The module-boundary rule is the point: domain libs
-// (scope:domain) may import only other domain libs and no framework or I/O package,
-// so the reading contract and rule logic stay testable without Nest, MQTT or a database.
+// Lint for the whole monorepo. The module-boundary rule is the point: every Nx project carries a
+// type tag, and the arrows between types are fixed here, so a wrong import is a lint error:
+//   domain  (telemetry, rules)      pure: no framework, no I/O
+//   core    (use cases + ports)     domain only; no driver, socket or file system
+//   store   (store-sqlite)          implements core's store ports; never an edge or the API
+//   edge    (edge-mqtt)             a device edge over core; never a store, another edge or the API
+//   adapter (influx, notify)        outbound adapters over core
+//   api     (HTTP controllers)      core only: reaches stores and edges through ports
+//   app / tool                      composition: anything
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 
-const ioAndFrameworks = [
-  '@nestjs/*', 'aedes', 'mqtt', 'better-sqlite3', 'express', 'prom-client',
-  'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http', 'child_process', 'node:child_process',
-];
+const io = ['better-sqlite3', 'aedes', 'mqtt', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http', 'child_process', 'node:child_process'];
+const frameworks = ['@nestjs/*', 'express', 'prom-client', 'nestjs-pino', 'pino'];
 
 export default tseslint.config(
   { ignores: ['**/dist', '**/node_modules', '**/tmp', '**/coverage'] },
@@ -23,9 +27,14 @@ export default tseslint.config(
         enforceBuildableLibDependency: false,
         allow: [],
         depConstraints: [
-          { sourceTag: 'scope:domain', onlyDependOnLibsWithTags: ['scope:domain'], bannedExternalImports: ioAndFrameworks },
-          { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:domain'] },
-          { sourceTag: 'scope:tool', onlyDependOnLibsWithTags: ['scope:domain'] },
+          { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: [...io, ...frameworks] },
+          { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: io },
+          { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['aedes', 'mqtt', 'net', 'node:net', 'http', 'node:http'] },
+          { sourceTag: 'type:edge', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['better-sqlite3', 'http', 'node:http'] },
+          { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'] },
+          { sourceTag: 'type:api', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'] },
+          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:core', 'type:store', 'type:edge', 'type:adapter', 'type:api'] },
+          { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:domain', 'type:core', 'type:store', 'type:edge', 'type:adapter', 'type:api'] },
         ],
       }],
     },

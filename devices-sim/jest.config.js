@@ -4,7 +4,6 @@ module.exports = {
   rootDir: __dirname,
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
   moduleNameMapper: {
-    '^@dustwatch/telemetry$': '<rootDir>/../libs/telemetry/src/index.ts',
-    '^@dustwatch/rules$': '<rootDir>/../libs/rules/src/index.ts',
+    '^@dustwatch/(.*)$': '<rootDir>/../libs/$1/src/index.ts',
   },
 };

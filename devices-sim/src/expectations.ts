@@ -1,7 +1,7 @@
 import { MAX_FUTURE_SKEW_MS } from '@dustwatch/telemetry';
 import { ModelDevice, Overlays, readingValues } from './model';
 import { Scenario } from './scenarios';
-import { localHour } from './local-time';
+import { localHour } from '@dustwatch/telemetry';
 
 /** What the service should do because of a scenario, derived from the simulator's own series. */
 export interface Expectation {

@@ -1,6 +1,6 @@
 import { METRICS, METRIC_KEYS } from '@dustwatch/telemetry';
 import { generateFleet } from './fleet';
-import { localHour, localWeekday } from './local-time';
+import { localHour, localWeekday } from '@dustwatch/telemetry';
 import { ModelDevice, NO_OVERLAYS, readingValues } from './model';
 import { pm10HourlyCrossings } from './expectations';
 import { overlaysOf, parseScenarios, ScenarioError } from './scenarios';

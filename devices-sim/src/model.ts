@@ -1,5 +1,5 @@
 import { gaussian, hashUnit, smoothNoise } from './noise';
-import { localDayOfYear, localHour, localWeekday } from './local-time';
+import { localDayOfYear, localHour, localWeekday } from '@dustwatch/telemetry';
 
 /** What the value model needs to know about a device. */
 export interface ModelDevice {

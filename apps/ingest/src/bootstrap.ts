@@ -3,15 +3,13 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { RuleSet } from '@dustwatch/rules';
+import { Clock, IngestConfig, Scheduler, systemClock, systemScheduler } from '@dustwatch/core';
+import { DeviceBroker } from '@dustwatch/edge-mqtt';
 import { AppModule } from './app.module';
 import { loadRuleFile } from './config/rules-file';
-import { IngestConfig } from './config/config';
-import { Clock, systemClock } from './core/tokens';
-import { HttpExceptionFilter } from './core/http-exception.filter';
-import { JsonLogger } from './observability/json-logger';
-import { DeviceBroker } from './broker/device-broker';
-import { IngestMetrics } from './observability/metrics';
+import { createRootLogger, loggerFactory } from './logging';
 
 export interface RunningService {
   readonly app: INestApplication;
@@ -20,15 +18,24 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  clock?: Clock;
+  scheduler?: Scheduler;
+  ruleSet?: RuleSet;
+  /** Receives every log line (tests); stdout otherwise. */
+  logSink?: (line: string) => void;
+}
+
 /** Builds and starts the service; used by main.ts and by the integration tests alike. */
-export async function startService(config: IngestConfig, options: { clock?: Clock; logger?: JsonLogger; ruleSet?: RuleSet } = {}): Promise<RunningService> {
-  const logger = options.logger ?? new JsonLogger(config.logFormat, config.logLevel);
+export async function startService(config: IngestConfig, options: ServiceOptions = {}): Promise<RunningService> {
+  const root = createRootLogger(config, options.logSink);
   const ruleSet = options.ruleSet ?? loadRuleFile(config.rulesFile);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, options.clock ?? systemClock, ruleSet), { logger, bodyParser: false });
+  const kernel = { config, clock: options.clock ?? systemClock, scheduler: options.scheduler ?? systemScheduler, logger: loggerFactory(root), ruleSet };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(kernel, root), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(NestPinoLogger));
   // A whole city's fleet document is larger than Express's 100 kB default.
   app.useBodyParser('json', { limit: '20mb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new HttpExceptionFilter(logger.forContext('Http'), app.get(IngestMetrics)));
   app.enableShutdownHooks();
   const openapi = new DocumentBuilder()
     .setTitle('Dustwatch ingest')

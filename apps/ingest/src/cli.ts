@@ -1,12 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, loadConfigFromEnvironment } from './config/config';
-import { InvalidInputError } from './core/errors';
-import { MAIN_MIGRATIONS, openDatabase } from './core/sqlite';
-import { systemClock } from './core/tokens';
-import { RegistryRepository } from './registry/registry.repository';
-import { RegistryService } from './registry/registry.service';
+import { ConfigError, InvalidInputError, RegistryService, loadConfigFromEnvironment, systemClock } from '@dustwatch/core';
+import { MAIN_MIGRATIONS, RegistryRepository, openDatabase } from '@dustwatch/store-sqlite';
 
 const USAGE = `Usage: dustwatch-admin <command>
 

@@ -1,5 +1,6 @@
+import { Logger } from 'nestjs-pino';
 import { RuleFileError } from '@dustwatch/rules';
-import { ConfigError, loadConfigFromEnvironment } from './config/config';
+import { ConfigError, loadConfigFromEnvironment } from '@dustwatch/core';
 import { loadRuleFile } from './config/rules-file';
 import { startService } from './bootstrap';
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const service = await startService(config, { ruleSet });
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'log', context: 'Main', msg: 'dustwatch ingest started', httpPort: service.httpPort, mqttPort: service.mqttPort }) + '\n');
+  service.app.get(Logger).log({ httpPort: service.httpPort, mqttPort: service.mqttPort }, 'dustwatch ingest started');
 }
 
 main().catch((error: Error) => {

@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { IClientOptions, MqttClient } from 'mqtt';
-import { loadConfig } from '../src/config/config';
+import { Clock, loadConfig } from '@dustwatch/core';
 import { RunningService, startService } from '../src/bootstrap';
-import { JsonLogger } from '../src/observability/json-logger';
-import { Clock } from '../src/core/tokens';
 import { InfluxServer } from './influx-server';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -40,7 +38,7 @@ export interface TestService extends RunningService {
 export async function startTestService(influx: InfluxServer, extra: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-data-')), clock?: Clock): Promise<TestService> {
   const config = loadConfig(testEnv(influx, dataDir, extra));
   const logs: string[] = [];
-  const service = await startService(config, { logger: new JsonLogger('json', 'warn', (line) => logs.push(line)), clock });
+  const service = await startService(config, { logSink: (line) => logs.push(line), clock });
   const baseUrl = `http://127.0.0.1:${service.httpPort}`;
   return {
     ...service,

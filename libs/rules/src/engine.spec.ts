@@ -18,11 +18,15 @@ class FakeClock {
   }
 }
 
-function directory(devices: DeviceInfo[] = [SITE_DEVICE, OTHER_SITE, BG1, BG2]): DeviceDirectory {
+/** The fleet, and the devices' last-seen times as the service's presence record would hold them. */
+function directory(devices: DeviceInfo[] = [SITE_DEVICE, OTHER_SITE, BG1, BG2]): DeviceDirectory & { seen: Map<string, number> } {
+  const seen = new Map<string, number>();
   return {
+    seen,
     device: (id) => devices.find((d) => d.deviceId === id),
     backgroundDevices: (district) => devices.filter((d) => d.kind === 'background' && d.district === district).map((d) => d.deviceId),
     allDevices: () => devices,
+    lastSeenAt: (id) => seen.get(id),
   };
 }
 
@@ -35,21 +39,25 @@ function only(...ids: string[]): RuleSet {
 interface Harness {
   clock: FakeClock;
   engine: RuleEngine;
+  seen: Map<string, number>;
   /** Feeds one reading a minute from `from` (inclusive) for `minutes` minutes; returns the transitions. */
   feed(device: string, from: number, minutes: number, values: (t: number, i: number) => RuleSample['values']): Transition[];
 }
 
 function harness(set: RuleSet, start = local(8)): Harness {
   const clock = new FakeClock(start);
-  const engine = new RuleEngine(set, directory(), clock);
+  const fleet = directory();
+  const engine = new RuleEngine(set, fleet, clock);
   return {
     clock,
     engine,
+    seen: fleet.seen,
     feed(device, from, minutes, values) {
       const out: Transition[] = [];
       for (let i = 0; i < minutes; i++) {
         const t = from + i * MIN;
         clock.t = Math.max(clock.t, t);
+        fleet.seen.set(device, t);
         out.push(...engine.onReadings(device, [{ ts: t, values: values(t, i) }], t).transitions);
       }
       return out;
@@ -173,6 +181,31 @@ describe('noise rules (Leq, day/night schedule across midnight)', () => {
     expect(out.filter((t) => t.type === 'raise')).toHaveLength(1);
   });
 
+  it('resolves a day alert at 22:00 on the timer when the monitor falls silent before it; 22:00:00 itself is night', () => {
+    const h = harness(only('noise-day'), local(21, 30));
+    const out = h.feed('S1-M1', local(21, 30), 20, () => ({ noise: 75 })); // last reading 21:49
+    expect(summary(out)).toEqual(['raise:noise-day:warning@21:41']);
+    h.clock.t = local(21, 59) + 59_999;
+    expect(h.engine.tick().transitions).toEqual([]); // 21:59:59.999 is still day
+    h.clock.t = local(22) + 30_000;
+    const ended = h.engine.tick();
+    expect(ended.transitions.map((t) => [t.type, 'reason' in t ? t.reason : '', t.at])).toEqual([['clear', 'schedule-ended', local(22)]]);
+    expect(ended.states).toEqual([{ subject: 'S1-M1', ruleId: 'noise-day', state: null }]);
+    h.clock.t = local(22, 5);
+    expect(h.engine.tick().transitions).toEqual([]); // once
+  });
+
+  it('ends a schedule in the device\'s own time: a replay of an evening played at another hour ends at the replay\'s 22:00', () => {
+    const h = harness(only('noise-day'), local(21, 30));
+    h.feed('S1-M1', local(21, 30), 20, () => ({ noise: 75 }));
+    // the replay's newest reading (21:49) arrived "now"; 5 real minutes later its device time is 21:54: still day
+    h.seen.set('S1-M1', local(3)); // received at 03:00 real time (the wall clock is far past 22:00)
+    h.clock.t = local(3, 5);
+    expect(h.engine.tick().transitions).toEqual([]);
+    h.clock.t = local(3, 11);
+    expect(summary(h.engine.tick().transitions)).toEqual(['clear:noise-day:schedule-ended@22:00']);
+  });
+
   it('clears at ≤ 52 dB(A), not at 54 (hysteresis below the 55 limit)', () => {
     const h = harness(only('noise-night'), local(0));
     const out = h.feed('S1-M1', local(0), 90, (_t, i) => ({ noise: i < 30 ? 60 : i < 60 ? 54 : 50 }));
@@ -221,7 +254,7 @@ describe('device-offline (timer, not arrival)', () => {
   it('raises after 10 min of silence even if the device never returns, once; the next reading clears it', () => {
     const h = harness(only('device-offline'));
     const t0 = local(8);
-    h.engine.onReadings('S1-M1', [{ ts: t0, values: { pm10: 50 } }], t0);
+    h.feed('S1-M1', t0, 1, () => ({ pm10: 50 }));
     h.clock.t = t0 + 9 * MIN + 59_999;
     expect(h.engine.tick().transitions).toEqual([]);
     h.clock.t = t0 + 10 * MIN;
@@ -236,7 +269,7 @@ describe('device-offline (timer, not arrival)', () => {
   it('does not count the service\'s own downtime, nor watch devices that never reported', () => {
     const t0 = local(8);
     const h = harness(only('device-offline'), t0 + 120 * MIN);
-    h.engine.restoreLastSeen('S1-M1', t0); // seen two hours before the service started
+    h.seen.set('S1-M1', t0); // seen two hours before the service started
     h.clock.t = t0 + 125 * MIN;
     expect(h.engine.tick().transitions).toEqual([]);
     h.clock.t = t0 + 130 * MIN;

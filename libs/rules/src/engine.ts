@@ -1,5 +1,5 @@
 import { MetricKey } from '@dustwatch/telemetry';
-import { windowInSchedule } from './local-time';
+import { inSchedule, lastScheduleEnd, windowInSchedule } from './schedule';
 import { MeasurementRule, OfflineRule, RaiseLevel, Rule, RuleSet, Severity, holds, metricsUsed, rulesForSite, severityRank } from './rule-set';
 import { SampleSeries, WindowStats } from './window';
 
@@ -21,6 +21,8 @@ export interface DeviceDirectory {
   backgroundDevices(district: string): readonly string[];
   /** Every device the offline timer watches. */
   allDevices(): readonly DeviceInfo[];
+  /** Receive time of the device's last accepted reading (the presence record owns it), or undefined if it never sent one. */
+  lastSeenAt(deviceId: string): number | undefined;
 }
 
 /** One accepted reading as the rules see it: only values flagged N or unflagged. */
@@ -80,6 +82,14 @@ export interface EngineOutput {
 }
 
 const MINUTE = 60_000;
+
+/** How far back (from now) a device's samples must be kept, and reloaded after a restart: a reading as old as the evaluation horizon is still evaluated, with the window behind it. */
+export function sampleRetentionMs(set: RuleSet): number {
+  const all = [set.rules, ...Object.values(set.siteOverrides)].flat();
+  const longest = Math.max(0, ...all.flatMap((r) => (r.kind === 'offline' ? [] : [r.windowMinutes * MINUTE])));
+  return set.evaluationHorizonMinutes * MINUTE + longest + 15 * MINUTE;
+}
+
 const key = (subject: string, ruleId: string): string => `${subject}\u0000${ruleId}`;
 
 /**
@@ -94,7 +104,6 @@ const key = (subject: string, ruleId: string): string => `${subject}\u0000${rule
 export class RuleEngine {
   private readonly series = new Map<string, Map<MetricKey, SampleSeries>>();
   private readonly states = new Map<string, RuleState>();
-  private readonly lastSeen = new Map<string, number>();
   private readonly metrics: readonly MetricKey[];
   private readonly windowsMs: number[];
   private readonly keepMs: number;
@@ -119,7 +128,7 @@ export class RuleEngine {
    * the evaluation horizon is still evaluated, with the window behind it.
    */
   get retentionMs(): number {
-    return this.set.evaluationHorizonMinutes * MINUTE + this.keepMs;
+    return sampleRetentionMs(this.set);
   }
 
   /** Restores persisted rule states (at start-up, before any reading). */
@@ -132,11 +141,6 @@ export class RuleEngine {
     for (const s of samples) this.addSample(deviceId, s);
   }
 
-  /** Last reading receive time per device, from the device registry's status. */
-  restoreLastSeen(deviceId: string, receivedAt: number): void {
-    this.lastSeen.set(deviceId, Math.max(receivedAt, this.lastSeen.get(deviceId) ?? 0));
-  }
-
   /**
    * Accepted readings of one device (any order). Each reading that moves the device's newest time
    * is evaluated at that time, in time order; a late one updates the windows it falls in and the
@@ -146,7 +150,6 @@ export class RuleEngine {
     const device = this.directory.device(deviceId);
     const transitions: Transition[] = [];
     if (!device) return this.output(transitions, 0);
-    this.lastSeen.set(deviceId, receivedAt);
     const offline = this.rules(device).filter((r): r is OfflineRule => r.kind === 'offline');
     for (const rule of offline) {
       const state = this.states.get(key(deviceId, rule.id));
@@ -182,12 +185,18 @@ export class RuleEngine {
     return this.output(transitions, 0);
   }
 
-  /** The offline timer: raises for every device silent for its rule's duration, even if it never returns. */
+  /**
+   * The timer: raises device-offline for every device silent for its rule's duration, even if it
+   * never returns; and resolves a scheduled rule's alert when its schedule has ended, even if no
+   * reading follows (a monitor that fell silent at 21:50 does not keep a noise-day alert open all
+   * night).
+   */
   tick(): EngineOutput {
     const now = this.clock.now();
     const transitions: Transition[] = [];
+    this.endSchedules(now, transitions);
     for (const device of this.directory.allDevices()) {
-      const seen = this.lastSeen.get(device.deviceId);
+      const seen = this.directory.lastSeenAt(device.deviceId);
       // A device that never sent a reading is not commissioned yet; and silence while the
       // service itself was down is not the device's: count from our own start at the latest.
       if (seen === undefined) continue;
@@ -205,6 +214,29 @@ export class RuleEngine {
       }
     }
     return this.output(transitions, 0);
+  }
+
+  /**
+   * A device's event time now: its newest reading's time advanced by the real time since that
+   * reading arrived. For a live monitor that is the wall clock; for a replay of the past it
+   * continues the replay's own time, so a simulated evening does not end at the real clock's 22:00.
+   */
+  private deviceTime(deviceId: string, now: number): number | null {
+    const newest = this.newest(deviceId);
+    const seen = this.directory.lastSeenAt(deviceId);
+    if (newest === null || seen === undefined) return null;
+    return newest + Math.max(0, now - seen);
+  }
+
+  private endSchedules(now: number, out: Transition[]): void {
+    for (const state of [...this.states.values()]) {
+      if (state.phase !== 'raised') continue;
+      const device = this.directory.device(state.subject);
+      const rule = device && this.rules(device).find((r) => r.id === state.ruleId);
+      if (!device || !rule || rule.kind === 'offline' || !rule.schedule) continue;
+      const t = this.deviceTime(device.deviceId, now);
+      if (t !== null && !inSchedule(rule.schedule, t)) this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, lastScheduleEnd(rule.schedule, t), out, 'schedule-ended');
+    }
   }
 
   private rules(device: DeviceInfo): readonly Rule[] {
@@ -246,7 +278,8 @@ export class RuleEngine {
       const windowMs = rule.windowMinutes * MINUTE;
       const window = { from: at - windowMs, to: at };
       if (rule.schedule && !windowInSchedule(rule.schedule, at, windowMs)) {
-        this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, at, out, 'schedule-ended');
+        // Stamped at the schedule's end, whether a reading or the timer notices it.
+        this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, inSchedule(rule.schedule, at) ? at : lastScheduleEnd(rule.schedule, at), out, 'schedule-ended');
         continue;
       }
       const value = this.windowValue(rule, device, series, windowMs, at);

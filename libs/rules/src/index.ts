@@ -1,4 +1,4 @@
 export * from './rule-set';
 export * from './window';
-export * from './local-time';
+export * from './schedule';
 export * from './engine';

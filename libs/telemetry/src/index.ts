@@ -5,3 +5,5 @@ export * from './rejection';
 export * from './reading.dto';
 export * from './parse-readings';
 export * from './line-protocol';
+export * from './local-time';
+export * from './decoder';

@@ -64,3 +64,13 @@ export function readingToLine(reading: Reading, siteId: string): string {
   // Tags in key order (device < site), as InfluxDB recommends for write performance.
   return `${READINGS_MEASUREMENT},device=${escapeTag(reading.deviceId)},site=${escapeTag(siteId)} ${fields.join(',')} ${reading.ts}`;
 }
+
+/** The values of `metrics` that count for compliance (flag N or none), in a plain object. */
+export function complianceValues(reading: Reading, metrics: readonly (typeof METRIC_KEYS)[number][]): Partial<Record<(typeof METRIC_KEYS)[number], number>> {
+  const values: Partial<Record<(typeof METRIC_KEYS)[number], number>> = {};
+  for (const m of metrics) {
+    const v = reading.values[m];
+    if (v !== undefined && countsForCompliance(reading, m)) values[m] = v;
+  }
+  return values;
+}

@@ -24,7 +24,7 @@ export interface ParseContext {
 
 export interface ParseResult {
   readonly readings: Reading[];
-  readonly rejections: Rejection[];
+  readonly rejections: Rejection<RejectionCode>[];
 }
 
 export const MAX_BATCH_READINGS = 500;
@@ -74,7 +74,7 @@ export function parseReadingsPayload(payload: Uint8Array, ctx: ParseContext): Pa
 
 function collect(items: unknown[], ctx: ParseContext, isBatch: boolean): ParseResult {
   const readings: Reading[] = [];
-  const rejections: Rejection[] = [];
+  const rejections: Rejection<RejectionCode>[] = [];
   items.forEach((item, i) => {
     const outcome = validateReading(item, ctx);
     if ('reasons' in outcome) {
@@ -87,7 +87,7 @@ function collect(items: unknown[], ctx: ParseContext, isBatch: boolean): ParseRe
 }
 
 /** Validates one element; returns the reading or every reason it was refused. */
-export function validateReading(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason[] } {
+export function validateReading(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason<RejectionCode>[] } {
   return acceptValid(item, ctx) ?? validateReadingStrict(item, ctx);
 }
 
@@ -134,12 +134,12 @@ function orderedValues(values: Partial<Record<MetricKey, number>>): Partial<Reco
 }
 
 /** The reference validation through the class-validator DTO; reports every reason. */
-export function validateReadingStrict(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason[] } {
+export function validateReadingStrict(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason<RejectionCode>[] } {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return { reasons: [{ code: 'not_an_object', message: 'a reading must be a JSON object' }] };
   }
   const source = item as Record<string, unknown>;
-  const reasons: RejectionReason[] = [];
+  const reasons: RejectionReason<RejectionCode>[] = [];
   // Unknown keys are checked before anything is copied, so `__proto__` and friends never
   // reach an object's prototype chain.
   const dto = new ReadingDto() as unknown as Record<string, unknown>;
@@ -173,7 +173,7 @@ export function validateReadingStrict(item: unknown, ctx: ParseContext): Reading
   };
 }
 
-function fieldReasons(errors: ValidationError[]): RejectionReason[] {
+function fieldReasons(errors: ValidationError[]): RejectionReason<RejectionCode>[] {
   return errors.map((error) => {
     const contexts = (error.contexts ?? {}) as Record<string, { reason: RejectionCode }>;
     const messages = error.constraints ?? {};

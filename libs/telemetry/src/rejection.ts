@@ -1,7 +1,8 @@
 /**
- * Why a payload or a reading was refused. The code is machine-readable: it labels the
- * `dustwatch_readings_rejected_total{reason}` metric, the quarantine row and the message sent
- * back on `devices/{id}/errors`. Keep the list in step with docs/reading-contract-v1.md.
+ * Why a payload or a reading was refused. Codes are machine-readable and scoped by protocol:
+ * each decoder declares its own list (contract v1's below; HJ 212's will have its own). A code
+ * labels the `dustwatch_readings_rejected_total{reason}` metric, the quarantine row and the
+ * message back to the device. Keep this list in step with docs/reading-contract-v1.md.
  */
 export const REJECTION_CODES = [
   'invalid_utf8',
@@ -21,17 +22,17 @@ export const REJECTION_CODES = [
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
-export interface RejectionReason {
-  readonly code: RejectionCode;
+export interface RejectionReason<Code extends string = string> {
+  readonly code: Code;
   /** The offending field, when the reason is about one. */
   readonly field?: string;
   readonly message: string;
 }
 
-export interface Rejection {
+export interface Rejection<Code extends string = string> {
   /** Position in the batch, or null when the whole payload was refused. */
   readonly index: number | null;
-  readonly reasons: readonly RejectionReason[];
+  readonly reasons: readonly RejectionReason<Code>[];
   /** The refused element (or whole payload) as text, for the quarantine. */
   readonly raw: string;
 }

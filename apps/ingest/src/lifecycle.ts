@@ -1,0 +1,51 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  CONFIG, ContextLogger, DEVICE_EDGES, DeviceEdge, FleetSnapshot, IngestConfig, LOGGER, LoggerFactory, NotificationDispatcher, Presence, READINGS_STORE, ReadingsStore, RuleRunner,
+} from '@dustwatch/core';
+import { InfluxWriter } from '@dustwatch/influx';
+
+/**
+ * The one place that knows the durability order. Each component owns its timers and its stop;
+ * this coordinator only sequences them: presence, writer, rules (restored before any reading
+ * arrives) and dispatcher start first, the device edges last; on shutdown the edges stop first
+ * (nothing more is acknowledged), then the rest, the spool drained and written last. The
+ * databases close after all of it (SqliteStoreModule, onApplicationShutdown).
+ */
+@Injectable()
+export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger: ContextLogger;
+
+  constructor(
+    @Inject(DEVICE_EDGES) private readonly edges: readonly DeviceEdge[],
+    @Inject(Presence) private readonly presence: Presence,
+    @Inject(InfluxWriter) private readonly writer: InfluxWriter,
+    @Inject(RuleRunner) private readonly rules: RuleRunner,
+    @Inject(NotificationDispatcher) private readonly dispatcher: NotificationDispatcher,
+    @Inject(FleetSnapshot) private readonly snapshot: FleetSnapshot,
+    @Inject(READINGS_STORE) private readonly readings: ReadingsStore,
+    @Inject(CONFIG) private readonly config: IngestConfig,
+    @Inject(LOGGER) logger: LoggerFactory,
+  ) {
+    this.logger = logger.forContext('Lifecycle');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.presence.start();
+    this.writer.start();
+    await this.rules.start();
+    this.dispatcher.start();
+    for (const edge of this.edges) await edge.start();
+    this.snapshot.start(this.config.snapshotSeconds);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.snapshot.stop();
+    for (const edge of [...this.edges].reverse()) await edge.stop();
+    this.rules.stop();
+    await this.dispatcher.stop();
+    await this.readings.drain();
+    await this.writer.stop();
+    await this.presence.stop();
+    this.logger.log('dustwatch ingest stopped', { spoolDepth: this.readings.depth });
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AlertsController } from './alerts.controller';
+import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysController } from './api-keys.controller';
+import { HttpExceptionFilter } from './http-exception.filter';
+import { ObservabilityController } from './observability.controller';
+import { RegistryController } from './registry.controller';
+
+/** The HTTP edge: thin controllers over the core's services; domain errors mapped to statuses in one filter. */
+@Module({
+  controllers: [RegistryController, AlertsController, ApiKeysController, ObservabilityController],
+  providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
+})
+export class ApiModule {}

@@ -1,0 +1,3 @@
+export * from './api.module';
+export * from './api-key.guard';
+export * from './min-role';

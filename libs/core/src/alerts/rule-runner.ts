@@ -1,0 +1,160 @@
+import { EngineOutput, RuleEngine, RuleSample, RuleSet } from '@dustwatch/rules';
+import { complianceValues } from '@dustwatch/telemetry';
+import { Clock } from '../kernel/clock';
+import { ContextLogger } from '../kernel/logger';
+import { IngestMetrics } from '../kernel/metrics';
+import { Scheduler, TimerHandle } from '../kernel/scheduler';
+import { ReadingsAccepted } from '../ingest/readings-accepted';
+import { AlertStore } from '../ports/alert-store';
+import { ReadingsStore } from '../ports/readings-store';
+import { AlertService } from './alert.service';
+import { RegistryDirectory } from './registry-directory';
+
+export interface RuleRunnerOptions {
+  /** How often the timer looks (ms): device-offline, schedule ends, reminders. */
+  readonly tickMs: number;
+  /** Re-notify open, unacknowledged alerts this often (minutes); 0 = never. */
+  readonly renotifyMinutes: number;
+}
+
+/** The fleet directory is reloaded this often (and whenever the registry says the fleet changed). */
+const DIRECTORY_REFRESH_MS = 60_000;
+
+/**
+ * Runs the rule engine inside the service: it hears ReadingsAccepted (the readings are durable
+ * by then) and a timer (device-offline, schedule ends, reminders).
+ *
+ * Alert changes are committed once per event-loop turn (group commit). Should a commit fail, the
+ * outputs stay pending and the next turn or tick commits them: the engine has already moved on,
+ * so dropping them would lose the alert until a restart.
+ *
+ * Restart (no reset, no repeat): windows are rebuilt from the accepted-readings journal, which
+ * the spool commits in the same transaction as the readings; rule states come from the alert
+ * store, committed with the alerts. Not from InfluxDB: it may be down at start-up, and readings
+ * still in the spool are not in it yet.
+ */
+export class RuleRunner {
+  readonly engine: RuleEngine;
+  private timer: TimerHandle | null = null;
+  private lastRefresh = 0;
+  private pending: EngineOutput[] = [];
+  private commitScheduled = false;
+  /** Readings that arrived while the directory was reloading for a device it did not know yet. */
+  private waiting: ReadingsAccepted[] | null = null;
+
+  constructor(
+    ruleSet: RuleSet,
+    private readonly directory: RegistryDirectory,
+    private readonly journal: ReadingsStore,
+    private readonly store: AlertStore,
+    private readonly alerts: AlertService,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly metrics: IngestMetrics,
+    private readonly logger: ContextLogger,
+    private readonly options: RuleRunnerOptions,
+  ) {
+    this.engine = new RuleEngine(ruleSet, directory, clock);
+  }
+
+  /** ReadingsAccepted listener. Never throws into the ingest path: a rule failure is logged and counted. */
+  onAccepted(event: ReadingsAccepted): void {
+    if (this.waiting) {
+      this.waiting.push(event);
+      return;
+    }
+    if (this.directory.device(event.deviceId)) return this.evaluate(event);
+    // A device provisioned a moment ago: reload the fleet, then judge its readings in order.
+    this.waiting = [event];
+    void this.directory.refresh().catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message })).finally(() => {
+      const queued = this.waiting ?? [];
+      this.waiting = null;
+      for (const e of queued) this.evaluate(e);
+    });
+  }
+
+  private evaluate(event: ReadingsAccepted): void {
+    try {
+      const kept = this.engine.metricsKept;
+      const samples: RuleSample[] = event.readings.map((r) => ({ ts: r.ts, values: complianceValues(r, kept) }));
+      const output = this.engine.onReadings(event.deviceId, samples, event.receivedAt);
+      if (output.skippedTooOld > 0) this.metrics.ruleReadingsSkipped.inc({ reason: 'older_than_horizon' }, output.skippedTooOld);
+      this.enqueue(output);
+    } catch (error) {
+      this.metrics.ruleFailures.inc();
+      this.logger.error('rule evaluation failed', { deviceId: event.deviceId, error: (error as Error).message, stack: (error as Error).stack });
+    }
+  }
+
+  private enqueue(output: EngineOutput): void {
+    if (output.transitions.length === 0 && output.states.length === 0) return;
+    this.pending.push(output);
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      this.commit();
+    });
+  }
+
+  /** Commits the alert changes evaluated since the last commit; on failure they stay pending. */
+  commit(): void {
+    if (this.pending.length === 0) return;
+    const outputs = this.pending;
+    try {
+      this.alerts.apply(outputs);
+      this.pending = [];
+    } catch (error) {
+      this.metrics.ruleFailures.inc();
+      this.logger.error('alert commit failed; kept, retried on the next tick', { outputs: outputs.length, error: (error as Error).message });
+    }
+  }
+
+  async start(): Promise<void> {
+    const now = this.clock.now();
+    await this.directory.refresh();
+    this.lastRefresh = now;
+    const states = this.store.loadRuleStates();
+    this.engine.restoreStates(states);
+    const byDevice = new Map<string, RuleSample[]>();
+    const rows = await this.journal.journalSince(now - this.engine.retentionMs);
+    for (const row of rows) {
+      const samples = byDevice.get(row.deviceId) ?? [];
+      if (samples.length === 0) byDevice.set(row.deviceId, samples);
+      samples.push({ ts: row.ts, values: JSON.parse(row.vals) as RuleSample['values'] });
+    }
+    for (const [deviceId, samples] of byDevice) this.engine.restoreSamples(deviceId, samples);
+    // A crash between a reading's commit and its evaluation would otherwise wait for the next reading.
+    this.enqueue(this.engine.evaluateAll());
+    this.commit();
+    this.logger.log('rule engine started', { journalRestored: rows.length, ruleStatesRestored: states.length });
+    this.timer = this.scheduler.every(this.options.tickMs, () => this.tick());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.commit();
+    this.alerts.flushExceedances();
+  }
+
+  tick(): void {
+    try {
+      this.enqueue(this.engine.tick());
+      this.commit();
+      this.alerts.flushExceedances();
+      if (this.options.renotifyMinutes > 0) this.alerts.remind(this.options.renotifyMinutes * 60_000);
+      const now = this.clock.now();
+      if (now - this.lastRefresh > DIRECTORY_REFRESH_MS) {
+        this.lastRefresh = now;
+        // Catches devices moved or removed by a CLI import while the service runs.
+        void this.directory.refresh().catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message }));
+      }
+      this.metrics.alertsActive.reset();
+      for (const c of this.store.activeCounts()) this.metrics.alertsActive.set({ rule: c.rule, severity: c.severity }, c.n);
+    } catch (error) {
+      this.metrics.ruleFailures.inc();
+      this.logger.error('rule timer failed', { error: (error as Error).message });
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export const ROLES = ['viewer', 'inspector', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who made a request: the API key's name (an inspector's name, for the alert history) and role. */
+export interface Principal {
+  readonly name: string;
+  readonly role: Role;
+}
+
+/** Each role includes the ones before it: an inspector may read, an admin may act on alerts. */
+export const roleAllows = (held: Role, needed: Role): boolean => ROLES.indexOf(held) >= ROLES.indexOf(needed);

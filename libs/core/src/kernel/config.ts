@@ -1,0 +1,142 @@
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidationError, validateSync } from 'class-validator';
+import { ID_PATTERN } from '@dustwatch/telemetry';
+
+/**
+ * The one validated configuration of the ingest service. Nothing else reads process.env:
+ * `loadConfig` maps each DUSTWATCH_* variable onto this class, validates it once, and throws a
+ * ConfigError listing every problem so a bad deployment fails at start-up, not at 3 a.m.
+ */
+export class IngestConfig {
+  @IsString() httpHost = '0.0.0.0';
+  @IsInt() @Min(0) @Max(65535) httpPort = 3000;
+  @IsString() mqttHost = '0.0.0.0';
+  @IsInt() @Min(0) @Max(65535) mqttPort = 1883;
+  @IsString() @MinLength(1) dataDir = './data';
+
+  @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'influxUrl must be http(s)://host[:port]' }) influxUrl = 'http://127.0.0.1:8086';
+  @Matches(ID_PATTERN, { message: 'influxDatabase must match ' + ID_PATTERN.source }) influxDatabase = 'dustwatch';
+  @IsOptional() @IsString() influxUsername?: string;
+  @IsOptional() @IsString() influxPassword?: string;
+  @IsOptional() @IsString() influxToken?: string;
+  @IsInt() @Min(1) @Max(3650) rawRetentionDays = 90;
+  /** 0 keeps the hourly means forever. */
+  @IsInt() @Min(0) @Max(36500) longRetentionDays = 0;
+  @IsInt() @Min(1) @Max(5000) writeBatchLines = 5000;
+  @IsInt() @Min(0) @Max(60_000) writeMaxDelayMs = 200;
+
+  @IsString() @MinLength(16, { message: 'adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)' }) adminApiKey!: string;
+
+  @IsInt() @Min(1) spoolQuotaMb = 1024;
+  @IsIn(['full', 'normal']) spoolSync: 'full' | 'normal' = 'full';
+
+  /** YAML or JSON rule file (docs/rules.md); the domain reference's defaults when unset. */
+  @IsOptional() @IsString() rulesFile?: string;
+  @IsInt() @Min(100) @Max(600_000) ruleTickMs = 1000;
+  /** Re-notify open alerts nobody acknowledged, every this many minutes; 0 = never. */
+  @IsInt() @Min(0) @Max(10_080) alertRenotifyMinutes = 30;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'webhookUrl must be an http(s) URL' }) webhookUrl?: string;
+  @IsOptional() @IsString() @MinLength(16, { message: 'webhookSecret must be at least 16 characters' }) webhookSecret?: string;
+  @IsIn(['json', 'wecom', 'dingtalk']) webhookFormat: 'json' | 'wecom' | 'dingtalk' = 'json';
+  /** How often the fleet's state (sites, devices online, active alerts) is written to InfluxDB for Grafana; 0 = never. */
+  @IsInt() @Min(0) @Max(3600) snapshotSeconds = 60;
+  @IsInt() @Min(1) @Max(1000) notifyMaxAttempts = 20;
+  @IsInt() @Min(10) notifyRetryBaseMs = 1000;
+  @IsInt() @Min(10) notifyRetryMaxMs = 300_000;
+
+  @IsIn(['debug', 'verbose', 'log', 'warn', 'error']) logLevel: 'debug' | 'verbose' | 'log' | 'warn' | 'error' = 'log';
+  /** `auto`: readable lines when stdout is a terminal, JSON otherwise (a collector, a container). */
+  @IsIn(['auto', 'json', 'text']) logFormat: 'auto' | 'json' | 'text' = 'auto';
+}
+
+type Kind = 'string' | 'int';
+/** Environment variable → config key. The README's configuration table mirrors this list. */
+export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, Kind]> = [
+  ['DUSTWATCH_HTTP_HOST', 'httpHost', 'string'],
+  ['DUSTWATCH_HTTP_PORT', 'httpPort', 'int'],
+  ['DUSTWATCH_MQTT_HOST', 'mqttHost', 'string'],
+  ['DUSTWATCH_MQTT_PORT', 'mqttPort', 'int'],
+  ['DUSTWATCH_DATA_DIR', 'dataDir', 'string'],
+  ['DUSTWATCH_INFLUX_URL', 'influxUrl', 'string'],
+  ['DUSTWATCH_INFLUX_DB', 'influxDatabase', 'string'],
+  ['DUSTWATCH_INFLUX_USERNAME', 'influxUsername', 'string'],
+  ['DUSTWATCH_INFLUX_PASSWORD', 'influxPassword', 'string'],
+  ['DUSTWATCH_INFLUX_TOKEN', 'influxToken', 'string'],
+  ['DUSTWATCH_RAW_RETENTION_DAYS', 'rawRetentionDays', 'int'],
+  ['DUSTWATCH_LONG_RETENTION_DAYS', 'longRetentionDays', 'int'],
+  ['DUSTWATCH_WRITE_BATCH_LINES', 'writeBatchLines', 'int'],
+  ['DUSTWATCH_WRITE_MAX_DELAY_MS', 'writeMaxDelayMs', 'int'],
+  ['DUSTWATCH_ADMIN_API_KEY', 'adminApiKey', 'string'],
+  ['DUSTWATCH_SPOOL_QUOTA_MB', 'spoolQuotaMb', 'int'],
+  ['DUSTWATCH_SPOOL_SYNC', 'spoolSync', 'string'],
+  ['DUSTWATCH_RULES_FILE', 'rulesFile', 'string'],
+  ['DUSTWATCH_RULE_TICK_MS', 'ruleTickMs', 'int'],
+  ['DUSTWATCH_ALERT_RENOTIFY_MINUTES', 'alertRenotifyMinutes', 'int'],
+  ['DUSTWATCH_WEBHOOK_URL', 'webhookUrl', 'string'],
+  ['DUSTWATCH_WEBHOOK_SECRET', 'webhookSecret', 'string'],
+  ['DUSTWATCH_WEBHOOK_FORMAT', 'webhookFormat', 'string'],
+  ['DUSTWATCH_SNAPSHOT_SECONDS', 'snapshotSeconds', 'int'],
+  ['DUSTWATCH_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 'int'],
+  ['DUSTWATCH_NOTIFY_RETRY_BASE_MS', 'notifyRetryBaseMs', 'int'],
+  ['DUSTWATCH_NOTIFY_RETRY_MAX_MS', 'notifyRetryMaxMs', 'int'],
+  ['DUSTWATCH_LOG_LEVEL', 'logLevel', 'string'],
+  ['DUSTWATCH_LOG_FORMAT', 'logFormat', 'string'],
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * @param purpose `cli` for the offline admin commands, which open the database but serve no
+ *   API and so need no admin API key.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, purpose: 'server' | 'cli' = 'server'): IngestConfig {
+  const config = new IngestConfig() as unknown as Record<string, unknown>;
+  if (purpose === 'cli' && !env['DUSTWATCH_ADMIN_API_KEY']) config['adminApiKey'] = 'not-used-by-the-cli';
+  const problems: string[] = [];
+  const variableOf = new Map<string, string>();
+  for (const [variable, key, kind] of ENV_VARIABLES) {
+    variableOf.set(key, variable);
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    if (kind === 'int') {
+      if (!/^-?\d+$/.test(raw.trim())) problems.push(`${variable}=${JSON.stringify(raw)} is not a whole number`);
+      else config[key] = Number(raw.trim());
+    } else {
+      config[key] = raw;
+    }
+  }
+  const errors: ValidationError[] = validateSync(config as object);
+  for (const error of errors) {
+    const variable = variableOf.get(error.property) ?? error.property;
+    if (problems.some((p) => p.startsWith(variable + '='))) continue;
+    if (config[error.property] === undefined) {
+      problems.push(`${variable} is required`);
+      continue;
+    }
+    problems.push(`${variable}: ${Object.values(error.constraints ?? {}).join('; ')}`);
+  }
+  const typed = config as unknown as IngestConfig;
+  if (typed.influxToken && typed.influxUsername) problems.push('DUSTWATCH_INFLUX_TOKEN and DUSTWATCH_INFLUX_USERNAME are exclusive: use one way to authenticate');
+  if (Boolean(typed.influxUsername) !== Boolean(typed.influxPassword)) problems.push('DUSTWATCH_INFLUX_USERNAME and DUSTWATCH_INFLUX_PASSWORD go together');
+  if (typed.webhookUrl && !typed.webhookSecret) problems.push('DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)');
+  if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs) problems.push('DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return typed;
+}
+
+/** The service's and the CLI's one read of the process environment. */
+export function loadConfigFromEnvironment(purpose: 'server' | 'cli' = 'server'): IngestConfig {
+  return loadConfig(process.env, purpose);
+}
+
+/** Readings older than the raw retention minus this margin are refused, so none is spooled that InfluxDB would drop. */
+const RETENTION_MARGIN_MS = 3_600_000;
+
+/** The oldest reading age an edge accepts. */
+export function maxReadingAgeMs(config: IngestConfig): number {
+  return config.rawRetentionDays * 86_400_000 - RETENTION_MARGIN_MS;
+}

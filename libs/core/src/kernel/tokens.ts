@@ -1,0 +1,22 @@
+/**
+ * Injection tokens. Shared services (config, clock, logger, scheduler) and every port are
+ * injected by token, so a test can override any of them and reach every class that uses it.
+ */
+export const CONFIG = Symbol('IngestConfig');
+export const CLOCK = Symbol('Clock');
+export const LOGGER = Symbol('LoggerFactory');
+export const SCHEDULER = Symbol('Scheduler');
+export const RULE_SET = Symbol('RuleSet');
+
+// Ports (libs/core/src/ports): one implementation each today.
+export const READINGS_STORE = Symbol('ReadingsStore');
+export const QUARANTINE_STORE = Symbol('QuarantineStore');
+export const PRESENCE_STORE = Symbol('PresenceStore');
+export const REGISTRY_STORE = Symbol('RegistryStore');
+export const ALERT_STORE = Symbol('AlertStore');
+export const OUTBOX_STORE = Symbol('OutboxStore');
+export const API_KEY_STORE = Symbol('ApiKeyStore');
+export const DEVICE_EDGES = Symbol('DeviceEdges');
+export const NOTIFICATION_CHANNELS = Symbol('NotificationChannels');
+export const EVIDENCE_READER = Symbol('EvidenceReader');
+export const TIME_SERIES_HEALTH = Symbol('TimeSeriesHealth');

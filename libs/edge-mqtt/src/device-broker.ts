@@ -1,0 +1,264 @@
+import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Subscription } from 'aedes';
+import { Server, Socket, createServer } from 'node:net';
+import { ReadingsDecoder, contractV1Decoder, deviceTopic, isValidId, mayPublish, maySubscribe, mayWatchAlerts } from '@dustwatch/telemetry';
+import { ApiKeyAuthenticator, Clock, ContextLogger, DeviceEdge, DeviceFeedback, IngestCore, IngestMetrics, Presence, Principal, RegistryService, SpoolFullError } from '@dustwatch/core';
+import { FrameSizeGuard, PacketTooLargeError } from './frame-size-guard';
+import { AlertPublisher } from './mqtt-alert.channel';
+
+// aedes 1.x is ESM-only. Node's own require (20.19+ loads ES modules) works both in the built
+// service and under jest, whose module registry cannot load ESM without extra transforms.
+const nodeRequire = require;
+const { Aedes: AedesBroker } = nodeRequire('aedes') as { Aedes: { createBroker(opts: AedesOptions): Promise<Aedes> } };
+
+// MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+export const MAX_PACKET_BYTES = 64 * 1024;
+
+export interface BrokerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Oldest acceptable reading age (the raw retention minus a margin). */
+  readonly maxReadingAgeMs: number;
+}
+
+/** The username an API-key client (alert subscriber) connects with; `@` is never part of a device id. */
+export const API_KEY_USERNAME = '@api';
+
+interface DeviceClient extends Client {
+  /** Set once the CONNECT authenticated; topics precomputed for the per-PUBLISH checks. */
+  dustwatch?: { kind: 'device'; siteId: string; readingsTopic: string } | { kind: 'subscriber'; principal: Principal };
+}
+
+function refusal(code: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+/**
+ * The embedded MQTT edge. Its hooks authenticate, authorise and delegate; nothing else:
+ * - authenticate: client id = username = device id, password = device secret (CONNACK 2/4/5).
+ * - authorizePublish: a device publishes only `devices/{own}/readings|status`. Readings go to the
+ *   ingest use case and the hook returns only once they are on disk, because aedes writes the
+ *   QoS 1 PUBACK right after this hook (lib/handlers/publish.js): ack means durable.
+ * - authorizeSubscribe: only below `devices/{own}/`; anything else gets SUBACK 0x80.
+ * - Alert subscribers (control rooms, site gateways) connect with username `@api` and an API key
+ *   as password; they may subscribe to `alerts/...` only and publish nothing.
+ * Take-over: a CONNECT for a connected id replaces the old session (MQTT-3.1.4-2), but only after
+ * it authenticated, so nobody without the device's secret can kick a live device.
+ */
+export class DeviceBroker implements DeviceEdge, AlertPublisher {
+  readonly name = 'mqtt';
+  private readonly decoder: ReadingsDecoder = contractV1Decoder;
+  private aedes: Aedes | null = null;
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly connected = new Map<string, Client>();
+  private lastQuotaWarning = 0;
+  private boundPort: number | null = null;
+
+  constructor(
+    private readonly registry: RegistryService,
+    private readonly ingest: IngestCore,
+    private readonly presence: Presence,
+    private readonly metrics: IngestMetrics,
+    private readonly clock: Clock,
+    private readonly logger: ContextLogger,
+    private readonly options: BrokerOptions,
+    private readonly apiKeys: ApiKeyAuthenticator,
+  ) {
+    registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  get port(): number | null {
+    return this.boundPort;
+  }
+
+  get connectedCount(): number {
+    return this.connected.size;
+  }
+
+  async start(): Promise<void> {
+    this.aedes = await AedesBroker.createBroker({
+      id: 'dustwatch-ingest',
+      maxClientsIdLength: 64,
+      concurrency: 1000,
+      authenticate: (client, username, password, done) => { void this.authenticate(client as DeviceClient, username, password, done); },
+      authorizePublish: (client, packet, done) => this.authorizePublish(client as DeviceClient | null, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client as DeviceClient, sub, done),
+    });
+    const aedes = this.aedes;
+    aedes.on('client', (client) => this.onConnected(client as DeviceClient));
+    aedes.on('clientDisconnect', (client) => this.onDisconnected(client));
+    aedes.on('clientError', (client, error) => this.logger.warn('MQTT client error', { deviceId: client.id, error: error.message }));
+
+    this.server = createServer((socket) => this.accept(socket, aedes));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const address = this.server.address();
+    this.boundPort = typeof address === 'object' && address ? address.port : this.options.port;
+    this.logger.log('MQTT broker listening', { host: this.options.host, port: this.boundPort });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    // close() stops accepting and resolves only once every connection is gone: drop the devices'
+    // connections first, or a shutdown with devices online would wait for them forever.
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+    if (this.aedes) await new Promise<void>((resolve) => this.aedes!.close(() => resolve()));
+    this.aedes = null;
+  }
+
+  /** Publishes an alert event at QoS 1; resolves once the broker has routed (and, for offline persistent sessions, stored) it. */
+  publishAlert(topic: string, payload: string): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.reject(new Error('MQTT broker not running'));
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, (error?: Error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Drops a device's connection (credentials rotated or device disabled). */
+  disconnect(deviceId: string): void {
+    this.connected.get(deviceId)?.close();
+  }
+
+  private accept(socket: Socket, aedes: Aedes): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    // Packets over 64 KiB are refused at their header, before aedes buffers them. aedes pulls
+    // bytes with `conn.read()` (lib/client.js nextBatch), so the guard scans exactly what it
+    // pulls. Wrapping the socket in a Transform + Duplex did the same but put two more stream
+    // hops on every PUBACK write (~3 µs a message in bench:ingest).
+    const guard = new FrameSizeGuard(MAX_PACKET_BYTES);
+    const read = socket.read.bind(socket);
+    socket.read = (size?: number) => {
+      const chunk = read(size) as Buffer | null;
+      if (chunk === null || socket.destroyed) return chunk;
+      const error = guard.scan(chunk);
+      if (error === null) return chunk;
+      this.metrics.publishesRefused.inc({ reason: error instanceof PacketTooLargeError ? 'packet_too_large' : 'malformed_packet' });
+      this.logger.warn('MQTT connection dropped', { remote: socket.remoteAddress, error: error.message });
+      socket.destroy();
+      return null;
+    };
+    aedes.handle(socket);
+  }
+
+  private async authenticate(client: DeviceClient, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
+    const refuse = (code: number, message: string): void => {
+      this.metrics.connectsRefused.inc({ code: String(code) });
+      this.logger.warn('MQTT CONNECT refused', { clientId: String(client.id).slice(0, 80), code, reason: message });
+      done(refusal(code, message), false);
+    };
+    if (!isValidId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is not a valid device id');
+    if (username !== API_KEY_USERNAME && username !== client.id) return refuse(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
+    if (!password || password.length === 0) return refuse(BAD_USERNAME_OR_PASSWORD, 'password (device secret) missing');
+    try {
+      if (username === API_KEY_USERNAME) return await this.authenticateSubscriber(client, password, refuse, done);
+      const result = await this.registry.authenticateDevice(client.id, password.toString('utf8'));
+      if (!result.ok) {
+        return result.reason === 'disabled'
+          ? refuse(NOT_AUTHORIZED, 'device is disabled')
+          : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
+      }
+      client.dustwatch = { kind: 'device', siteId: result.device.siteId, readingsTopic: deviceTopic(client.id, 'readings') };
+      done(null, true);
+    } catch (error) {
+      this.logger.error('device authentication failed', { deviceId: client.id, error: (error as Error).message });
+      done(refusal(3, 'server unavailable'), false); // 3 = Server unavailable
+    }
+  }
+
+  private async authenticateSubscriber(client: DeviceClient, password: Buffer | undefined, refuse: (code: number, message: string) => void, done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
+    const principal = password && password.length > 0 ? await this.apiKeys.principalOf(password.toString('utf8')) : undefined;
+    if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'unknown or revoked API key');
+    // A subscriber must not take over a device's session by borrowing its client id.
+    if (await this.registry.deviceExists(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id belongs to a device; alert subscribers need a client id of their own');
+    client.dustwatch = { kind: 'subscriber', principal };
+    done(null, true);
+  }
+
+  private authorizePublish(client: DeviceClient | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    if (client === null) return done(null); // the service's own publishes (errors topic)
+    const session = client.dustwatch;
+    if (session === undefined) return done(new Error('unauthenticated client'));
+    if (session.kind === 'subscriber') {
+      this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
+      return done(new Error(`API-key client ${client.id} may not publish`));
+    }
+    if (packet.topic === session.readingsTopic) return this.ingestReadings(client, session.siteId, packet, done);
+    if (!mayPublish(client.id, packet.topic)) {
+      // MQTT 3.1.1 has no negative PUBACK: refusing means closing the connection (MQTT-3.3.5-2).
+      this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
+      this.logger.warn('MQTT PUBLISH refused: topic not allowed', { deviceId: client.id, topic: packet.topic.slice(0, 200) });
+      return done(new Error(`device ${client.id} may not publish to ${packet.topic}`));
+    }
+    // Its own status topic, e.g. its last will.
+    this.presence.statusMessage(client.id, Buffer.from(packet.payload).toString('utf8'), this.clock.now());
+    done(null);
+  }
+
+  /** Decodes contract v1 and hands the command to the core; PUBACK (the hook's return) only after the core resolved. */
+  private ingestReadings(client: DeviceClient, siteId: string, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    packet.retain = false; // readings are a stream, never a retained message
+    const receivedAt = this.clock.now();
+    const decoded = this.decoder.decode(packet.payload as Buffer, { deviceId: client.id, receivedAt, maxAgeMs: this.options.maxReadingAgeMs });
+    this.ingest.execute({ deviceId: client.id, siteId, edge: this.name, readings: decoded.readings, rejections: decoded.rejections, receivedAt }).then((outcome) => {
+      if (outcome.rejections.length > 0) this.tellDevice(client.id, { accepted: outcome.accepted, rejected: outcome.rejections.map((r) => ({ index: r.index, reasons: r.reasons })) });
+      done(null);
+    }, (error: Error) => {
+      if (error instanceof SpoolFullError) {
+        this.metrics.publishesRefused.inc({ reason: 'spool_full' });
+        const now = this.clock.now();
+        if (now - this.lastQuotaWarning > 10_000) {
+          this.lastQuotaWarning = now;
+          this.logger.error('SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog', { deviceId: client.id, error: error.message });
+        }
+      } else {
+        this.metrics.publishesRefused.inc({ reason: 'internal_error' });
+        this.logger.error('ingest failed; reading not acknowledged', { deviceId: client.id, error: error.message });
+      }
+      done(error);
+    });
+  }
+
+  private authorizeSubscribe(client: DeviceClient, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
+    const allowed = client.dustwatch?.kind === 'subscriber' ? mayWatchAlerts(sub.topic) : maySubscribe(client.id, sub.topic);
+    if (allowed) return done(null, sub);
+    this.metrics.subscribesRefused.inc();
+    this.logger.warn('MQTT SUBSCRIBE refused', { deviceId: client.id, topic: sub.topic.slice(0, 200) });
+    done(null, null); // aedes answers SUBACK 0x80 for a null subscription
+  }
+
+  /** Feedback on `devices/{id}/errors` (contract v1). */
+  private tellDevice(deviceId: string, feedback: DeviceFeedback): void {
+    const body = JSON.stringify({ accepted: feedback.accepted, rejected: feedback.rejected });
+    this.aedes?.publish({ cmd: 'publish', topic: deviceTopic(deviceId, 'errors'), payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => undefined);
+  }
+
+  private onConnected(client: DeviceClient): void {
+    if (client.dustwatch?.kind !== 'device') return;
+    this.connected.set(client.id, client);
+    this.metrics.connectedDevices.set(this.connected.size);
+    this.presence.connected(client.id, this.clock.now());
+  }
+
+  private onDisconnected(client: Client): void {
+    // After a take-over the old session's disconnect arrives after the new one connected.
+    if (this.connected.get(client.id) !== client) return;
+    this.connected.delete(client.id);
+    this.metrics.connectedDevices.set(this.connected.size);
+    this.presence.disconnected(client.id, this.clock.now());
+  }
+}

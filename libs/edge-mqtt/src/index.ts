@@ -1,0 +1,4 @@
+export * from './device-broker';
+export * from './frame-size-guard';
+export * from './mqtt-alert.channel';
+export * from './mqtt-edge.module';

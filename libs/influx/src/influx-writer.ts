@@ -1,0 +1,186 @@
+import { Clock, ContextLogger, IngestMetrics, ReadingsStore, Scheduler, SpoolBatch, TimeSeriesHealth, WakeSignal } from '@dustwatch/core';
+import { InfluxHttpClient, InfluxWriteError } from './influx-http.client';
+import { CQ_LOOKBACK_MS, RAW_RP, ensureSchema, rollUpHours, SchemaOptions } from './influx-schema';
+
+export interface WriterOptions {
+  readonly batchLines: number;
+  /**
+   * How long a part-filled batch may wait for more lines. InfluxDB spends far less CPU per
+   * point on a few large writes than on many small ones, and the two cores are shared.
+   */
+  readonly maxDelayMs: number;
+  readonly schema: SchemaOptions;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+const HOUR = 3_600_000;
+const ROLLUP_EVERY_MS = 30_000;
+
+/** Timestamp (ms) of a line written by readingToLine: the last space-separated token. */
+function lineTime(line: string): number {
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/**
+ * Drains the spool into InfluxDB, oldest first, one batch at a time so the backlog lands in
+ * order. A batch is deleted from the spool only after InfluxDB answered 204; while InfluxDB is
+ * down or slow the spool grows and the writer retries with exponential backoff and full jitter
+ * (so a restarted InfluxDB is not hit by a thundering herd of retries).
+ */
+export class InfluxWriter implements TimeSeriesHealth {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  /** Raised by a commit while the writer idles on an empty or part-filled spool. */
+  private readonly appended = new WakeSignal();
+  /** Raised only by stop(): a backoff is not cut short by new readings (they wait in the spool). */
+  private readonly stopping = new WakeSignal();
+  private unsubscribe: (() => void) | null = null;
+  private schemaReady = false;
+  private failures = 0;
+  private lateFrom = Infinity;
+  private lateTo = -Infinity;
+  private lastRollUpAt = 0;
+  lastError: string | null = null;
+  lastSuccessAt: number | null = null;
+
+  constructor(
+    private readonly spool: ReadingsStore,
+    private readonly influx: InfluxHttpClient,
+    private readonly metrics: IngestMetrics,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly logger: ContextLogger,
+    private readonly options: WriterOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.spool.onCommitted(() => this.appended.raise());
+    this.loop = this.run();
+  }
+
+  /** Stops after the batch in flight; what is left stays in the spool for the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.appended.raise();
+    this.stopping.raise();
+    await this.loop;
+  }
+
+  get writing(): boolean {
+    return this.schemaReady && this.failures === 0;
+  }
+
+  ping(): Promise<boolean> {
+    return this.influx.ping();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (!this.schemaReady) {
+        try {
+          await ensureSchema(this.influx, this.options.schema);
+          this.schemaReady = true;
+          this.logger.log('InfluxDB schema ready', { database: this.influx.database });
+        } catch (error) {
+          await this.fail(`InfluxDB schema setup failed: ${(error as Error).message}`);
+          continue;
+        }
+      }
+      const batch = await this.spool.peek(this.options.batchLines);
+      if (batch === null) {
+        await this.rollUpLateHours(true);
+        await this.idle(1000, true);
+        continue;
+      }
+      const wait = batch.oldestReceivedAt + this.options.maxDelayMs - this.clock.now();
+      if (batch.lines.length < this.options.batchLines && wait > 0 && this.running) {
+        await this.idle(wait, false);
+        continue;
+      }
+      await this.writeBatch(batch);
+      await this.rollUpLateHours(false);
+    }
+  }
+
+  private async writeBatch(batch: SpoolBatch): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await this.influx.write(batch.lines, RAW_RP);
+    } catch (error) {
+      if (error instanceof InfluxWriteError && !error.retryable) {
+        this.metrics.influxWriteFailures.inc({ kind: 'rejected' });
+        await this.spool.bury(batch, error.message, this.clock.now());
+        this.logger.error('InfluxDB refused a batch as malformed; moved it to spool_dead', { lines: batch.lines.length, firstId: batch.firstId, error: error.message });
+        return;
+      }
+      if (error instanceof InfluxWriteError && error.status === 404) this.schemaReady = false; // database dropped
+      this.metrics.influxWriteFailures.inc({ kind: 'retryable' });
+      await this.fail(`InfluxDB write failed, ${this.spool.depth} readings kept in the spool: ${(error as Error).message}`);
+      return;
+    }
+    this.metrics.influxWriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.influxBatchLines.observe(batch.lines.length);
+    this.metrics.influxPointsWritten.inc(batch.lines.length);
+    await this.spool.remove(batch);
+    if (this.failures > 0) this.logger.log('InfluxDB writes recovered', { backlog: this.spool.depth });
+    this.failures = 0;
+    this.lastError = null;
+    this.lastSuccessAt = this.clock.now();
+    this.noteLateHours(batch);
+  }
+
+  /**
+   * Notes the hours of late points (ones the CQ has already passed). Their roll-up is
+   * recomputed later, coalesced, off the write path: a backlog drain would otherwise run one
+   * SELECT INTO per batch.
+   */
+  private noteLateHours(batch: SpoolBatch): void {
+    const horizon = this.clock.now() - CQ_LOOKBACK_MS + 10 * 60_000;
+    for (const line of batch.lines) {
+      const t = lineTime(line);
+      if (t < horizon) {
+        const hour = Math.floor(t / HOUR) * HOUR;
+        this.lateFrom = Math.min(this.lateFrom, hour);
+        this.lateTo = Math.max(this.lateTo, hour);
+      }
+    }
+  }
+
+  /** Runs the pending roll-up when the spool is drained, or at least every ROLLUP_EVERY_MS. */
+  private async rollUpLateHours(spoolEmpty: boolean): Promise<void> {
+    if (this.lateFrom === Infinity) return;
+    if (!spoolEmpty && this.clock.now() - this.lastRollUpAt < ROLLUP_EVERY_MS) return;
+    const from = this.lateFrom;
+    const to = this.lateTo;
+    this.lateFrom = Infinity;
+    this.lateTo = -Infinity;
+    this.lastRollUpAt = this.clock.now();
+    try {
+      await rollUpHours(this.influx, from, to);
+    } catch (error) {
+      // The raw points are safe in InfluxDB; only the derived roll-up lags. Say so; do not loop on it.
+      this.logger.warn('hourly roll-up of late readings failed', { from, to, error: (error as Error).message });
+    }
+  }
+
+  private async fail(message: string): Promise<void> {
+    this.failures += 1;
+    this.lastError = message;
+    const min = this.options.minBackoffMs ?? 200;
+    const max = this.options.maxBackoffMs ?? 30_000;
+    const ceiling = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20));
+    const delay = Math.round(min / 2 + Math.random() * ceiling);
+    if (this.failures === 1 || this.failures % 10 === 0) this.logger.error(message, { attempt: this.failures, retryInMs: delay });
+    // Backoff is not cut short by new readings: they wait in the spool.
+    await this.idle(delay, false);
+  }
+
+  private idle(ms: number, wakeOnAppend: boolean): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return this.scheduler.sleep(ms, wakeOnAppend ? this.appended : this.stopping);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './webhook.channel';
+export * from './notify.module';

@@ -1,0 +1,60 @@
+import { parseRuleSet } from '@dustwatch/rules';
+import { Reading } from '@dustwatch/telemetry';
+import { AlertFeed, AlertService, AlertStore, IngestMetrics, Presence, ReadingsStore, RegistryDirectory, RegistryStore, RuleRunner, Scheduler, silentLogger } from '@dustwatch/core';
+import { Db } from './sqlite';
+import { tempMainDatabase } from './temp-database';
+import { AlertRepository, OutboxRepository } from './alert.repository';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 2, 10, 0, 0, 0); // 08:00 in Asia/Shanghai
+
+/** An alert store whose next `transaction` fails once, as a full disk or a locked database would. */
+function failingOnce(store: AlertRepository): AlertStore & { failNext: boolean } {
+  const wrapper = Object.create(store) as AlertRepository & { failNext: boolean };
+  wrapper.failNext = false;
+  wrapper.transaction = <T>(fn: () => T): T => {
+    if (wrapper.failNext) {
+      wrapper.failNext = false;
+      throw new Error('SQLITE_FULL: database or disk is full');
+    }
+    return store.transaction(fn);
+  };
+  return wrapper;
+}
+
+describe('RuleRunner commits alerts (SQLite on disk)', () => {
+  let dispose: () => void;
+  let db: Db;
+  beforeEach(() => ({ db, dispose } = tempMainDatabase()));
+  afterEach(() => dispose());
+
+  it('keeps the alert changes of a failed commit and commits them on the next tick: the alert is not lost', async () => {
+    const clock = { t: T0, now(): number { return this.t; } };
+    const scheduler: Scheduler = { every: () => ({ cancel: () => undefined }), sleep: () => Promise.resolve() };
+    const repo = new AlertRepository(db);
+    const store = failingOnce(repo);
+    const metrics = new IngestMetrics();
+    const alerts = new AlertService(store, new OutboxRepository(db), new AlertFeed(), ['mqtt'], clock, metrics);
+    const registry = { deviceDirectory: async () => [{ deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const }] } as unknown as RegistryStore;
+    const presence = { lastSeenAt: () => clock.t } as unknown as Presence;
+    const journal = { journalSince: async () => [] } as unknown as ReadingsStore;
+    const set = parseRuleSet({});
+    const runner = new RuleRunner({ ...set, rules: set.rules.filter((r) => r.id === 'pm10-hourly') }, new RegistryDirectory(registry, presence), journal, store, alerts, clock, scheduler, metrics, silentLogger, { tickMs: 1000, renotifyMinutes: 0 });
+    await runner.start();
+
+    const reading = (i: number): Reading => ({ deviceId: 'S1-M1', ts: T0 + i * MIN, serverTime: false, values: { pm10: 300 }, flags: {} });
+    for (let i = 0; i < 44; i++) runner.onAccepted({ deviceId: 'S1-M1', siteId: 'S1', edge: 'mqtt', readings: [reading(i)], receivedAt: T0 + i * MIN });
+    runner.commit();
+    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0); // 44 of 60 readings: not yet a valid hour
+    store.failNext = true;
+    clock.t = T0 + 44 * MIN;
+    runner.onAccepted({ deviceId: 'S1-M1', siteId: 'S1', edge: 'mqtt', readings: [reading(44)], receivedAt: clock.t }); // the 45th: the alert opens
+    runner.commit(); // fails
+    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0);
+    expect(await metrics.registry.getSingleMetricAsString('dustwatch_rule_failures_total')).toContain('dustwatch_rule_failures_total 1');
+    runner.tick(); // commits what was kept
+    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.rule, a.severity, a.state, a.openedAt])).toEqual([['pm10-hourly', 'critical', 'open', new Date(T0 + 44 * MIN).toISOString()]]);
+    expect(repo.loadRuleStates()).toEqual([{ subject: 'S1-M1', ruleId: 'pm10-hourly', phase: 'raised', since: T0 + 44 * MIN, severity: 'critical' }]);
+    runner.stop();
+  });
+});

@@ -1,0 +1,51 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { join } from 'node:path';
+import { RuleSet, sampleRetentionMs } from '@dustwatch/rules';
+import {
+  ALERT_STORE, API_KEY_STORE, CLOCK, CONFIG, Clock, IngestConfig, OUTBOX_STORE, PRESENCE_STORE, QUARANTINE_STORE, READINGS_STORE, REGISTRY_STORE, RULE_SET,
+} from '@dustwatch/core';
+import { AlertRepository, OutboxRepository } from './alert.repository';
+import { ApiKeysRepository } from './api-keys.repository';
+import { SqlitePresenceStore } from './presence.repository';
+import { QuarantineRepository } from './quarantine.repository';
+import { RegistryRepository } from './registry.repository';
+import { SqliteReadingsStore } from './spool';
+import { Db, MAIN_MIGRATIONS, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
+
+const MAIN_DB = Symbol('MainDatabase');
+const SPOOL_DB = Symbol('SpoolDatabase');
+/** The journal outlives the rule windows by a minute, so a window rebuilt after a restart is whole. */
+const JOURNAL_SLACK_MS = 60_000;
+
+/**
+ * Every store port, on two SQLite files in DUSTWATCH_DATA_DIR: `dustwatch.db` (registry,
+ * presence, quarantine, alerts, outbox, API keys) and `spool.db` (spool, journal), so the hot
+ * path's fsyncs do not queue behind the API's. Closes both after every other component stopped
+ * (Nest calls onApplicationShutdown after every beforeApplicationShutdown hook).
+ */
+@Global()
+@Module({
+  providers: [
+    { provide: MAIN_DB, inject: [CONFIG], useFactory: (config: IngestConfig) => openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS) },
+    { provide: SPOOL_DB, inject: [CONFIG], useFactory: (config: IngestConfig) => openDatabase(join(config.dataDir, 'spool.db'), SPOOL_MIGRATIONS, config.spoolSync) },
+    {
+      provide: READINGS_STORE, inject: [SPOOL_DB, CONFIG, RULE_SET, CLOCK],
+      useFactory: (db: Db, config: IngestConfig, ruleSet: RuleSet, clock: Clock) => new SqliteReadingsStore(db, config.spoolQuotaMb * 1024 * 1024, sampleRetentionMs(ruleSet) + JOURNAL_SLACK_MS, () => clock.now()),
+    },
+    { provide: QUARANTINE_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new QuarantineRepository(db) },
+    { provide: PRESENCE_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new SqlitePresenceStore(db) },
+    { provide: REGISTRY_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new RegistryRepository(db) },
+    { provide: ALERT_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new AlertRepository(db) },
+    { provide: OUTBOX_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new OutboxRepository(db) },
+    { provide: API_KEY_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new ApiKeysRepository(db) },
+  ],
+  exports: [READINGS_STORE, QUARANTINE_STORE, PRESENCE_STORE, REGISTRY_STORE, ALERT_STORE, OUTBOX_STORE, API_KEY_STORE],
+})
+export class SqliteStoreModule implements OnApplicationShutdown {
+  constructor(@Inject(MAIN_DB) private readonly main: Db, @Inject(SPOOL_DB) private readonly spool: Db) {}
+
+  onApplicationShutdown(): void {
+    this.main.close();
+    this.spool.close();
+  }
+}

@@ -1,0 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Db, MAIN_MIGRATIONS, openDatabase } from './sqlite';
+
+/** For tests: a main database in a temp folder, migrated; `dispose` closes and removes it. */
+export function tempMainDatabase(): { db: Db; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'dustwatch-db-'));
+  const db = openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
+  return { db, dispose: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
