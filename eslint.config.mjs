@@ -11,7 +11,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 
-const io = ['better-sqlite3', 'aedes', 'mqtt', 'fs', 'node:fs', 'net', 'node:net', 'http', 'node:http', 'child_process', 'node:child_process'];
+const io = [
+  'better-sqlite3',
+  'aedes',
+  'mqtt',
+  'fs',
+  'node:fs',
+  'net',
+  'node:net',
+  'http',
+  'node:http',
+  'child_process',
+  'node:child_process',
+];
 const frameworks = ['@nestjs/*', 'express', 'prom-client', 'nestjs-pino', 'pino'];
 
 export default tseslint.config(
@@ -22,26 +34,85 @@ export default tseslint.config(
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
-      '@nx/enforce-module-boundaries': ['error', {
-        enforceBuildableLibDependency: false,
-        allow: [],
-        depConstraints: [
-          { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: [...io, ...frameworks] },
-          { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: io },
-          { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['aedes', 'mqtt', 'net', 'node:net', 'http', 'node:http'] },
-          { sourceTag: 'type:edge', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['better-sqlite3', 'http', 'node:http'] },
-          { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'] },
-          { sourceTag: 'type:api', onlyDependOnLibsWithTags: ['type:domain', 'type:core'], bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'] },
-          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:core', 'type:store', 'type:edge', 'type:adapter', 'type:api'] },
-          { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:domain', 'type:core', 'type:store', 'type:edge', 'type:adapter', 'type:api'] },
-        ],
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            {
+              sourceTag: 'type:domain',
+              onlyDependOnLibsWithTags: ['type:domain'],
+              bannedExternalImports: [...io, ...frameworks],
+            },
+            {
+              sourceTag: 'type:core',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
+              bannedExternalImports: io,
+            },
+            {
+              sourceTag: 'type:store',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
+              bannedExternalImports: ['aedes', 'mqtt', 'net', 'node:net', 'http', 'node:http'],
+            },
+            {
+              sourceTag: 'type:edge',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
+              bannedExternalImports: ['better-sqlite3', 'http', 'node:http'],
+            },
+            {
+              sourceTag: 'type:adapter',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
+              bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'],
+            },
+            {
+              sourceTag: 'type:api',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
+              bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'],
+            },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:domain',
+                'type:core',
+                'type:store',
+                'type:edge',
+                'type:adapter',
+                'type:api',
+              ],
+            },
+            {
+              sourceTag: 'type:tool',
+              onlyDependOnLibsWithTags: [
+                'type:domain',
+                'type:core',
+                'type:store',
+                'type:edge',
+                'type:adapter',
+                'type:api',
+              ],
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

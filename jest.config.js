@@ -3,5 +3,17 @@
 module.exports = {
   // testTimeout is a global option: project configs cannot set it when run together.
   testTimeout: 60_000,
-  projects: ['<rootDir>/libs/telemetry/jest.config.js', '<rootDir>/libs/rules/jest.config.js', '<rootDir>/libs/core/jest.config.js', '<rootDir>/libs/store-sqlite/jest.config.js', '<rootDir>/libs/edge-mqtt/jest.config.js', '<rootDir>/libs/influx/jest.config.js', '<rootDir>/libs/notify/jest.config.js', '<rootDir>/libs/api/jest.config.js', '<rootDir>/devices-sim/jest.config.js', '<rootDir>/grafana/jest.config.js', '<rootDir>/apps/ingest/jest.config.js'],
+  projects: [
+    '<rootDir>/libs/telemetry/jest.config.js',
+    '<rootDir>/libs/rules/jest.config.js',
+    '<rootDir>/libs/core/jest.config.js',
+    '<rootDir>/libs/store-sqlite/jest.config.js',
+    '<rootDir>/libs/edge-mqtt/jest.config.js',
+    '<rootDir>/libs/influx/jest.config.js',
+    '<rootDir>/libs/notify/jest.config.js',
+    '<rootDir>/libs/api/jest.config.js',
+    '<rootDir>/devices-sim/jest.config.js',
+    '<rootDir>/grafana/jest.config.js',
+    '<rootDir>/apps/ingest/jest.config.js',
+  ],
 };

@@ -60,28 +60,42 @@ function statusPrinter(render: () => string): { tick: () => void; done: () => vo
         process.stderr.write(`${new Date(now).toISOString()} ${render()}\n`);
       }
     },
-    done: () => { if (process.stderr.isTTY) process.stderr.write('\n'); },
+    done: () => {
+      if (process.stderr.isTTY) process.stderr.write('\n');
+    },
   };
 }
 
-function loadScenarios(file: string | undefined, start: number, devices: ReturnType<typeof loadFleetDevices>): Scenario[] {
+function loadScenarios(
+  file: string | undefined,
+  start: number,
+  devices: ReturnType<typeof loadFleetDevices>,
+): Scenario[] {
   if (!file) return [];
-  const known = { sites: new Set(devices.map((d) => d.siteId)), devices: new Set(devices.map((d) => d.id)), districts: new Set(devices.map((d) => d.district)) };
+  const known = {
+    sites: new Set(devices.map((d) => d.siteId)),
+    devices: new Set(devices.map((d) => d.id)),
+    districts: new Set(devices.map((d) => d.district)),
+  };
   return parseScenarios(readFileSync(file, 'utf8'), start, known);
 }
 
 const program = new Command()
   .name('devices-sim')
-  .description('Dustwatch device simulator. Speaks to the service exactly as site monitors do: MQTT 3.1.1 with each '
-    + 'device\'s own credentials from a fleet file, reading contract v1 (docs/reading-contract-v1.md). Values follow a '
-    + 'deterministic model (same --seed and times give the same readings): regional background per district, diurnal cycles, '
-    + 'site activity 07-12 and 13-18 Mon-Sat, wind dispersion, PM2.5 < PM10 < TSP with rare sensor violations, noise with '
-    + 'activity and night, weather. Engineer\'s guide: docs/simulator.md.')
+  .description(
+    'Dustwatch device simulator. Speaks to the service exactly as site monitors do: MQTT 3.1.1 with each ' +
+      "device's own credentials from a fleet file, reading contract v1 (docs/reading-contract-v1.md). Values follow a " +
+      'deterministic model (same --seed and times give the same readings): regional background per district, diurnal cycles, ' +
+      'site activity 07-12 and 13-18 Mon-Sat, wind dispersion, PM2.5 < PM10 < TSP with rare sensor violations, noise with ' +
+      "activity and night, weather. Engineer's guide: docs/simulator.md.",
+  )
   .showHelpAfterError();
 
 program
   .command('generate-fleet')
-  .description('Write a deterministic fleet file (YAML): construction sites around Changzhi (large sites get two monitors) plus one background station per district. The ingest service imports the same file (dustwatch-admin import-fleet).')
+  .description(
+    'Write a deterministic fleet file (YAML): construction sites around Changzhi (large sites get two monitors) plus one background station per district. The ingest service imports the same file (dustwatch-admin import-fleet).',
+  )
   .option('--sites <n>', 'number of construction sites', positiveInt, 152)
   .option('--seed <n>', 'random seed: the same seed gives the same fleet and the same demo secrets', positiveInt, 1)
   .option('--out <file>', 'output file (default: standard output)')
@@ -103,12 +117,25 @@ program
     }
   });
 
-interface RunFlags { fleet: string; url: string; seed: number; interval: number; speed: number; start?: number; duration?: number; scenario?: string; window: number; json?: boolean }
+interface RunFlags {
+  fleet: string;
+  url: string;
+  seed: number;
+  interval: number;
+  speed: number;
+  start?: number;
+  duration?: number;
+  scenario?: string;
+  window: number;
+  json?: boolean;
+}
 
 program
   .command('run')
-  .description('Play the fleet live (--speed 1, one reading per device every --interval seconds) or accelerated (--speed 60 plays an hour a minute; readings are stamped in simulated time). Accelerated runs start in the past by default so they end about now: the service refuses readings stamped more than 5 minutes ahead of its clock.')
-  .requiredOption('--fleet <file>', 'fleet file with each device\'s secret')
+  .description(
+    'Play the fleet live (--speed 1, one reading per device every --interval seconds) or accelerated (--speed 60 plays an hour a minute; readings are stamped in simulated time). Accelerated runs start in the past by default so they end about now: the service refuses readings stamped more than 5 minutes ahead of its clock.',
+  )
+  .requiredOption('--fleet <file>', "fleet file with each device's secret")
   .option('--url <url>', 'MQTT broker', 'mqtt://127.0.0.1:1883')
   .option('--seed <n>', 'model seed', positiveInt, 1)
   .option('--interval <seconds>', 'seconds between readings of one device (HJ 212 allows 30-3600)', positiveInt, 60)
@@ -125,7 +152,15 @@ program
     const scenarios = loadScenarios(flags.scenario, start, devices);
     const overlays = overlaysOf(scenarios);
     const wallStart = Date.now();
-    const expectations = expectationsFor(scenarios, flags.seed, devices, overlays, flags.interval * 1000, (t) => wallStart + (t - start) / flags.speed, start);
+    const expectations = expectationsFor(
+      scenarios,
+      flags.seed,
+      devices,
+      overlays,
+      flags.interval * 1000,
+      (t) => wallStart + (t - start) / flags.speed,
+      start,
+    );
     for (const e of expectations) process.stderr.write(`expect: ${e.text}\n`);
     const fleet = new FleetConnection(flags.url, devices, flags.window);
     await fleet.connectAll();
@@ -136,26 +171,58 @@ program
     });
     let simNow = start;
     const result = await runFleet(fleet, {
-      seed: flags.seed, intervalMs: flags.interval * 1000, speed: flags.speed, start, end: start + durationMs, scenarios, overlays,
-      shouldStop: () => interrupted, onTick: (t) => { simNow = t; status.tick(); },
+      seed: flags.seed,
+      intervalMs: flags.interval * 1000,
+      speed: flags.speed,
+      start,
+      end: start + durationMs,
+      scenarios,
+      overlays,
+      shouldStop: () => interrupted,
+      onTick: (t) => {
+        simNow = t;
+        status.tick();
+      },
     });
     const drained = await fleet.drain(interrupted ? 10_000 : 60_000);
     status.done();
     const connectedAtEnd = fleet.stats.connected;
     await fleet.close();
     const summary = {
-      mode: 'run', ...fleet.stats, connected: connectedAtEnd, simulatedFrom: new Date(result.simulatedFrom).toISOString(), simulatedTo: new Date(result.simulatedTo).toISOString(),
-      wallSeconds: (Date.now() - wallStart) / 1000, stoppedEarly: result.stoppedEarly, drained, expectations,
+      mode: 'run',
+      ...fleet.stats,
+      connected: connectedAtEnd,
+      simulatedFrom: new Date(result.simulatedFrom).toISOString(),
+      simulatedTo: new Date(result.simulatedTo).toISOString(),
+      wallSeconds: (Date.now() - wallStart) / 1000,
+      stoppedEarly: result.stoppedEarly,
+      drained,
+      expectations,
     };
-    out(Boolean(flags.json), summary, `run: ${fmt(fleet.stats.readingsAcked)} readings acknowledged from ${fleet.stats.devices} devices (${summary.simulatedFrom} → ${summary.simulatedTo}), refused ${JSON.stringify(fleet.stats.refusedByReason)}, reconnects ${fleet.stats.reconnects}${drained ? '' : ', NOT all acknowledged before the timeout'}`);
+    out(
+      Boolean(flags.json),
+      summary,
+      `run: ${fmt(fleet.stats.readingsAcked)} readings acknowledged from ${fleet.stats.devices} devices (${summary.simulatedFrom} → ${summary.simulatedTo}), refused ${JSON.stringify(fleet.stats.refusedByReason)}, reconnects ${fleet.stats.reconnects}${drained ? '' : ', NOT all acknowledged before the timeout'}`,
+    );
   });
 
-interface BackfillFlags { fleet: string; url: string; seed: number; interval: number; from: number; to: number; window: number; json?: boolean }
+interface BackfillFlags {
+  fleet: string;
+  url: string;
+  seed: number;
+  interval: number;
+  from: number;
+  to: number;
+  window: number;
+  json?: boolean;
+}
 
 program
   .command('backfill')
-  .description('Publish historic readings for a period as fast as the service acknowledges them (arrays of up to 500 per message), with a progress bar and ETA. The service refuses readings older than its raw retention (90 days by default).')
-  .requiredOption('--fleet <file>', 'fleet file with each device\'s secret')
+  .description(
+    'Publish historic readings for a period as fast as the service acknowledges them (arrays of up to 500 per message), with a progress bar and ETA. The service refuses readings older than its raw retention (90 days by default).',
+  )
+  .requiredOption('--fleet <file>', "fleet file with each device's secret")
   .requiredOption('--from <iso>', 'first reading time', instant)
   .requiredOption('--to <iso>', 'end of the period (exclusive)', instant)
   .option('--url <url>', 'MQTT broker', 'mqtt://127.0.0.1:1883')
@@ -180,23 +247,54 @@ program
       return `[${'#'.repeat(Math.round(pct * width)).padEnd(width, '.')}] ${(pct * 100).toFixed(1)}% ${fmt(done)}/${fmt(shownTotal)} readings, ${fmt(Math.round(rate))}/s, ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)} s` : '?'}`;
     });
     const result = await backfillFleet(fleet, {
-      seed: flags.seed, intervalMs: flags.interval * 1000, from: flags.from, to: flags.to, overlays: NO_OVERLAYS,
-      onProgress: (_done, total) => { shownTotal = total; bar.tick(); }, shouldStop: () => interrupted,
+      seed: flags.seed,
+      intervalMs: flags.interval * 1000,
+      from: flags.from,
+      to: flags.to,
+      overlays: NO_OVERLAYS,
+      onProgress: (_done, total) => {
+        shownTotal = total;
+        bar.tick();
+      },
+      shouldStop: () => interrupted,
     });
     const drained = await fleet.drain(10_000);
     bar.done();
     await fleet.close();
     const seconds = (Date.now() - started) / 1000;
-    const summary = { mode: 'backfill', ...fleet.stats, readingsPlanned: result.total, from: new Date(flags.from).toISOString(), to: new Date(flags.to).toISOString(), seconds, readingsPerSecond: Math.round(fleet.stats.readingsAcked / seconds), stoppedEarly: result.stoppedEarly, drained };
-    out(Boolean(flags.json), summary, `backfill: ${fmt(fleet.stats.readingsAcked)} of ${fmt(result.total)} readings acknowledged in ${seconds.toFixed(1)} s (${fmt(summary.readingsPerSecond)}/s)`);
+    const summary = {
+      mode: 'backfill',
+      ...fleet.stats,
+      readingsPlanned: result.total,
+      from: new Date(flags.from).toISOString(),
+      to: new Date(flags.to).toISOString(),
+      seconds,
+      readingsPerSecond: Math.round(fleet.stats.readingsAcked / seconds),
+      stoppedEarly: result.stoppedEarly,
+      drained,
+    };
+    out(
+      Boolean(flags.json),
+      summary,
+      `backfill: ${fmt(fleet.stats.readingsAcked)} of ${fmt(result.total)} readings acknowledged in ${seconds.toFixed(1)} s (${fmt(summary.readingsPerSecond)}/s)`,
+    );
   });
 
-interface LoadFlags { fleet: string; url: string; devices?: number; perDevice: number; window: number; json?: boolean }
+interface LoadFlags {
+  fleet: string;
+  url: string;
+  devices?: number;
+  perDevice: number;
+  window: number;
+  json?: boolean;
+}
 
 program
   .command('load')
-  .description('Maximum throughput: each device publishes single readings at QoS 1 as fast as PUBACKs return, with at most --window in flight per device. Prints msgs/s, the PUBACK latency histogram (p50/p90/p99/max) and errors. bench:ingest drives the same code.')
-  .requiredOption('--fleet <file>', 'fleet file with each device\'s secret')
+  .description(
+    'Maximum throughput: each device publishes single readings at QoS 1 as fast as PUBACKs return, with at most --window in flight per device. Prints msgs/s, the PUBACK latency histogram (p50/p90/p99/max) and errors. bench:ingest drives the same code.',
+  )
+  .requiredOption('--fleet <file>', "fleet file with each device's secret")
   .option('--url <url>', 'MQTT broker', 'mqtt://127.0.0.1:1883')
   .option('--devices <n>', 'use the first n devices of the fleet (default: all)', positiveInt)
   .option('--per-device <n>', 'readings per device', positiveInt, 1000)
@@ -205,39 +303,84 @@ program
   .action(async (flags: LoadFlags) => {
     const devices = loadFleetDevices(flags.fleet).slice(0, flags.devices);
     const url = new URL(flags.url);
-    const clients = await connectAll(Number(url.port || 1883), devices, url.hostname).catch((error: Error & { code?: number | string }) => {
-      throw new SimulatorError(typeof error.code === 'number' ? `the broker refused a device (CONNACK ${error.code})` : `cannot reach the broker at ${flags.url} (${error.code ?? error.message})`);
-    });
-    const result = await runLoad(clients, devices.map((d) => d.id), flags.perDevice, flags.window, Date.now() - 3_600_000);
+    const clients = await connectAll(Number(url.port || 1883), devices, url.hostname).catch(
+      (error: Error & { code?: number | string }) => {
+        throw new SimulatorError(
+          typeof error.code === 'number'
+            ? `the broker refused a device (CONNACK ${error.code})`
+            : `cannot reach the broker at ${flags.url} (${error.code ?? error.message})`,
+        );
+      },
+    );
+    const result = await runLoad(
+      clients,
+      devices.map((d) => d.id),
+      flags.perDevice,
+      flags.window,
+      Date.now() - 3_600_000,
+    );
     for (const c of clients) c.end(true);
     const sorted = result.latenciesMs.slice().sort();
-    const latency = { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
-    const summary = { mode: 'load', devices: devices.length, messages: result.messages, acked: result.acked, errors: result.errors, seconds: result.seconds, msgsPerSecond: Math.round(result.acked / result.seconds), pubackLatencyMs: latency };
+    const latency = {
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      max: sorted[sorted.length - 1] ?? NaN,
+    };
+    const summary = {
+      mode: 'load',
+      devices: devices.length,
+      messages: result.messages,
+      acked: result.acked,
+      errors: result.errors,
+      seconds: result.seconds,
+      msgsPerSecond: Math.round(result.acked / result.seconds),
+      pubackLatencyMs: latency,
+    };
     const ms = (v: number): string => v.toFixed(1);
-    out(Boolean(flags.json), summary, `load: ${fmt(result.acked)}/${fmt(result.messages)} acknowledged in ${result.seconds.toFixed(2)} s = ${fmt(summary.msgsPerSecond)} msg/s, errors ${result.errors}\nPUBACK latency ms: p50 ${ms(latency.p50)}  p90 ${ms(latency.p90)}  p99 ${ms(latency.p99)}  max ${ms(latency.max)}`);
+    out(
+      Boolean(flags.json),
+      summary,
+      `load: ${fmt(result.acked)}/${fmt(result.messages)} acknowledged in ${result.seconds.toFixed(2)} s = ${fmt(summary.msgsPerSecond)} msg/s, errors ${result.errors}\nPUBACK latency ms: p50 ${ms(latency.p50)}  p90 ${ms(latency.p90)}  p99 ${ms(latency.p99)}  max ${ms(latency.max)}`,
+    );
   });
 
 program
   .command('explain')
-  .description('Print what the service should do for each scenario of a file (computed from the same model the run uses), without connecting.')
+  .description(
+    'Print what the service should do for each scenario of a file (computed from the same model the run uses), without connecting.',
+  )
   .requiredOption('--fleet <file>', 'fleet file')
   .requiredOption('--scenario <file>', 'scenario file')
-  .option('--start <iso>', 'the run\'s start, for relative times (default: now)', instant)
+  .option('--start <iso>', "the run's start, for relative times (default: now)", instant)
   .option('--seed <n>', 'model seed', positiveInt, 1)
   .option('--interval <seconds>', 'seconds between readings', positiveInt, 60)
   .option('--json', 'print as JSON')
-  .action((flags: { fleet: string; scenario: string; start?: number; seed: number; interval: number; json?: boolean }) => {
-    const devices = loadFleetDevices(flags.fleet);
-    const start = flags.start ?? Date.now();
-    const scenarios = loadScenarios(flags.scenario, start, devices);
-    // Readings start with the run: no window fills before it.
-    const expectations = expectationsFor(scenarios, flags.seed, devices, overlaysOf(scenarios), flags.interval * 1000, (t) => t, start);
-    out(Boolean(flags.json), { expectations }, expectations.map((e) => `- ${e.kind}: ${e.text}`).join('\n'));
-  });
+  .action(
+    (flags: { fleet: string; scenario: string; start?: number; seed: number; interval: number; json?: boolean }) => {
+      const devices = loadFleetDevices(flags.fleet);
+      const start = flags.start ?? Date.now();
+      const scenarios = loadScenarios(flags.scenario, start, devices);
+      // Readings start with the run: no window fills before it.
+      const expectations = expectationsFor(
+        scenarios,
+        flags.seed,
+        devices,
+        overlaysOf(scenarios),
+        flags.interval * 1000,
+        (t) => t,
+        start,
+      );
+      out(Boolean(flags.json), { expectations }, expectations.map((e) => `- ${e.kind}: ${e.text}`).join('\n'));
+    },
+  );
 
 program.parseAsync(process.argv).catch((error: Error) => {
   // Expected failures (bad flags, unreachable broker, refused credentials, bad files) get one clear line, no stack trace.
-  const expected = error instanceof SimulatorError || error instanceof ScenarioError || /ENOENT|not a fleet file|has no secret/.test(error.message);
-  process.stderr.write(`devices-sim: ${expected ? error.message : error.stack ?? error.message}\n`);
+  const expected =
+    error instanceof SimulatorError ||
+    error instanceof ScenarioError ||
+    /ENOENT|not a fleet file|has no secret/.test(error.message);
+  process.stderr.write(`devices-sim: ${expected ? error.message : (error.stack ?? error.message)}\n`);
   process.exit(1);
 });

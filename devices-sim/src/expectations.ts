@@ -23,7 +23,14 @@ const iso = (t: number | null): string => (t === null ? 'never' : new Date(t).to
  * reaches 150 (warning) and 250 (critical), and afterwards falls below 120 (clear) — the default
  * pm10-hourly rule of the domain reference (Wuhan/Taiyuan practice).
  */
-export function pm10HourlyCrossings(seed: number, devices: readonly ModelDevice[], overlays: Overlays, from: number, to: number, intervalMs: number): { warning: number | null; critical: number | null; clear: number | null } {
+export function pm10HourlyCrossings(
+  seed: number,
+  devices: readonly ModelDevice[],
+  overlays: Overlays,
+  from: number,
+  to: number,
+  intervalMs: number,
+): { warning: number | null; critical: number | null; clear: number | null } {
   const samples: { t: number; v: number }[] = [];
   for (let t = from; t <= to; t += intervalMs) {
     const values = devices.map((d) => readingValues(seed, d, t, overlays).pm10);
@@ -54,36 +61,91 @@ export function pm10HourlyCrossings(seed: number, devices: readonly ModelDevice[
  * @param dataFrom the run's start: the service has no readings before it, so no window before
  *   it fills (an episode soon after the start opens its alert only once an hour is 75 % full).
  */
-export function expectationsFor(scenarios: readonly Scenario[], seed: number, devices: readonly ModelDevice[], overlays: Overlays, intervalMs: number, arrival: (t: number) => number = (t) => t, dataFrom = -Infinity): Expectation[] {
+export function expectationsFor(
+  scenarios: readonly Scenario[],
+  seed: number,
+  devices: readonly ModelDevice[],
+  overlays: Overlays,
+  intervalMs: number,
+  arrival: (t: number) => number = (t) => t,
+  dataFrom = -Infinity,
+): Expectation[] {
   return scenarios.map((s, i): Expectation => {
     switch (s.kind) {
       case 'dust-episode': {
         // The service judges each monitor on its own readings, so each device of the site has its own crossings.
         const end = s.at + (s.rampMinutes + s.plateauMinutes + s.decayMinutes) * MINUTE + 2 * HOUR;
-        const perDevice = devices.filter((d) => d.siteId === s.site).map((d) => ({ id: d.id, c: pm10HourlyCrossings(seed, [d], overlays, Math.max(s.at - HOUR, dataFrom), end, intervalMs) }));
-        const times = Object.fromEntries(perDevice.flatMap(({ id, c }) => [[`${id}:warning`, c.warning], [`${id}:critical`, c.critical], [`${id}:clear`, c.clear]]));
-        const text = perDevice.map(({ id, c }) => `pm10-hourly opens for ${id} (site ${s.site}) at ≈${iso(c.warning)} (1-h mean ≥ 150 µg/m³), escalates to critical at ≈${iso(c.critical)} (≥ 250), resolves at ≈${iso(c.clear)} (< 120)`).join('; ');
+        const perDevice = devices
+          .filter((d) => d.siteId === s.site)
+          .map((d) => ({
+            id: d.id,
+            c: pm10HourlyCrossings(seed, [d], overlays, Math.max(s.at - HOUR, dataFrom), end, intervalMs),
+          }));
+        const times = Object.fromEntries(
+          perDevice.flatMap(({ id, c }) => [
+            [`${id}:warning`, c.warning],
+            [`${id}:critical`, c.critical],
+            [`${id}:clear`, c.clear],
+          ]),
+        );
+        const text = perDevice
+          .map(
+            ({ id, c }) =>
+              `pm10-hourly opens for ${id} (site ${s.site}) at ≈${iso(c.warning)} (1-h mean ≥ 150 µg/m³), escalates to critical at ≈${iso(c.critical)} (≥ 250), resolves at ≈${iso(c.clear)} (< 120)`,
+          )
+          .join('; ');
         return { scenario: i, kind: s.kind, times, text };
       }
       case 'regional-rise':
-        return { scenario: i, kind: s.kind, text: `background PM in ${s.district} (the background station and every site) rises up to ×${s.factor} between ${iso(s.at)} and ${iso(s.at + s.durationMinutes * MINUTE)}; pm10-over-background stays quiet for sites without dust of their own` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          text: `background PM in ${s.district} (the background station and every site) rises up to ×${s.factor} between ${iso(s.at)} and ${iso(s.at + s.durationMinutes * MINUTE)}; pm10-over-background stays quiet for sites without dust of their own`,
+        };
       case 'night-noise': {
         const night = localHour(s.at) >= 22 || localHour(s.at) < 6;
-        return { scenario: i, kind: s.kind, times: { from: s.at, to: s.at + s.durationMinutes * MINUTE }, text: `${night ? 'noise-night' : 'noise-day'} opens for site ${s.site} within 15 min of ${iso(s.at)} (Leq 15 min with ${s.levelDb} dB(A) added) and clears after ${iso(s.at + s.durationMinutes * MINUTE)}` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          times: { from: s.at, to: s.at + s.durationMinutes * MINUTE },
+          text: `${night ? 'noise-night' : 'noise-day'} opens for site ${s.site} within 15 min of ${iso(s.at)} (Leq 15 min with ${s.levelDb} dB(A) added) and clears after ${iso(s.at + s.durationMinutes * MINUTE)}`,
+        };
       }
       case 'silence':
-        return { scenario: i, kind: s.kind, times: { silentFrom: s.at, back: s.at + s.minutes * MINUTE }, text: `device ${s.device} goes silent at ${iso(s.at)}${s.minutes >= 10 ? `; device-offline opens at ≈${iso(s.at + 10 * MINUTE)}` : ''}; at ${iso(s.at + s.minutes * MINUTE)} it reconnects and publishes its buffered readings as arrays (≤ 500), all stored with their own times` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          times: { silentFrom: s.at, back: s.at + s.minutes * MINUTE },
+          text: `device ${s.device} goes silent at ${iso(s.at)}${s.minutes >= 10 ? `; device-offline opens at ≈${iso(s.at + 10 * MINUTE)}` : ''}; at ${iso(s.at + s.minutes * MINUTE)} it reconnects and publishes its buffered readings as arrays (≤ 500), all stored with their own times`,
+        };
       case 'clock-skew':
         // Refused when the skewed stamp is more than 5 minutes ahead of the service's clock on arrival.
-        return { scenario: i, kind: s.kind, text: s.at + s.skewSeconds * 1000 > arrival(s.at) + MAX_FUTURE_SKEW_MS
-          ? `readings of ${s.device} between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)} are stamped ${s.skewSeconds} s ahead: refused with ts_in_future and quarantined`
-          : `readings of ${s.device} between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)} are stamped ${s.skewSeconds} s ahead but arrive within the service's 5-minute tolerance: stored at the shifted times (overwriting the device's own readings at those times)` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          text:
+            s.at + s.skewSeconds * 1000 > arrival(s.at) + MAX_FUTURE_SKEW_MS
+              ? `readings of ${s.device} between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)} are stamped ${s.skewSeconds} s ahead: refused with ts_in_future and quarantined`
+              : `readings of ${s.device} between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)} are stamped ${s.skewSeconds} s ahead but arrive within the service's 5-minute tolerance: stored at the shifted times (overwriting the device's own readings at those times)`,
+        };
       case 'malformed':
-        return { scenario: i, kind: s.kind, text: `${s.device} sends ${s.payloads.length} malformed payloads at ${iso(s.at)}; each is quarantined with its reason: ${s.payloads.join(', ')}` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          text: `${s.device} sends ${s.payloads.length} malformed payloads at ${iso(s.at)}; each is quarantined with its reason: ${s.payloads.join(', ')}`,
+        };
       case 'duplicates':
-        return { scenario: i, kind: s.kind, text: `${s.device} publishes every reading twice (QoS 1, DUP) between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)}; each is stored once` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          text: `${s.device} publishes every reading twice (QoS 1, DUP) between ${iso(s.at)} and ${iso(s.at + s.minutes * MINUTE)}; each is stored once`,
+        };
       case 'reconnect-storm':
-        return { scenario: i, kind: s.kind, text: `every device drops its connection at ${iso(s.at)} and reconnects with backoff; no acknowledged reading is lost` };
+        return {
+          scenario: i,
+          kind: s.kind,
+          text: `every device drops its connection at ${iso(s.at)} and reconnects with backoff; no acknowledged reading is lost`,
+        };
     }
   });
 }

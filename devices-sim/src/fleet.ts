@@ -32,11 +32,18 @@ export const DISTRICTS: ReadonlyArray<{ id: string; name: string; lat: number; l
   { id: 'SHANGDANG', name: 'Shangdang', lat: 36.053, lon: 113.056, weight: 2 },
   { id: 'TUNLIU', name: 'Tunliu', lat: 36.316, lon: 112.892, weight: 1.5 },
   { id: 'LUCHENG', name: 'Lucheng', lat: 36.334, lon: 113.229, weight: 1.5 },
-  { id: 'XIANGYUAN', name: 'Xiangyuan', lat: 36.535, lon: 113.050, weight: 1 },
+  { id: 'XIANGYUAN', name: 'Xiangyuan', lat: 36.535, lon: 113.05, weight: 1 },
   { id: 'ZHANGZI', name: 'Zhangzi', lat: 36.122, lon: 112.877, weight: 1 },
 ];
 
-const KINDS = ['residential block', 'road works', 'commercial complex', 'municipal works', 'school', 'hospital extension'];
+const KINDS = [
+  'residential block',
+  'road works',
+  'commercial complex',
+  'municipal works',
+  'school',
+  'hospital extension',
+];
 const MODELS = ['YZ-DM300', 'HJ-DUST-2', 'SK-FC500'];
 /** Sites above this area get a second monitor. */
 const LARGE_SITE_M2 = 40_000;
@@ -78,7 +85,11 @@ export function generateFleet(siteCount: number, seed: number): FleetFile {
     const id = `BG-${district.id}`;
     const deviceId = `${id}-1`;
     sites.push({
-      id, name: `${district.name} background station`, district: district.name, lat: district.lat, lon: district.lon,
+      id,
+      name: `${district.name} background station`,
+      district: district.name,
+      lat: district.lat,
+      lon: district.lon,
       devices: [{ id: deviceId, model: 'REF-BAM-1020', kind: 'background', secret: demoSecret(seed, deviceId) }],
     });
   }

@@ -14,14 +14,33 @@ export interface LoadDevice {
 }
 
 /** Connects every device (in parallel batches) and resolves once all are connected. */
-export async function connectAll(port: number, devices: readonly LoadDevice[], host = '127.0.0.1'): Promise<MqttClient[]> {
+export async function connectAll(
+  port: number,
+  devices: readonly LoadDevice[],
+  host = '127.0.0.1',
+): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
   for (let i = 0; i < devices.length; i += 20) {
-    clients.push(...await Promise.all(devices.slice(i, i + 20).map((d) => new Promise<MqttClient>((resolve, reject) => {
-      const c = mqtt.connect({ host, port, clientId: d.id, username: d.secret ? d.id : undefined, password: d.secret, reconnectPeriod: 0, protocolVersion: 4 });
-      c.once('connect', () => resolve(c));
-      c.once('error', reject);
-    }))));
+    clients.push(
+      ...(await Promise.all(
+        devices.slice(i, i + 20).map(
+          (d) =>
+            new Promise<MqttClient>((resolve, reject) => {
+              const c = mqtt.connect({
+                host,
+                port,
+                clientId: d.id,
+                username: d.secret ? d.id : undefined,
+                password: d.secret,
+                reconnectPeriod: 0,
+                protocolVersion: 4,
+              });
+              c.once('connect', () => resolve(c));
+              c.once('error', reject);
+            }),
+        ),
+      )),
+    );
   }
   return clients;
 }
@@ -30,7 +49,13 @@ export async function connectAll(port: number, devices: readonly LoadDevice[], h
  * Every client publishes `perClient` QoS 1 readings with at most `window` awaiting PUBACK
  * (mqtt.js message ids are 16-bit). Each reading has a unique ts so InfluxDB keeps every point.
  */
-export function runLoad(clients: readonly MqttClient[], ids: readonly string[], perClient: number, window: number, startTs: number): Promise<LoadResult> {
+export function runLoad(
+  clients: readonly MqttClient[],
+  ids: readonly string[],
+  perClient: number,
+  window: number,
+  startTs: number,
+): Promise<LoadResult> {
   const total = clients.length * perClient;
   const latencies = new Float64Array(total);
   let acked = 0;
@@ -56,7 +81,13 @@ export function runLoad(clients: readonly MqttClient[], ids: readonly string[], 
             else if (inFlight === 0) {
               finishedClients++;
               if (finishedClients === clients.length) {
-                resolve({ messages: total, acked, errors, seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs: latencies.subarray(0, acked) });
+                resolve({
+                  messages: total,
+                  acked,
+                  errors,
+                  seconds: Number(process.hrtime.bigint() - started) / 1e9,
+                  latenciesMs: latencies.subarray(0, acked),
+                });
               }
             }
           });

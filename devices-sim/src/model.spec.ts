@@ -6,7 +6,9 @@ import { pm10HourlyCrossings } from './expectations';
 import { overlaysOf, parseScenarios, ScenarioError } from './scenarios';
 
 const fleet = generateFleet(152, 1);
-const devices: ModelDevice[] = fleet.sites.flatMap((s) => s.devices.map((d) => ({ id: d.id, siteId: s.id, district: s.district, kind: d.kind, areaM2: s.areaM2 })));
+const devices: ModelDevice[] = fleet.sites.flatMap((s) =>
+  s.devices.map((d) => ({ id: d.id, siteId: s.id, district: s.district, kind: d.kind, areaM2: s.areaM2 })),
+);
 const MONDAY = Date.parse('2026-03-02T00:00:00+08:00');
 const HOUR = 3_600_000;
 
@@ -52,8 +54,12 @@ describe('the value model', () => {
 
   it('raises site dust and noise in working hours, not at night or on Sunday', () => {
     const sites = samples.filter(({ d }) => d.kind === 'site');
-    const working = sites.filter(({ t }) => localWeekday(t) >= 1 && localWeekday(t) <= 6 && localHour(t) >= 8 && localHour(t) < 11);
-    const night = sites.filter(({ t }) => localWeekday(t) >= 1 && localWeekday(t) <= 6 && localHour(t) >= 1 && localHour(t) < 4);
+    const working = sites.filter(
+      ({ t }) => localWeekday(t) >= 1 && localWeekday(t) <= 6 && localHour(t) >= 8 && localHour(t) < 11,
+    );
+    const night = sites.filter(
+      ({ t }) => localWeekday(t) >= 1 && localWeekday(t) <= 6 && localHour(t) >= 1 && localHour(t) < 4,
+    );
     const sunday = sites.filter(({ t }) => localWeekday(t) === 0 && localHour(t) >= 8 && localHour(t) < 11);
     const tspOf = (xs: typeof sites): number => mean(xs.map(({ v }) => v.tsp));
     const noiseOf = (xs: typeof sites): number => mean(xs.map(({ v }) => v.noise));
@@ -74,7 +80,10 @@ describe('the value model', () => {
   });
 
   it('disperses dust with wind: PM10 above background falls as wind rises', () => {
-    const active = samples.filter(({ d, t }) => d.kind === 'site' && localWeekday(t) >= 1 && localWeekday(t) <= 6 && localHour(t) >= 8 && localHour(t) < 11);
+    const active = samples.filter(
+      ({ d, t }) =>
+        d.kind === 'site' && localWeekday(t) >= 1 && localWeekday(t) <= 6 && localHour(t) >= 8 && localHour(t) < 11,
+    );
     const calm = active.filter(({ v }) => v.windSpeed < 1.5);
     const windy = active.filter(({ v }) => v.windSpeed > 3);
     const excess = (xs: typeof active): number => mean(xs.map(({ v }) => v.pm10 - v.pm25 / 0.55));
@@ -85,13 +94,33 @@ describe('the value model', () => {
 });
 
 describe('scenarios', () => {
-  const known = { sites: new Set(devices.map((d) => d.siteId)), devices: new Set(devices.map((d) => d.id)), districts: new Set(devices.map((d) => d.district)) };
+  const known = {
+    sites: new Set(devices.map((d) => d.siteId)),
+    devices: new Set(devices.map((d) => d.id)),
+    districts: new Set(devices.map((d) => d.district)),
+  };
   const start = Date.parse('2026-03-02T08:00:00+08:00');
 
   it('a dust episode pushes the site 1-h PM10 mean over 150 and 250 inside its window, and it clears after', () => {
     // A site that stays under 150 on its own that morning, so every crossing is the episode's.
-    const siteId = fleet.sites.map((s) => s.id).find((id) => pm10HourlyCrossings(1, devices.filter((d) => d.siteId === id), NO_OVERLAYS, start - HOUR, start + 6 * HOUR, 60_000).warning === null)!;
-    const scenarios = parseScenarios(`version: 1\nscenarios:\n  - { kind: dust-episode, site: ${siteId}, at: +1h, rampMinutes: 30, plateauMinutes: 60, decayMinutes: 40, peakPm10: 420 }\n`, start, known);
+    const siteId = fleet.sites
+      .map((s) => s.id)
+      .find(
+        (id) =>
+          pm10HourlyCrossings(
+            1,
+            devices.filter((d) => d.siteId === id),
+            NO_OVERLAYS,
+            start - HOUR,
+            start + 6 * HOUR,
+            60_000,
+          ).warning === null,
+      )!;
+    const scenarios = parseScenarios(
+      `version: 1\nscenarios:\n  - { kind: dust-episode, site: ${siteId}, at: +1h, rampMinutes: 30, plateauMinutes: 60, decayMinutes: 40, peakPm10: 420 }\n`,
+      start,
+      known,
+    );
     const site = devices.filter((d) => d.siteId === siteId);
     const episodeStart = start + HOUR;
     const during = pm10HourlyCrossings(1, site, overlaysOf(scenarios), start - HOUR, start + 6 * HOUR, 60_000);
@@ -105,7 +134,11 @@ describe('scenarios', () => {
   });
 
   it('a regional rise lifts the background station and the sites of its district only', () => {
-    const scenarios = parseScenarios('version: 1\nscenarios:\n  - { kind: regional-rise, district: Luzhou, at: +1h, durationMinutes: 240, factor: 2 }\n', start, known);
+    const scenarios = parseScenarios(
+      'version: 1\nscenarios:\n  - { kind: regional-rise, district: Luzhou, at: +1h, durationMinutes: 240, factor: 2 }\n',
+      start,
+      known,
+    );
     const t = start + 3 * HOUR;
     const bg = devices.find((d) => d.kind === 'background' && d.district === 'Luzhou')!;
     const other = devices.find((d) => d.kind === 'background' && d.district === 'Tunliu')!;
@@ -115,7 +148,11 @@ describe('scenarios', () => {
 
   it('night noise raises the site above the night limit only inside its window', () => {
     const night = Date.parse('2026-03-02T23:00:00+08:00');
-    const scenarios = parseScenarios(`version: 1\nscenarios:\n  - { kind: night-noise, site: CZ-011, at: "2026-03-02T23:00:00+08:00", durationMinutes: 30, levelDb: 70 }\n`, start, known);
+    const scenarios = parseScenarios(
+      `version: 1\nscenarios:\n  - { kind: night-noise, site: CZ-011, at: "2026-03-02T23:00:00+08:00", durationMinutes: 30, levelDb: 70 }\n`,
+      start,
+      known,
+    );
     const d = devices.find((x) => x.siteId === 'CZ-011')!;
     expect(readingValues(1, d, night + 10 * 60_000, overlaysOf(scenarios)).noise).toBeGreaterThan(66);
     expect(readingValues(1, d, night + 40 * 60_000, overlaysOf(scenarios)).noise).toBeLessThan(55);
@@ -124,7 +161,11 @@ describe('scenarios', () => {
   it('lists every problem of a bad scenario file', () => {
     let error: unknown;
     try {
-      parseScenarios('version: 2\nscenarios:\n  - { kind: earthquake }\n  - { kind: silence, device: nobody, at: tomorrow, minutes: -1 }\n', start, known);
+      parseScenarios(
+        'version: 2\nscenarios:\n  - { kind: earthquake }\n  - { kind: silence, device: nobody, at: tomorrow, minutes: -1 }\n',
+        start,
+        known,
+      );
     } catch (e) {
       error = e;
     }

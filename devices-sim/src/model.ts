@@ -13,7 +13,14 @@ export interface ModelDevice {
 
 /** Scenario overlays the model applies (see scenarios.ts). Times in epoch ms. */
 export interface Overlays {
-  readonly dustEpisodes: readonly { siteId: string; start: number; rampMs: number; plateauMs: number; decayMs: number; peakPm10: number }[];
+  readonly dustEpisodes: readonly {
+    siteId: string;
+    start: number;
+    rampMs: number;
+    plateauMs: number;
+    decayMs: number;
+    peakPm10: number;
+  }[];
   readonly regionalRises: readonly { district: string; start: number; durationMs: number; factor: number }[];
   readonly nightNoise: readonly { siteId: string; start: number; durationMs: number; levelDb: number }[];
 }
@@ -99,7 +106,12 @@ export function episodeExcess(t: number, e: Overlays['dustEpisodes'][number]): n
  * One device's reading at time t, in the units and ranges of contract v1. A pure function of
  * (seed, device, t, overlays): the same inputs give the same reading in every mode.
  */
-export function readingValues(seed: number, device: ModelDevice, t: number, overlays: Overlays = NO_OVERLAYS): ModelValues {
+export function readingValues(
+  seed: number,
+  device: ModelDevice,
+  t: number,
+  overlays: Overlays = NO_OVERLAYS,
+): ModelValues {
   const minute = Math.floor(t / 60_000);
   const w = wind(seed, device.district, t);
   const act = activity(seed, device, t);
@@ -116,7 +128,8 @@ export function readingValues(seed: number, device: ModelDevice, t: number, over
   // Construction dust is coarse: it raises PM10 and TSP far more than PM2.5.
   let pm25 = (bg25 + 0.22 * siteDust + 0.2 * episode) * sensor('pm25');
   let pm10 = (bg25 / 0.55 + siteDust + episode) * sensor('pm10');
-  const tsp = (pm10 * (1.5 + 0.3 * hashUnit(seed, `tspratio:${device.siteId}`, 0)) + 60 * act + 0.8 * episode) * sensor('tsp');
+  const tsp =
+    (pm10 * (1.5 + 0.3 * hashUnit(seed, `tspratio:${device.siteId}`, 0)) + 60 * act + 0.8 * episode) * sensor('tsp');
   // Real sensors now and then report PM2.5 above PM10 (0.5 % of readings here): a data-quality
   // signal the service must store, not refuse.
   if (hashUnit(seed, `violation:${device.id}`, minute) < 0.005) [pm25, pm10] = [pm10 * 1.05, pm25];
@@ -127,17 +140,23 @@ export function readingValues(seed: number, device: ModelDevice, t: number, over
   const h = localHour(t);
   if (h >= 22 || h < 6) noise -= 4; // quieter city at night
   for (const n of overlays.nightNoise) {
-    if (n.siteId === device.siteId && t >= n.start && t < n.start + n.durationMs) noise = 10 * Math.log10(10 ** (noise / 10) + 10 ** (n.levelDb / 10));
+    if (n.siteId === device.siteId && t >= n.start && t < n.start + n.durationMs)
+      noise = 10 * Math.log10(10 ** (noise / 10) + 10 ** (n.levelDb / 10));
   }
   noise += 1.5 * gaussian(seed, `noise:${device.id}`, minute);
 
   const day = localDayOfYear(t);
   // Changzhi: about -6 °C in mid-January, 23 °C in mid-July; warmest at 15:00.
-  const temperature = 8.5 - 14.5 * Math.cos(((day - 15) / 365) * 2 * Math.PI) + 6 * Math.cos(((h - 15) / 24) * 2 * Math.PI)
-    + 2 * smoothNoise(seed, `temp:${device.district}`, t, 12 * HOUR);
-  const humidity = 55 - 18 * Math.cos(((h - 15) / 24) * 2 * Math.PI) + 12 * smoothNoise(seed, `rh:${device.district}`, t, 6 * HOUR);
+  const temperature =
+    8.5 -
+    14.5 * Math.cos(((day - 15) / 365) * 2 * Math.PI) +
+    6 * Math.cos(((h - 15) / 24) * 2 * Math.PI) +
+    2 * smoothNoise(seed, `temp:${device.district}`, t, 12 * HOUR);
+  const humidity =
+    55 - 18 * Math.cos(((h - 15) / 24) * 2 * Math.PI) + 12 * smoothNoise(seed, `rh:${device.district}`, t, 6 * HOUR);
   // Changzhi lies at about 930 m: station pressure near 91 kPa.
-  const pressure = 91.3 + 0.6 * smoothNoise(seed, 'pressure', t, 24 * HOUR) + 0.3 * Math.cos(((day - 15) / 365) * 2 * Math.PI);
+  const pressure =
+    91.3 + 0.6 * smoothNoise(seed, 'pressure', t, 24 * HOUR) + 0.3 * Math.cos(((day - 15) / 365) * 2 * Math.PI);
 
   return {
     pm25: round1(clamp(pm25, 1, 19_000)),

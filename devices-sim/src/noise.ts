@@ -33,5 +33,7 @@ export function smoothNoise(seed: number, key: string, t: number, periodMs: numb
 
 /** Roughly normal noise (sum of uniforms), mean 0, sd ≈ 1. */
 export function gaussian(seed: number, key: string, index: number): number {
-  return (hashUnit(seed, key + 'a', index) + hashUnit(seed, key + 'b', index) + hashUnit(seed, key + 'c', index) - 1.5) * 2;
+  return (
+    (hashUnit(seed, key + 'a', index) + hashUnit(seed, key + 'b', index) + hashUnit(seed, key + 'c', index) - 1.5) * 2
+  );
 }

@@ -33,8 +33,11 @@ interface Message {
 
 /** Why the broker refused a CONNECT, in words (MQTT 3.1.1 §3.2.2.3). */
 const CONNACK_TEXT: Record<number, string> = {
-  1: 'unacceptable protocol version', 2: 'identifier rejected', 3: 'server unavailable',
-  4: 'bad username or password (check the fleet file matches the imported registry)', 5: 'not authorized (device disabled?)',
+  1: 'unacceptable protocol version',
+  2: 'identifier rejected',
+  3: 'server unavailable',
+  4: 'bad username or password (check the fleet file matches the imported registry)',
+  5: 'not authorized (device disabled?)',
 };
 
 export class SimulatorError extends Error {}
@@ -51,7 +54,10 @@ class DeviceAgent {
   readonly buffered: string[] = [];
   nextT = 0;
 
-  constructor(readonly device: SimDevice, private readonly fleet: FleetConnection) {}
+  constructor(
+    readonly device: SimDevice,
+    private readonly fleet: FleetConnection,
+  ) {}
 
   get topic(): string {
     return `devices/${this.device.id}/readings`;
@@ -60,8 +66,13 @@ class DeviceAgent {
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
       const client = mqtt.connect(this.fleet.url, {
-        clientId: this.device.id, username: this.device.id, password: this.device.secret,
-        protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 10_000,
+        clientId: this.device.id,
+        username: this.device.id,
+        password: this.device.secret,
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
       });
       this.client = client;
       let settled = false;
@@ -77,14 +88,19 @@ class DeviceAgent {
       client.on('message', (_topic, payload) => this.fleet.onErrorReport(payload));
       client.on('error', (error: Error & { code?: number | string }) => {
         if (typeof error.code === 'number') {
-          this.fleet.stats.connectRefusals[this.device.id] = `CONNACK ${error.code}: ${CONNACK_TEXT[error.code] ?? 'refused'}`;
+          this.fleet.stats.connectRefusals[this.device.id] =
+            `CONNACK ${error.code}: ${CONNACK_TEXT[error.code] ?? 'refused'}`;
           this.stopping = true; // the credentials will not get better by retrying
         }
         if (!settled) {
           settled = true;
-          reject(new SimulatorError(typeof error.code === 'number'
-            ? `${this.device.id}: the broker refused the connection (CONNACK ${error.code}: ${CONNACK_TEXT[error.code] ?? 'refused'})`
-            : `${this.device.id}: cannot reach the broker at ${this.fleet.url} (${error.code ?? error.message})`));
+          reject(
+            new SimulatorError(
+              typeof error.code === 'number'
+                ? `${this.device.id}: the broker refused the connection (CONNACK ${error.code}: ${CONNACK_TEXT[error.code] ?? 'refused'})`
+                : `${this.device.id}: cannot reach the broker at ${this.fleet.url} (${error.code ?? error.message})`,
+            ),
+          );
         }
       });
       client.on('close', () => {
@@ -186,11 +202,23 @@ export class FleetConnection {
   readonly agents: DeviceAgent[];
   onAck: (agent: DeviceAgent) => void = () => undefined;
 
-  constructor(readonly url: string, devices: readonly SimDevice[], readonly window: number) {
+  constructor(
+    readonly url: string,
+    devices: readonly SimDevice[],
+    readonly window: number,
+  ) {
     this.agents = devices.map((d) => new DeviceAgent(d, this));
     this.stats = {
-      devices: devices.length, connected: 0, messagesSent: 0, messagesAcked: 0, readingsAcked: 0, malformedAcked: 0,
-      refusedByReason: {}, publishRetries: 0, reconnects: 0, connectRefusals: {},
+      devices: devices.length,
+      connected: 0,
+      messagesSent: 0,
+      messagesAcked: 0,
+      readingsAcked: 0,
+      malformedAcked: 0,
+      refusedByReason: {},
+      publishRetries: 0,
+      reconnects: 0,
+      connectRefusals: {},
     };
   }
 
@@ -220,7 +248,8 @@ export class FleetConnection {
         this.stats.refusedByReason[code] = (this.stats.refusedByReason[code] ?? 0) + 1;
       }
     } catch {
-      this.stats.refusedByReason['unparsable_error_report'] = (this.stats.refusedByReason['unparsable_error_report'] ?? 0) + 1;
+      this.stats.refusedByReason['unparsable_error_report'] =
+        (this.stats.refusedByReason['unparsable_error_report'] ?? 0) + 1;
     }
   }
 
@@ -297,11 +326,15 @@ export function firstReadingTime(seed: number, deviceId: string, start: number, 
  * Plays the fleet from `start` to `end` in simulated time at `speed`, applying the scenarios.
  * Returns when the period is over (or shouldStop) and every queued message is acknowledged.
  */
-export async function runFleet(fleet: FleetConnection, options: RunOptions): Promise<{ simulatedFrom: number; simulatedTo: number; stoppedEarly: boolean }> {
+export async function runFleet(
+  fleet: FleetConnection,
+  options: RunOptions,
+): Promise<{ simulatedFrom: number; simulatedTo: number; stoppedEarly: boolean }> {
   const wall = options.now ?? Date.now;
   const wallStart = wall();
   const simNow = (): number => options.start + (wall() - wallStart) * options.speed;
-  for (const a of fleet.agents) a.nextT = firstReadingTime(options.seed, a.device.id, options.start, options.intervalMs);
+  for (const a of fleet.agents)
+    a.nextT = firstReadingTime(options.seed, a.device.id, options.start, options.intervalMs);
   const oneShots = options.scenarios.filter((s) => s.kind === 'malformed' || s.kind === 'reconnect-storm');
   const fired = new Set<Scenario>();
   let stoppedEarly = false;
@@ -322,7 +355,8 @@ export async function runFleet(fleet: FleetConnection, options: RunOptions): Pro
       fired.add(s);
       if (s.kind === 'malformed') {
         const agent = fleet.agents.find((a) => a.device.id === s.device);
-        for (const kind of s.payloads) agent?.enqueue({ payload: malformedPayload(kind, wall()), readings: 0, malformed: true, dup: false });
+        for (const kind of s.payloads)
+          agent?.enqueue({ payload: malformedPayload(kind, wall()), readings: 0, malformed: true, dup: false });
       } else if (s.kind === 'reconnect-storm') {
         for (const agent of fleet.agents) if (!agent.silenced) agent.drop(true);
       }
@@ -341,9 +375,15 @@ export async function runFleet(fleet: FleetConnection, options: RunOptions): Pro
 
 function produce(agent: DeviceAgent, t: number, options: RunOptions): void {
   const id = agent.device.id;
-  const silence = options.scenarios.find((s) => s.kind === 'silence' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE);
-  const skew = options.scenarios.find((s) => s.kind === 'clock-skew' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE);
-  const twice = options.scenarios.some((s) => s.kind === 'duplicates' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE);
+  const silence = options.scenarios.find(
+    (s) => s.kind === 'silence' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE,
+  );
+  const skew = options.scenarios.find(
+    (s) => s.kind === 'clock-skew' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE,
+  );
+  const twice = options.scenarios.some(
+    (s) => s.kind === 'duplicates' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE,
+  );
   const ts = skew && skew.kind === 'clock-skew' ? t + skew.skewSeconds * 1000 : t;
   const reading = JSON.stringify({ ts, ...readingValues(options.seed, agent.device, t, options.overlays) });
   if (silence) {
@@ -360,7 +400,9 @@ function produce(agent: DeviceAgent, t: number, options: RunOptions): void {
 function releaseSilence(agent: DeviceAgent, now: number, scenarios: readonly Scenario[]): void {
   if (!agent.silenced) return;
   const id = agent.device.id;
-  const stillSilent = scenarios.some((s) => s.kind === 'silence' && s.device === id && now >= s.at && now < s.at + s.minutes * MINUTE);
+  const stillSilent = scenarios.some(
+    (s) => s.kind === 'silence' && s.device === id && now >= s.at && now < s.at + s.minutes * MINUTE,
+  );
   if (stillSilent) return;
   for (const chunk of chunkReadings(agent.buffered)) {
     agent.outbox.push({ payload: `[${chunk.join(',')}]`, readings: chunk.length, malformed: false, dup: false });
@@ -373,7 +415,19 @@ function releaseSilence(agent: DeviceAgent, now: number, scenarios: readonly Sce
  * Historic readings for [from, to): each device publishes its series as arrays of up to 500,
  * oldest first, refilled as PUBACKs come back so memory stays flat for long periods.
  */
-export async function backfillFleet(fleet: FleetConnection, options: { seed: number; intervalMs: number; from: number; to: number; overlays: Overlays; batch?: number; onProgress?: (acked: number, total: number) => void; shouldStop?: () => boolean }): Promise<{ total: number; stoppedEarly: boolean }> {
+export async function backfillFleet(
+  fleet: FleetConnection,
+  options: {
+    seed: number;
+    intervalMs: number;
+    from: number;
+    to: number;
+    overlays: Overlays;
+    batch?: number;
+    onProgress?: (acked: number, total: number) => void;
+    shouldStop?: () => boolean;
+  },
+): Promise<{ total: number; stoppedEarly: boolean }> {
   const batch = options.batch ?? MAX_ARRAY_READINGS;
   let total = 0;
   for (const agent of fleet.agents) {
@@ -386,7 +440,10 @@ export async function backfillFleet(fleet: FleetConnection, options: { seed: num
       const readings: string[] = [];
       let bytes = 2;
       while (readings.length < batch && bytes < MAX_ARRAY_BYTES - 400 && agent.nextT < options.to) {
-        const reading = JSON.stringify({ ts: agent.nextT, ...readingValues(options.seed, agent.device, agent.nextT, options.overlays) });
+        const reading = JSON.stringify({
+          ts: agent.nextT,
+          ...readingValues(options.seed, agent.device, agent.nextT, options.overlays),
+        });
         readings.push(reading);
         bytes += reading.length + 1;
         agent.nextT += options.intervalMs;

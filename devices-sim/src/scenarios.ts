@@ -7,13 +7,33 @@ import { Overlays } from './model';
  * the normal model. `at` is ISO 8601 with an offset, or relative to the run's start: "+90m", "+2h".
  */
 export const MALFORMED_KINDS = [
-  'invalid_utf8', 'malformed_json', 'empty_batch', 'batch_too_large', 'not_an_object', 'unknown_field', 'wrong_type',
-  'not_finite', 'out_of_range', 'no_metrics', 'bad_timestamp', 'ts_in_future', 'ts_too_old', 'bad_flag',
+  'invalid_utf8',
+  'malformed_json',
+  'empty_batch',
+  'batch_too_large',
+  'not_an_object',
+  'unknown_field',
+  'wrong_type',
+  'not_finite',
+  'out_of_range',
+  'no_metrics',
+  'bad_timestamp',
+  'ts_in_future',
+  'ts_too_old',
+  'bad_flag',
 ] as const;
 export type MalformedKind = (typeof MALFORMED_KINDS)[number];
 
 export type Scenario =
-  | { kind: 'dust-episode'; site: string; at: number; rampMinutes: number; plateauMinutes: number; decayMinutes: number; peakPm10: number }
+  | {
+      kind: 'dust-episode';
+      site: string;
+      at: number;
+      rampMinutes: number;
+      plateauMinutes: number;
+      decayMinutes: number;
+      peakPm10: number;
+    }
   | { kind: 'regional-rise'; district: string; at: number; durationMinutes: number; factor: number }
   | { kind: 'night-noise'; site: string; at: number; durationMinutes: number; levelDb: number }
   | { kind: 'silence'; device: string; at: number; minutes: number }
@@ -43,7 +63,13 @@ function resolveAt(value: unknown, start: number): number | null {
 }
 
 const FIELDS: Record<Scenario['kind'], Record<string, 'string' | 'number' | 'kinds'>> = {
-  'dust-episode': { site: 'string', rampMinutes: 'number', plateauMinutes: 'number', decayMinutes: 'number', peakPm10: 'number' },
+  'dust-episode': {
+    site: 'string',
+    rampMinutes: 'number',
+    plateauMinutes: 'number',
+    decayMinutes: 'number',
+    peakPm10: 'number',
+  },
   'regional-rise': { district: 'string', durationMinutes: 'number', factor: 'number' },
   'night-noise': { site: 'string', durationMinutes: 'number', levelDb: 'number' },
   silence: { device: 'string', minutes: 'number' },
@@ -54,7 +80,11 @@ const FIELDS: Record<Scenario['kind'], Record<string, 'string' | 'number' | 'kin
 };
 
 /** Parses and checks a scenario file; every problem is listed. Relative times resolve against `start`. */
-export function parseScenarios(text: string, start: number, known: { sites: Set<string>; devices: Set<string>; districts: Set<string> }): Scenario[] {
+export function parseScenarios(
+  text: string,
+  start: number,
+  known: { sites: Set<string>; devices: Set<string>; districts: Set<string> },
+): Scenario[] {
   const doc = parse(text) as { version?: unknown; scenarios?: unknown };
   const problems: string[] = [];
   if (doc?.version !== 1) problems.push('version: must be 1');
@@ -73,14 +103,22 @@ export function parseScenarios(text: string, start: number, known: { sites: Set<
     const out: Record<string, unknown> = { kind, at };
     for (const [name, type] of Object.entries(fields)) {
       const value = raw[name] ?? (name === 'payloads' ? [...MALFORMED_KINDS] : undefined);
-      if (type === 'number' && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) problems.push(`${where}.${name}: a positive number`);
+      if (type === 'number' && !(typeof value === 'number' && Number.isFinite(value) && value > 0))
+        problems.push(`${where}.${name}: a positive number`);
       if (type === 'string' && typeof value !== 'string') problems.push(`${where}.${name}: required`);
-      if (type === 'kinds' && !(Array.isArray(value) && value.every((k) => (MALFORMED_KINDS as readonly string[]).includes(k)))) problems.push(`${where}.${name}: a list of ${MALFORMED_KINDS.join(', ')}`);
+      if (
+        type === 'kinds' &&
+        !(Array.isArray(value) && value.every((k) => (MALFORMED_KINDS as readonly string[]).includes(k)))
+      )
+        problems.push(`${where}.${name}: a list of ${MALFORMED_KINDS.join(', ')}`);
       out[name] = value;
     }
-    if (typeof out['site'] === 'string' && !known.sites.has(out['site'])) problems.push(`${where}.site: ${out['site']} is not in the fleet`);
-    if (typeof out['device'] === 'string' && !known.devices.has(out['device'])) problems.push(`${where}.device: ${out['device']} is not in the fleet`);
-    if (typeof out['district'] === 'string' && !known.districts.has(out['district'])) problems.push(`${where}.district: ${out['district']} is not in the fleet`);
+    if (typeof out['site'] === 'string' && !known.sites.has(out['site']))
+      problems.push(`${where}.site: ${out['site']} is not in the fleet`);
+    if (typeof out['device'] === 'string' && !known.devices.has(out['device']))
+      problems.push(`${where}.device: ${out['device']} is not in the fleet`);
+    if (typeof out['district'] === 'string' && !known.districts.has(out['district']))
+      problems.push(`${where}.district: ${out['district']} is not in the fleet`);
     result.push(out as Scenario);
   });
   if (problems.length > 0) throw new ScenarioError(problems);
@@ -89,11 +127,33 @@ export function parseScenarios(text: string, start: number, known: { sites: Set<
 
 /** The value-model part of the scenarios. */
 export function overlaysOf(scenarios: readonly Scenario[]): Overlays {
-  const overlays = { dustEpisodes: [], regionalRises: [], nightNoise: [] } as { [K in keyof Overlays]: Overlays[K][number][] };
+  const overlays = { dustEpisodes: [], regionalRises: [], nightNoise: [] } as {
+    [K in keyof Overlays]: Overlays[K][number][];
+  };
   for (const s of scenarios) {
-    if (s.kind === 'dust-episode') overlays.dustEpisodes.push({ siteId: s.site, start: s.at, rampMs: s.rampMinutes * MINUTE, plateauMs: s.plateauMinutes * MINUTE, decayMs: s.decayMinutes * MINUTE, peakPm10: s.peakPm10 });
-    if (s.kind === 'regional-rise') overlays.regionalRises.push({ district: s.district, start: s.at, durationMs: s.durationMinutes * MINUTE, factor: s.factor });
-    if (s.kind === 'night-noise') overlays.nightNoise.push({ siteId: s.site, start: s.at, durationMs: s.durationMinutes * MINUTE, levelDb: s.levelDb });
+    if (s.kind === 'dust-episode')
+      overlays.dustEpisodes.push({
+        siteId: s.site,
+        start: s.at,
+        rampMs: s.rampMinutes * MINUTE,
+        plateauMs: s.plateauMinutes * MINUTE,
+        decayMs: s.decayMinutes * MINUTE,
+        peakPm10: s.peakPm10,
+      });
+    if (s.kind === 'regional-rise')
+      overlays.regionalRises.push({
+        district: s.district,
+        start: s.at,
+        durationMs: s.durationMinutes * MINUTE,
+        factor: s.factor,
+      });
+    if (s.kind === 'night-noise')
+      overlays.nightNoise.push({
+        siteId: s.site,
+        start: s.at,
+        durationMs: s.durationMinutes * MINUTE,
+        levelDb: s.levelDb,
+      });
   }
   return overlays;
 }

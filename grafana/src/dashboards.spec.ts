@@ -26,11 +26,25 @@ describe('provisioned dashboards', () => {
     }
   });
 
-  it('the data source provisioning points at the dashboards\' uid and takes every secret from the environment', () => {
-    const ds = parse(readFileSync(join(__dirname, '../provisioning/datasources/influxdb.yaml'), 'utf8')) as { datasources: Record<string, unknown>[] };
+  it("the data source provisioning points at the dashboards' uid and takes every secret from the environment", () => {
+    const ds = parse(readFileSync(join(__dirname, '../provisioning/datasources/influxdb.yaml'), 'utf8')) as {
+      datasources: Record<string, unknown>[];
+    };
     expect(ds.datasources).toHaveLength(1);
-    expect(ds.datasources[0]).toMatchObject({ uid: DATASOURCE.uid, type: 'influxdb', url: '${DUSTWATCH_INFLUX_URL}', user: '${DUSTWATCH_INFLUX_USERNAME}', jsonData: { dbName: '${DUSTWATCH_INFLUX_DB}' }, secureJsonData: { password: '${DUSTWATCH_INFLUX_PASSWORD}' } });
-    const providers = parse(readFileSync(join(__dirname, '../provisioning/dashboards/dustwatch.yaml'), 'utf8')) as { providers: { folder: string; options: { path: string } }[] };
-    expect(providers.providers[0]).toMatchObject({ folder: 'Dustwatch', options: { path: '/var/lib/grafana/dashboards/dustwatch' } });
+    expect(ds.datasources[0]).toMatchObject({
+      uid: DATASOURCE.uid,
+      type: 'influxdb',
+      url: '${DUSTWATCH_INFLUX_URL}',
+      user: '${DUSTWATCH_INFLUX_USERNAME}',
+      jsonData: { dbName: '${DUSTWATCH_INFLUX_DB}' },
+      secureJsonData: { password: '${DUSTWATCH_INFLUX_PASSWORD}' },
+    });
+    const providers = parse(readFileSync(join(__dirname, '../provisioning/dashboards/dustwatch.yaml'), 'utf8')) as {
+      providers: { folder: string; options: { path: string } }[];
+    };
+    expect(providers.providers[0]).toMatchObject({
+      folder: 'Dustwatch',
+      options: { path: '/var/lib/grafana/dashboards/dustwatch' },
+    });
   });
 });

@@ -14,7 +14,8 @@ export interface Field {
 
 export const q = (identifier: string): string => `"${identifier.replace(/"/g, '\\"')}"`;
 export const field = (expr: string, as?: string): Field => ({ expr, as });
-export const fn = (name: 'mean' | 'last' | 'max' | 'min' | 'count' | 'sum', column: string, as?: string): Field => field(`${name}(${q(column)})`, as);
+export const fn = (name: 'mean' | 'last' | 'max' | 'min' | 'count' | 'sum', column: string, as?: string): Field =>
+  field(`${name}(${q(column)})`, as);
 
 export interface Select {
   readonly fields: readonly Field[];

@@ -35,7 +35,10 @@ export interface Panel {
   gridPos: { x: number; y: number; w: number; h: number };
   datasource: typeof DATASOURCE;
   targets: Target[];
-  fieldConfig: { defaults: FieldDefaults; overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] };
+  fieldConfig: {
+    defaults: FieldDefaults;
+    overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[];
+  };
   options: Record<string, unknown>;
   transformations?: { id: string; options: Record<string, unknown> }[];
 }
@@ -83,8 +86,20 @@ export interface Dashboard {
 }
 
 /** Queries are written once, typed, and rendered to InfluxQL text for Grafana. */
-export function target(refId: string, select: Select | string, resultFormat: Target['resultFormat'] = 'time_series', alias?: string): Target {
-  return { refId, datasource: DATASOURCE, rawQuery: true, query: typeof select === 'string' ? select : render(select), resultFormat, ...(alias ? { alias } : {}) };
+export function target(
+  refId: string,
+  select: Select | string,
+  resultFormat: Target['resultFormat'] = 'time_series',
+  alias?: string,
+): Target {
+  return {
+    refId,
+    datasource: DATASOURCE,
+    rawQuery: true,
+    query: typeof select === 'string' ? select : render(select),
+    resultFormat,
+    ...(alias ? { alias } : {}),
+  };
 }
 
 export function thresholds(...steps: [string, number | null][]): FieldDefaults['thresholds'] {
@@ -98,20 +113,60 @@ export const TSP_STEPS = thresholds(['green', null], ['yellow', 700], ['red', 80
 export const NOISE_STEPS = thresholds(['green', null], ['orange', 55], ['red', 70]);
 
 let nextId = 1;
-export function panel(p: Omit<Panel, 'id' | 'datasource' | 'fieldConfig' | 'options'> & { defaults?: FieldDefaults; overrides?: Panel['fieldConfig']['overrides']; options?: Record<string, unknown> }): Panel {
+export function panel(
+  p: Omit<Panel, 'id' | 'datasource' | 'fieldConfig' | 'options'> & {
+    defaults?: FieldDefaults;
+    overrides?: Panel['fieldConfig']['overrides'];
+    options?: Record<string, unknown>;
+  },
+): Panel {
   const { defaults, overrides, options, ...rest } = p;
-  return { id: nextId++, datasource: DATASOURCE, fieldConfig: { defaults: defaults ?? {}, overrides: overrides ?? [] }, options: options ?? {}, ...rest };
+  return {
+    id: nextId++,
+    datasource: DATASOURCE,
+    fieldConfig: { defaults: defaults ?? {}, overrides: overrides ?? [] },
+    options: options ?? {},
+    ...rest,
+  };
 }
 
 export function resetPanelIds(): void {
   nextId = 1;
 }
 
-export function dashboard(d: Pick<Dashboard, 'uid' | 'title' | 'description' | 'refresh' | 'time'> & { variables?: Variable[]; annotations?: Annotation[]; panels: Panel[] }): Dashboard {
+export function dashboard(
+  d: Pick<Dashboard, 'uid' | 'title' | 'description' | 'refresh' | 'time'> & {
+    variables?: Variable[];
+    annotations?: Annotation[];
+    panels: Panel[];
+  },
+): Dashboard {
   return {
-    uid: d.uid, title: d.title, description: d.description, tags: ['dustwatch'], timezone: 'Asia/Shanghai', schemaVersion: 39, version: 1, editable: false,
-    refresh: d.refresh, time: d.time, templating: { list: d.variables ?? [] },
-    annotations: { list: [{ name: 'Annotations & Alerts', datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', builtIn: 1, type: 'dashboard' }, ...(d.annotations ?? [])] },
+    uid: d.uid,
+    title: d.title,
+    description: d.description,
+    tags: ['dustwatch'],
+    timezone: 'Asia/Shanghai',
+    schemaVersion: 39,
+    version: 1,
+    editable: false,
+    refresh: d.refresh,
+    time: d.time,
+    templating: { list: d.variables ?? [] },
+    annotations: {
+      list: [
+        {
+          name: 'Annotations & Alerts',
+          datasource: { type: 'grafana', uid: '-- Grafana --' },
+          enable: true,
+          hide: true,
+          iconColor: 'rgba(0, 211, 255, 1)',
+          builtIn: 1,
+          type: 'dashboard',
+        },
+        ...(d.annotations ?? []),
+      ],
+    },
     panels: d.panels,
   };
 }

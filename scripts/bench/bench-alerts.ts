@@ -30,16 +30,29 @@ const DEVICES = arg('devices', 152);
 const SECONDS = arg('seconds', 30);
 /** Every STRIDE-th device crosses each second: 152 / 15 ≈ 10 alerts opened (and 10 resolved) a second. */
 const STRIDE = arg('stride', 15);
-const PHASES = (process.argv.includes('--phases') ? process.argv[process.argv.indexOf('--phases') + 1] : 'fleet,full,storm').split(',');
+const PHASES = (
+  process.argv.includes('--phases') ? process.argv[process.argv.indexOf('--phases') + 1] : 'fleet,full,storm'
+).split(',');
 const LOAD_PER_DEVICE = arg('load-per-device', 3000);
 const MIN = 60_000;
 
-
-interface Stats { count: number; p50: number; p90: number; p99: number; max: number }
+interface Stats {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
 function stats(values: number[]): Stats {
   const sorted = Float64Array.from(values).sort();
   const round = (x: number | undefined): number => (x === undefined ? NaN : +x.toFixed(1));
-  return { count: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1]) };
+  return {
+    count: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p90: round(percentile(sorted, 90)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1]),
+  };
 }
 
 /**
@@ -48,7 +61,15 @@ function stats(values: number[]): Stats {
  * crossing reading (PM10 2000) instead of a normal one (PM10 80, which also resolves their
  * previous alert). Each reading has its own 1-minute window (stamps 2 minutes apart).
  */
-async function fleetRounds(clients: MqttClient[], ids: string[], seconds: number, stride: number, firstTs: number, sent: Map<string, number>, latencies: number[]): Promise<{ crossings: number; readings: number }> {
+async function fleetRounds(
+  clients: MqttClient[],
+  ids: string[],
+  seconds: number,
+  stride: number,
+  firstTs: number,
+  sent: Map<string, number>,
+  latencies: number[],
+): Promise<{ crossings: number; readings: number }> {
   let crossings = 0;
   for (let round = 0; round < seconds; round++) {
     const roundStart = performance.now();
@@ -56,16 +77,25 @@ async function fleetRounds(clients: MqttClient[], ids: string[], seconds: number
     clients.forEach((client, i) => {
       const crossing = i % stride === round % stride;
       if (crossing) crossings++;
-      setTimeout(() => {
-        if (crossing) sent.set(ids[i], performance.now());
-        client.publish(`devices/${ids[i]}/readings`, JSON.stringify({ ts, pm10: crossing ? 2000 : 80 }), { qos: 1 });
-      }, (i / clients.length) * 1000);
+      setTimeout(
+        () => {
+          if (crossing) sent.set(ids[i], performance.now());
+          client.publish(`devices/${ids[i]}/readings`, JSON.stringify({ ts, pm10: crossing ? 2000 : 80 }), { qos: 1 });
+        },
+        (i / clients.length) * 1000,
+      );
     });
     await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - roundStart))));
   }
   await waitFor(async () => latencies.length >= crossings, 30_000, 'every alert at the webhook').catch(() => undefined);
   // A normal reading from everyone resolves the last round's alerts, so the next phase starts clean.
-  await Promise.all(clients.map((client, i) => client.publishAsync(`devices/${ids[i]}/readings`, JSON.stringify({ ts: firstTs + seconds * 2 * MIN, pm10: 80 }), { qos: 1 })));
+  await Promise.all(
+    clients.map((client, i) =>
+      client.publishAsync(`devices/${ids[i]}/readings`, JSON.stringify({ ts: firstTs + seconds * 2 * MIN, pm10: 80 }), {
+        qos: 1,
+      }),
+    ),
+  );
   await new Promise((r) => setTimeout(r, 1000));
   return { crossings, readings: seconds * clients.length };
 }
@@ -85,7 +115,10 @@ async function main(): Promise<void> {
     req.on('end', () => {
       const arrived = performance.now();
       deliveries++;
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: { type: string }; alert: { deviceId: string; rule: string } };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        event: { type: string };
+        alert: { deviceId: string; rule: string };
+      };
       if (body.event.type === 'opened' && body.alert.rule === 'bench-crossing') {
         const at = sent.get(body.alert.deviceId);
         if (at !== undefined) latencies.push(arrived - at);
@@ -97,15 +130,37 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiver.listen(hookPort, '127.0.0.1', () => r()));
 
   // The rules the service ships with (from the build), plus the bench's crossing rule.
-  const { DEFAULT_RULES_FILE } = (await import(join(ROOT, 'dist/apps/ingest/libs/rules/src/index.js'))) as { DEFAULT_RULES_FILE: { rules: unknown[] } };
+  const { DEFAULT_RULES_FILE } = (await import(join(ROOT, 'dist/apps/ingest/libs/rules/src/index.js'))) as {
+    DEFAULT_RULES_FILE: { rules: unknown[] };
+  };
   const rulesFile = join(dataDir, 'bench-rules.json');
-  writeFileSync(rulesFile, JSON.stringify({
-    evaluationHorizonMinutes: 10_080,
-    rules: [...DEFAULT_RULES_FILE.rules, { id: 'bench-crossing', kind: 'window', metric: 'pm10', windowMinutes: 1, raise: [{ severity: 'warning', op: '>=', value: 1000 }], clear: { op: '<', value: 500 } }],
-  }));
+  writeFileSync(
+    rulesFile,
+    JSON.stringify({
+      evaluationHorizonMinutes: 10_080,
+      rules: [
+        ...DEFAULT_RULES_FILE.rules,
+        {
+          id: 'bench-crossing',
+          kind: 'window',
+          metric: 'pm10',
+          windowMinutes: 1,
+          raise: [{ severity: 'warning', op: '>=', value: 1000 }],
+          clear: { op: '<', value: 500 },
+        },
+      ],
+    }),
+  );
   const service = spawnService({
-    DUSTWATCH_HTTP_PORT: String(httpPort), DUSTWATCH_MQTT_PORT: String(mqttPort), DUSTWATCH_DATA_DIR: dataDir, DUSTWATCH_INFLUX_URL: influx.url, DUSTWATCH_INFLUX_DB: 'bench',
-    DUSTWATCH_RULES_FILE: rulesFile, DUSTWATCH_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hook`, DUSTWATCH_WEBHOOK_SECRET: 'bench-webhook-secret-0123', DUSTWATCH_ALERT_RENOTIFY_MINUTES: '0',
+    DUSTWATCH_HTTP_PORT: String(httpPort),
+    DUSTWATCH_MQTT_PORT: String(mqttPort),
+    DUSTWATCH_DATA_DIR: dataDir,
+    DUSTWATCH_INFLUX_URL: influx.url,
+    DUSTWATCH_INFLUX_DB: 'bench',
+    DUSTWATCH_RULES_FILE: rulesFile,
+    DUSTWATCH_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hook`,
+    DUSTWATCH_WEBHOOK_SECRET: 'bench-webhook-secret-0123',
+    DUSTWATCH_ALERT_RENOTIFY_MINUTES: '0',
   });
   try {
     const base = `http://127.0.0.1:${httpPort}`;
@@ -115,7 +170,11 @@ async function main(): Promise<void> {
     const floor: number[] = [];
     for (let i = 0; i < 500; i++) {
       const t = performance.now();
-      await fetch(`http://127.0.0.1:${hookPort}/hook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event: { type: 'floor' }, alert: { deviceId: '-', rule: '-' } }) });
+      await fetch(`http://127.0.0.1:${hookPort}/hook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: { type: 'floor' }, alert: { deviceId: '-', rule: '-' } }),
+      });
       floor.push(performance.now() - t);
     }
 
@@ -128,9 +187,19 @@ async function main(): Promise<void> {
     const phase = async (name: string, stride: number, firstTs: number, withLoad: boolean) => {
       latencies = [];
       sent.clear();
-      log(`${name}: ${DEVICES} devices reporting every second, ${Math.round(DEVICES / stride)} crossings a second${withLoad ? `, while ${DEVICES} other devices × ${LOAD_PER_DEVICE} readings run at full speed` : ''}`);
+      log(
+        `${name}: ${DEVICES} devices reporting every second, ${Math.round(DEVICES / stride)} crossings a second${withLoad ? `, while ${DEVICES} other devices × ${LOAD_PER_DEVICE} readings run at full speed` : ''}`,
+      );
       const loadClients = withLoad ? await connectAll(mqttPort, loaders) : [];
-      const loadRun = withLoad ? runLoad(loadClients, loaders.map((d) => d.id), LOAD_PER_DEVICE, 32, Date.now() - LOAD_PER_DEVICE * 1000 - 10 * MIN) : null;
+      const loadRun = withLoad
+        ? runLoad(
+            loadClients,
+            loaders.map((d) => d.id),
+            LOAD_PER_DEVICE,
+            32,
+            Date.now() - LOAD_PER_DEVICE * 1000 - 10 * MIN,
+          )
+        : null;
       if (loadRun) await new Promise((r) => setTimeout(r, 1000)); // let the load reach its pace
       const cpu = cpuSeconds(service.pid);
       const t = performance.now();
@@ -139,8 +208,22 @@ async function main(): Promise<void> {
       const load = loadRun ? await loadRun : null;
       for (const c of loadClients) c.end(true);
       return {
-        crossingsPerSecond: Math.round(DEVICES / stride), alertsExpected: run.crossings, alertsReceived: latencies.length, latencyMs: stats(latencies), serviceCpuCores,
-        ...(load ? { ingestLoad: { readings: load.acked, errors: load.errors, pubackPerSecond: Math.round(load.acked / load.seconds), loadSeconds: +load.seconds.toFixed(1), alertPhaseSeconds: SECONDS } } : {}),
+        crossingsPerSecond: Math.round(DEVICES / stride),
+        alertsExpected: run.crossings,
+        alertsReceived: latencies.length,
+        latencyMs: stats(latencies),
+        serviceCpuCores,
+        ...(load
+          ? {
+              ingestLoad: {
+                readings: load.acked,
+                errors: load.errors,
+                pubackPerSecond: Math.round(load.acked / load.seconds),
+                loadSeconds: +load.seconds.toFixed(1),
+                alertPhaseSeconds: SECONDS,
+              },
+            }
+          : {}),
       };
     };
     const DAY = 24 * 60 * MIN;
@@ -153,7 +236,9 @@ async function main(): Promise<void> {
     const result = {
       machine: machine(),
       webhookRoundTripFloorMs: stats(floor),
-      fleet, fullLoad, storm,
+      fleet,
+      fullLoad,
+      storm,
       webhookDeliveries: deliveries,
       // a goal counts only if every alert arrived: a lost or late-beyond-the-wait alert is a miss
       goals: {
@@ -162,8 +247,11 @@ async function main(): Promise<void> {
       },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    const line = (name: string, p: { latencyMs: Stats; alertsExpected: number }): string => `${name} p50 ${p.latencyMs.p50} ms p99 ${p.latencyMs.p99} ms (${p.latencyMs.count}/${p.alertsExpected} alerts)`;
-    process.stdout.write(`\nalert latency, publish → signed webhook received: ${line('fleet', fleet)}; ${line('under full load', fullLoad)} with ingest at ${fullLoad.ingestLoad?.pubackPerSecond} readings/s; ${line('storm', storm)}; bare webhook POST p50 ${result.webhookRoundTripFloorMs.p50} ms\n`);
+    const line = (name: string, p: { latencyMs: Stats; alertsExpected: number }): string =>
+      `${name} p50 ${p.latencyMs.p50} ms p99 ${p.latencyMs.p99} ms (${p.latencyMs.count}/${p.alertsExpected} alerts)`;
+    process.stdout.write(
+      `\nalert latency, publish → signed webhook received: ${line('fleet', fleet)}; ${line('under full load', fullLoad)} with ingest at ${fullLoad.ingestLoad?.pubackPerSecond} readings/s; ${line('storm', storm)}; bare webhook POST p50 ${result.webhookRoundTripFloorMs.p50} ms\n`,
+    );
   } catch (error) {
     process.stderr.write(`bench:alerts failed: ${(error as Error).stack}\n`);
     process.exitCode = 1;

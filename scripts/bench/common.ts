@@ -39,11 +39,19 @@ export function peakRssMb(pid: number): number {
 
 export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
-  await new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
+  await new Promise<void>((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
 }
 
 export function machine(): { cpus: number; cpuModel: string | undefined; memoryGiB: number; node: string } {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
 }
 
 /** Starts the built service as its own process; its logs go to stderr, stdout stays for the figures. */
@@ -51,23 +59,46 @@ export function spawnService(env: Record<string, string>): ChildProcess {
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return spawn(process.execPath, [...nodeArgs, MAIN_JS], {
-    env: { ...process.env, DUSTWATCH_ADMIN_API_KEY: ADMIN_KEY, DUSTWATCH_HTTP_HOST: '127.0.0.1', DUSTWATCH_MQTT_HOST: '127.0.0.1', DUSTWATCH_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      DUSTWATCH_ADMIN_API_KEY: ADMIN_KEY,
+      DUSTWATCH_HTTP_HOST: '127.0.0.1',
+      DUSTWATCH_MQTT_HOST: '127.0.0.1',
+      DUSTWATCH_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 2, 2],
   });
 }
 
 export async function adminPost<T>(base: string, path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
 
 /** Creates one site with `count` devices named `<prefix>-NNNN`; returns their credentials. */
-export async function provisionDevices(base: string, siteId: string, prefix: string, count: number): Promise<{ id: string; secret: string }[]> {
+export async function provisionDevices(
+  base: string,
+  siteId: string,
+  prefix: string,
+  count: number,
+): Promise<{ id: string; secret: string }[]> {
   await adminPost(base, '/api/sites', { id: siteId, name: siteId, district: 'Luzhou', lat: 36.2, lon: 113.1 });
-  return Promise.all(Array.from({ length: count }, async (_, i) => {
-    const id = `${prefix}-${String(i).padStart(4, '0')}`;
-    const { secret } = await adminPost<{ secret: string }>(base, '/api/devices', { id, siteId, model: 'B', kind: 'site' });
-    return { id, secret };
-  }));
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const id = `${prefix}-${String(i).padStart(4, '0')}`;
+      const { secret } = await adminPost<{ secret: string }>(base, '/api/devices', {
+        id,
+        siteId,
+        model: 'B',
+        kind: 'site',
+      });
+      return { id, secret };
+    }),
+  );
 }

@@ -2,8 +2,31 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import {
-  AlertFeed, CLOCK, Clock, CoreModule, DEVICE_EDGES, DeviceEdge, HealthService, IngestMetrics, KernelModule, KernelOptions, LOGGER, LoggerFactory, NOTIFICATION_CHANNELS,
-  NotificationChannel, NotificationDispatcher, OUTBOX_STORE, OutboxStore, READINGS_STORE, ReadingsStore, SCHEDULER, Scheduler, TIME_SERIES_HEALTH, TimeSeriesHealth, CONFIG, IngestConfig,
+  AlertFeed,
+  CLOCK,
+  Clock,
+  CoreModule,
+  DEVICE_EDGES,
+  DeviceEdge,
+  HealthService,
+  IngestMetrics,
+  KernelModule,
+  KernelOptions,
+  LOGGER,
+  LoggerFactory,
+  NOTIFICATION_CHANNELS,
+  NotificationChannel,
+  NotificationDispatcher,
+  OUTBOX_STORE,
+  OutboxStore,
+  READINGS_STORE,
+  ReadingsStore,
+  SCHEDULER,
+  Scheduler,
+  TIME_SERIES_HEALTH,
+  TimeSeriesHealth,
+  CONFIG,
+  IngestConfig,
 } from '@dustwatch/core';
 import { ApiModule } from '@dustwatch/api';
 import { DeviceBroker, MqttAlertChannel, MqttEdgeModule } from '@dustwatch/edge-mqtt';
@@ -21,17 +44,43 @@ import { Lifecycle } from './lifecycle';
   providers: [
     { provide: DEVICE_EDGES, inject: [DeviceBroker], useFactory: (broker: DeviceBroker): DeviceEdge[] => [broker] },
     {
-      provide: NOTIFICATION_CHANNELS, inject: [WebhookChannel, MqttAlertChannel, InfluxAlertChannel],
-      useFactory: (webhook: WebhookChannel | null, mqtt: MqttAlertChannel, influx: InfluxAlertChannel): NotificationChannel[] => [...(webhook ? [webhook] : []), mqtt, influx],
+      provide: NOTIFICATION_CHANNELS,
+      inject: [WebhookChannel, MqttAlertChannel, InfluxAlertChannel],
+      useFactory: (
+        webhook: WebhookChannel | null,
+        mqtt: MqttAlertChannel,
+        influx: InfluxAlertChannel,
+      ): NotificationChannel[] => [...(webhook ? [webhook] : []), mqtt, influx],
     },
     {
-      provide: HealthService, inject: [DEVICE_EDGES, READINGS_STORE, TIME_SERIES_HEALTH, IngestMetrics, CLOCK],
-      useFactory: (edges: DeviceEdge[], readings: ReadingsStore, ts: TimeSeriesHealth, metrics: IngestMetrics, clock: Clock) => new HealthService(edges, readings, ts, metrics, clock),
+      provide: HealthService,
+      inject: [DEVICE_EDGES, READINGS_STORE, TIME_SERIES_HEALTH, IngestMetrics, CLOCK],
+      useFactory: (
+        edges: DeviceEdge[],
+        readings: ReadingsStore,
+        ts: TimeSeriesHealth,
+        metrics: IngestMetrics,
+        clock: Clock,
+      ) => new HealthService(edges, readings, ts, metrics, clock),
     },
     {
-      provide: NotificationDispatcher, inject: [OUTBOX_STORE, NOTIFICATION_CHANNELS, AlertFeed, CLOCK, SCHEDULER, IngestMetrics, LOGGER, CONFIG],
-      useFactory: (outbox: OutboxStore, channels: NotificationChannel[], feed: AlertFeed, clock: Clock, scheduler: Scheduler, metrics: IngestMetrics, log: LoggerFactory, c: IngestConfig) =>
-        new NotificationDispatcher(outbox, channels, feed, clock, scheduler, metrics, log.forContext('Notifications'), { maxAttempts: c.notifyMaxAttempts, baseDelayMs: c.notifyRetryBaseMs, maxDelayMs: c.notifyRetryMaxMs }),
+      provide: NotificationDispatcher,
+      inject: [OUTBOX_STORE, NOTIFICATION_CHANNELS, AlertFeed, CLOCK, SCHEDULER, IngestMetrics, LOGGER, CONFIG],
+      useFactory: (
+        outbox: OutboxStore,
+        channels: NotificationChannel[],
+        feed: AlertFeed,
+        clock: Clock,
+        scheduler: Scheduler,
+        metrics: IngestMetrics,
+        log: LoggerFactory,
+        c: IngestConfig,
+      ) =>
+        new NotificationDispatcher(outbox, channels, feed, clock, scheduler, metrics, log.forContext('Notifications'), {
+          maxAttempts: c.notifyMaxAttempts,
+          baseDelayMs: c.notifyRetryBaseMs,
+          maxDelayMs: c.notifyRetryMaxMs,
+        }),
     },
     Lifecycle,
   ],

@@ -30,8 +30,17 @@ export interface ServiceOptions {
 export async function startService(config: IngestConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const root = createRootLogger(config, options.logSink);
   const ruleSet = options.ruleSet ?? loadRuleFile(config.rulesFile);
-  const kernel = { config, clock: options.clock ?? systemClock, scheduler: options.scheduler ?? systemScheduler, logger: loggerFactory(root), ruleSet };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(kernel, root), { bufferLogs: true, bodyParser: false });
+  const kernel = {
+    config,
+    clock: options.clock ?? systemClock,
+    scheduler: options.scheduler ?? systemScheduler,
+    logger: loggerFactory(root),
+    ruleSet,
+  };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(kernel, root), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(NestPinoLogger));
   // A whole city's fleet document is larger than Express's 100 kB default.
   app.useBodyParser('json', { limit: '20mb' });
@@ -39,7 +48,9 @@ export async function startService(config: IngestConfig, options: ServiceOptions
   app.enableShutdownHooks();
   const openapi = new DocumentBuilder()
     .setTitle('Dustwatch ingest')
-    .setDescription('API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every route needs an API key (x-api-key); roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).')
+    .setDescription(
+      'API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every route needs an API key (x-api-key); roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).',
+    )
     .setVersion('1')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
     .build();

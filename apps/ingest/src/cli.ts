@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, InvalidInputError, RegistryService, loadConfigFromEnvironment, systemClock } from '@dustwatch/core';
+import {
+  ConfigError,
+  InvalidInputError,
+  RegistryService,
+  loadConfigFromEnvironment,
+  systemClock,
+} from '@dustwatch/core';
 import { MAIN_MIGRATIONS, RegistryRepository, openDatabase } from '@dustwatch/store-sqlite';
 
 const USAGE = `Usage: dustwatch-admin <command>
@@ -47,13 +53,23 @@ async function importFleet(args: string[]): Promise<number> {
     const started = Date.now();
     const summary = await registry.importFleet(document, progress);
     if (summary.generatedSecrets.length > 0) {
-      writeFileSync(secretsOut, ['deviceId,secret', ...summary.generatedSecrets.map((s) => `${s.deviceId},${s.secret}`)].join('\n') + '\n', { mode: 0o600 });
+      writeFileSync(
+        secretsOut,
+        ['deviceId,secret', ...summary.generatedSecrets.map((s) => `${s.deviceId},${s.secret}`)].join('\n') + '\n',
+        { mode: 0o600 },
+      );
     }
-    process.stdout.write(JSON.stringify({
-      file, dataDir: config.dataDir, sites: summary.sites, devices: summary.devices,
-      generatedSecrets: summary.generatedSecrets.length, secretsFile: summary.generatedSecrets.length > 0 ? secretsOut : null,
-      seconds: (Date.now() - started) / 1000,
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        file,
+        dataDir: config.dataDir,
+        sites: summary.sites,
+        devices: summary.devices,
+        generatedSecrets: summary.generatedSecrets.length,
+        secretsFile: summary.generatedSecrets.length > 0 ? secretsOut : null,
+        seconds: (Date.now() - started) / 1000,
+      }) + '\n',
+    );
     return 0;
   } catch (error) {
     if (error instanceof InvalidInputError) {
@@ -71,7 +87,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'import-fleet':
       return importFleet(args);
-    case 'help': case '--help': case '-h': case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
       process.stdout.write(USAGE + '\n');
       return command === undefined ? 2 : 0;
     default:
@@ -80,8 +99,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (error: Error) => {
-  if (error instanceof ConfigError) process.stderr.write(`dustwatch-admin: ${error.message}\n`);
-  else process.stderr.write(`dustwatch-admin failed: ${error.stack ?? error.message}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    if (error instanceof ConfigError) process.stderr.write(`dustwatch-admin: ${error.message}\n`);
+    else process.stderr.write(`dustwatch-admin failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,6 +1,18 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
-  CONFIG, ContextLogger, DEVICE_EDGES, DeviceEdge, FleetSnapshot, IngestConfig, LOGGER, LoggerFactory, NotificationDispatcher, Presence, READINGS_STORE, ReadingsStore, RuleRunner,
+  CONFIG,
+  ContextLogger,
+  DEVICE_EDGES,
+  DeviceEdge,
+  FleetSnapshot,
+  IngestConfig,
+  LOGGER,
+  LoggerFactory,
+  NotificationDispatcher,
+  Presence,
+  READINGS_STORE,
+  ReadingsStore,
+  RuleRunner,
 } from '@dustwatch/core';
 import { InfluxWriter } from '@dustwatch/influx';
 

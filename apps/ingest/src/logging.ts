@@ -2,14 +2,23 @@ import pino, { DestinationStream, Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { IngestConfig, LoggerFactory } from '@dustwatch/core';
 
-const PINO_LEVEL: Record<IngestConfig['logLevel'], pino.Level> = { debug: 'debug', verbose: 'debug', log: 'info', warn: 'warn', error: 'error' };
+const PINO_LEVEL: Record<IngestConfig['logLevel'], pino.Level> = {
+  debug: 'debug',
+  verbose: 'debug',
+  log: 'info',
+  warn: 'warn',
+  error: 'error',
+};
 
 /**
  * The service's one pino logger: JSON lines (`time`, `level`, `context`, `msg`, fields) for a
  * collector, or readable coloured lines for a person at a terminal (`text`; `auto` picks it when
  * stdout is a TTY). Nest's own messages reach it through nestjs-pino.
  */
-export function createRootLogger(config: Pick<IngestConfig, 'logFormat' | 'logLevel'>, sink?: (line: string) => void): Logger {
+export function createRootLogger(
+  config: Pick<IngestConfig, 'logFormat' | 'logLevel'>,
+  sink?: (line: string) => void,
+): Logger {
   const options: pino.LoggerOptions = {
     level: PINO_LEVEL[config.logLevel],
     base: undefined,
@@ -19,7 +28,16 @@ export function createRootLogger(config: Pick<IngestConfig, 'logFormat' | 'logLe
   if (sink) return pino(options, { write: (line: string) => sink(line.trimEnd()) } as DestinationStream);
   const text = config.logFormat === 'text' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
   if (!text) return pino(options);
-  return pino(options, pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'context', messageFormat: '[{context}] {msg}', sync: true }));
+  return pino(
+    options,
+    pretty({
+      colorize: process.stdout.isTTY === true,
+      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+      ignore: 'context',
+      messageFormat: '[{context}] {msg}',
+      sync: true,
+    }),
+  );
 }
 
 /** The plain classes' LoggerFactory over pino: one child logger per component. */

@@ -10,7 +10,9 @@ async function main(): Promise<void> {
     config = loadConfigFromEnvironment();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`dustwatch-ingest: ${error.message}\nSee README.md "Configuration" for every variable and its default.\n`);
+      process.stderr.write(
+        `dustwatch-ingest: ${error.message}\nSee README.md "Configuration" for every variable and its default.\n`,
+      );
       process.exit(2);
     }
     throw error;

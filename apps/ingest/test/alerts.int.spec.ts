@@ -1,6 +1,16 @@
 import mqtt, { MqttClient } from 'mqtt';
 import { InfluxServer } from './influx-server';
-import { ADMIN_KEY, TEST_DB, TestService, connectDevice, eventually, metricValue, provision, removeDir, startTestService } from './harness';
+import {
+  ADMIN_KEY,
+  TEST_DB,
+  TestService,
+  connectDevice,
+  eventually,
+  metricValue,
+  provision,
+  removeDir,
+  startTestService,
+} from './harness';
 import { publishOrClosed } from './publisher';
 import { SseClient } from './sse-client';
 import { WebhookReceiver } from './webhook-receiver';
@@ -30,11 +40,16 @@ interface Alert {
 
 /** Publishes one JSON array of readings (QoS 1) and resolves on PUBACK. */
 function publishBatch(client: MqttClient, deviceId: string, readings: { ts: number; pm10: number }[]): Promise<void> {
-  return new Promise((resolve, reject) => client.publish(`devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+  return new Promise((resolve, reject) =>
+    client.publish(`devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 }, (e) =>
+      e ? reject(e) : resolve(),
+    ),
+  );
 }
 
 /** One reading a minute from `from`, `minutes` of them, all at `pm10`. */
-const minutes = (from: number, count: number, pm10: number): { ts: number; pm10: number }[] => Array.from({ length: count }, (_, i) => ({ ts: from + i * MIN, pm10 }));
+const minutes = (from: number, count: number, pm10: number): { ts: number; pm10: number }[] =>
+  Array.from({ length: count }, (_, i) => ({ ts: from + i * MIN, pm10 }));
 
 describe('alerts: rules → ledger → inspectors, over the real broker, SQLite and InfluxDB', () => {
   let influx: InfluxServer;
@@ -46,16 +61,23 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
   let inspectorKey: string;
   let viewerKey: string;
   const env = (): Record<string, string> => ({
-    DUSTWATCH_WEBHOOK_URL: webhook.url, DUSTWATCH_WEBHOOK_SECRET: SECRET,
-    DUSTWATCH_RULE_TICK_MS: '200', DUSTWATCH_NOTIFY_RETRY_BASE_MS: '100', DUSTWATCH_NOTIFY_RETRY_MAX_MS: '400', DUSTWATCH_WRITE_MAX_DELAY_MS: '20',
+    DUSTWATCH_WEBHOOK_URL: webhook.url,
+    DUSTWATCH_WEBHOOK_SECRET: SECRET,
+    DUSTWATCH_RULE_TICK_MS: '200',
+    DUSTWATCH_NOTIFY_RETRY_BASE_MS: '100',
+    DUSTWATCH_NOTIFY_RETRY_MAX_MS: '400',
+    DUSTWATCH_WRITE_MAX_DELAY_MS: '20',
   });
 
   beforeAll(async () => {
     influx = await InfluxServer.start();
     webhook = await WebhookReceiver.start(SECRET);
     service = await startTestService(influx, env(), undefined, clock);
-    inspectorKey = (await service.api<{ key: string }>('POST', '/api/keys', { name: 'inspector-wang', role: 'inspector' })).body.key;
-    viewerKey = (await service.api<{ key: string }>('POST', '/api/keys', { name: 'screen-1', role: 'viewer' })).body.key;
+    inspectorKey = (
+      await service.api<{ key: string }>('POST', '/api/keys', { name: 'inspector-wang', role: 'inspector' })
+    ).body.key;
+    viewerKey = (await service.api<{ key: string }>('POST', '/api/keys', { name: 'screen-1', role: 'viewer' })).body
+      .key;
   });
 
   afterAll(async () => {
@@ -66,20 +88,38 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
   });
 
   const alertsOf = async (deviceId: string): Promise<Alert[]> =>
-    (await service.api<{ items: Alert[] }>('GET', `/api/alerts?state=open,acknowledged,resolved,closed&siteId=${deviceId.split('-M')[0]}&limit=500`, undefined, viewerKey)).body.items.filter((a) => a.deviceId === deviceId);
-  const deliveriesFor = (alertId: number): string[] => webhook.deliveries.filter((d) => d.body.alert.id === alertId).map((d) => d.body.event.type);
+    (
+      await service.api<{ items: Alert[] }>(
+        'GET',
+        `/api/alerts?state=open,acknowledged,resolved,closed&siteId=${deviceId.split('-M')[0]}&limit=500`,
+        undefined,
+        viewerKey,
+      )
+    ).body.items.filter((a) => a.deviceId === deviceId);
+  const deliveriesFor = (alertId: number): string[] =>
+    webhook.deliveries.filter((d) => d.body.alert.id === alertId).map((d) => d.body.event.type);
 
   it('a crossing opens exactly one alert; every channel gets it; ack, resolve and close-out are recorded and delivered in order', async () => {
     const secrets = await provision(service, 'S1', ['S1-M1']);
     const device = await connectDevice(service.mqttPort, 'S1-M1', secrets['S1-M1']);
     const sse = await SseClient.open(`${service.baseUrl}/api/alerts/stream`, { 'x-api-key': viewerKey });
-    const watcher = mqtt.connect({ host: '127.0.0.1', port: service.mqttPort, clientId: 'control-room-1', username: '@api', password: viewerKey, reconnectPeriod: 0 });
+    const watcher = mqtt.connect({
+      host: '127.0.0.1',
+      port: service.mqttPort,
+      clientId: 'control-room-1',
+      username: '@api',
+      password: viewerKey,
+      reconnectPeriod: 0,
+    });
     const mqttAlerts: { topic: string; body: { deliveryId: string; event: { type: string } } }[] = [];
     watcher.on('message', (topic, payload) => mqttAlerts.push({ topic, body: JSON.parse(payload.toString()) }));
     await new Promise<void>((resolve) => watcher.once('connect', () => resolve()));
     await watcher.subscribeAsync('alerts/#', { qos: 1 });
     // an API-key client may watch alerts only
-    const refused = await watcher.subscribeAsync('devices/#', { qos: 1 }).then((g) => g.map((x) => x.qos), (e: { packet?: { granted?: number[] } }) => e.packet?.granted);
+    const refused = await watcher.subscribeAsync('devices/#', { qos: 1 }).then(
+      (g) => g.map((x) => x.qos),
+      (e: { packet?: { granted?: number[] } }) => e.packet?.granted,
+    );
     expect(refused).toEqual([128]);
     try {
       const now = clock.now();
@@ -87,39 +127,110 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
       // 45th reading and is 200 ≥ 150 → one warning alert, however many windows follow.
       const t0 = now - 125 * MIN;
       await publishBatch(device, 'S1-M1', minutes(t0, 60, 200));
-      const [alert] = await eventually(() => alertsOf('S1-M1'), (a) => a.length === 1, 10_000, 'the alert');
-      expect(alert).toMatchObject({ rule: 'pm10-hourly', state: 'open', severity: 'warning', threshold: 150, siteId: 'S1', peakValue: 200 });
+      const [alert] = await eventually(
+        () => alertsOf('S1-M1'),
+        (a) => a.length === 1,
+        10_000,
+        'the alert',
+      );
+      expect(alert).toMatchObject({
+        rule: 'pm10-hourly',
+        state: 'open',
+        severity: 'warning',
+        threshold: 150,
+        siteId: 'S1',
+        peakValue: 200,
+      });
       expect(alert.evidence.from).toBe(new Date(t0 + 44 * MIN - 60 * MIN).toISOString());
-      await eventually(async () => [deliveriesFor(alert.id), mqttAlerts.length, sse.events.length], ([w, m, s]) => (w as string[]).length === 1 && m === 1 && s === 1, 10_000, 'one notification on each channel');
+      await eventually(
+        async () => [deliveriesFor(alert.id), mqttAlerts.length, sse.events.length],
+        ([w, m, s]) => (w as string[]).length === 1 && m === 1 && s === 1,
+        10_000,
+        'one notification on each channel',
+      );
       const opened = webhook.deliveries[0];
       expect(opened.signatureValid).toBe(true);
       expect(opened.headers['x-dustwatch-delivery']).toBe(opened.body.deliveryId);
       expect(opened.body.event.type).toBe('opened');
       expect(mqttAlerts[0].topic).toBe('alerts/S1');
       expect(mqttAlerts[0].body.event.type).toBe('opened');
-      expect(sse.events[0]).toMatchObject({ event: 'opened', data: { alertId: alert.id, alert: { rule: 'pm10-hourly', state: 'open' } } });
+      expect(sse.events[0]).toMatchObject({
+        event: 'opened',
+        data: { alertId: alert.id, alert: { rule: 'pm10-hourly', state: 'open' } },
+      });
 
       // Roles: a viewer may read but not act; no key at all is 401.
-      expect((await service.api('POST', `/api/alerts/${alert.id}/acknowledge`, {}, viewerKey))).toEqual({ status: 403, body: { statusCode: 403, error: 'Forbidden', message: 'this needs the inspector role; key "screen-1" has the viewer role' } });
+      expect(await service.api('POST', `/api/alerts/${alert.id}/acknowledge`, {}, viewerKey)).toEqual({
+        status: 403,
+        body: {
+          statusCode: 403,
+          error: 'Forbidden',
+          message: 'this needs the inspector role; key "screen-1" has the viewer role',
+        },
+      });
       expect((await service.api('GET', '/api/alerts', undefined, null)).status).toBe(401);
-      const ack = await service.api<Alert>('POST', `/api/alerts/${alert.id}/acknowledge`, { note: 'called the site manager' }, inspectorKey);
+      const ack = await service.api<Alert>(
+        'POST',
+        `/api/alerts/${alert.id}/acknowledge`,
+        { note: 'called the site manager' },
+        inspectorKey,
+      );
       expect(ack.status).toBe(200);
       expect(ack.body).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'inspector-wang' });
       expect((await service.api('POST', `/api/alerts/${alert.id}/acknowledge`, {}, inspectorKey)).status).toBe(409);
-      const early = await service.api<{ message: string }>('POST', `/api/alerts/${alert.id}/close`, { note: 'done' }, inspectorKey);
-      expect(early).toEqual({ status: 409, body: { statusCode: 409, error: 'conflict', message: `alert ${alert.id} is acknowledged: its condition still holds; it can be closed once it is resolved` } });
+      const early = await service.api<{ message: string }>(
+        'POST',
+        `/api/alerts/${alert.id}/close`,
+        { note: 'done' },
+        inspectorKey,
+      );
+      expect(early).toEqual({
+        status: 409,
+        body: {
+          statusCode: 409,
+          error: 'conflict',
+          message: `alert ${alert.id} is acknowledged: its condition still holds; it can be closed once it is resolved`,
+        },
+      });
 
       // The next hour at PM10 50: the mean falls below 120 → resolved, kept on the list until closed.
       await publishBatch(device, 'S1-M1', minutes(t0 + 60 * MIN, 60, 50));
-      const [resolved] = await eventually(() => alertsOf('S1-M1'), (a) => a[0]?.state === 'resolved', 10_000, 'resolution');
+      const [resolved] = await eventually(
+        () => alertsOf('S1-M1'),
+        (a) => a[0]?.state === 'resolved',
+        10_000,
+        'resolution',
+      );
       expect(resolved.resolvedReason).toBe('condition-cleared');
-      expect((await service.api<{ items: Alert[] }>('GET', '/api/alerts?siteId=S1', undefined, viewerKey)).body.items.map((a) => a.state)).toEqual(['resolved']);
-      expect((await service.api('POST', `/api/alerts/${alert.id}/close`, { note: '  ' }, inspectorKey)).status).toBe(400);
-      const closed = await service.api<Alert>('POST', `/api/alerts/${alert.id}/close`, { note: 'stockpile covered, wheel wash repaired' }, inspectorKey);
-      expect(closed.body).toMatchObject({ state: 'closed', closedBy: 'inspector-wang', closeNote: 'stockpile covered, wheel wash repaired' });
-      expect((await service.api<{ items: Alert[] }>('GET', '/api/alerts?siteId=S1', undefined, viewerKey)).body.items).toEqual([]);
+      expect(
+        (await service.api<{ items: Alert[] }>('GET', '/api/alerts?siteId=S1', undefined, viewerKey)).body.items.map(
+          (a) => a.state,
+        ),
+      ).toEqual(['resolved']);
+      expect((await service.api('POST', `/api/alerts/${alert.id}/close`, { note: '  ' }, inspectorKey)).status).toBe(
+        400,
+      );
+      const closed = await service.api<Alert>(
+        'POST',
+        `/api/alerts/${alert.id}/close`,
+        { note: 'stockpile covered, wheel wash repaired' },
+        inspectorKey,
+      );
+      expect(closed.body).toMatchObject({
+        state: 'closed',
+        closedBy: 'inspector-wang',
+        closeNote: 'stockpile covered, wheel wash repaired',
+      });
+      expect(
+        (await service.api<{ items: Alert[] }>('GET', '/api/alerts?siteId=S1', undefined, viewerKey)).body.items,
+      ).toEqual([]);
 
-      await eventually(async () => [deliveriesFor(alert.id), mqttAlerts.length, sse.events.length], ([w, m, s]) => (w as string[]).length === 4 && m === 4 && s === 4, 10_000, 'all four events on each channel');
+      await eventually(
+        async () => [deliveriesFor(alert.id), mqttAlerts.length, sse.events.length],
+        ([w, m, s]) => (w as string[]).length === 4 && m === 4 && s === 4,
+        10_000,
+        'all four events on each channel',
+      );
       expect(deliveriesFor(alert.id)).toEqual(['opened', 'acknowledged', 'resolved', 'closed']);
       expect(new Set(webhook.deliveries.map((d) => d.body.deliveryId)).size).toBe(4);
       expect(webhook.deliveries.every((d) => d.signatureValid)).toBe(true);
@@ -128,24 +239,60 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
 
       const full = (await service.api<Alert>('GET', `/api/alerts/${alert.id}`, undefined, viewerKey)).body;
       expect(full.history.map((h) => [h.type, h.actor, h.note])).toEqual([
-        ['opened', null, null], ['acknowledged', 'inspector-wang', 'called the site manager'], ['resolved', null, 'condition-cleared'], ['closed', 'inspector-wang', 'stockpile covered, wheel wash repaired'],
+        ['opened', null, null],
+        ['acknowledged', 'inspector-wang', 'called the site manager'],
+        ['resolved', null, 'condition-cleared'],
+        ['closed', 'inspector-wang', 'stockpile covered, wheel wash repaired'],
       ]);
       // Evidence: the device's readings from the first counted window to the resolution, out of InfluxDB.
       const from = Date.parse(full.evidence.from);
       const to = Date.parse(full.evidence.to);
-      const expected = [...minutes(t0, 60, 200), ...minutes(t0 + 60 * MIN, 60, 50)].filter((r) => r.ts > from && r.ts <= to);
-      const evidence = await eventually(async () => (await service.api<Alert>('GET', `/api/alerts/${alert.id}`, undefined, viewerKey)).body.evidenceReadings, (e) => e.points.length === expected.length, 10_000, 'evidence readings');
+      const expected = [...minutes(t0, 60, 200), ...minutes(t0 + 60 * MIN, 60, 50)].filter(
+        (r) => r.ts > from && r.ts <= to,
+      );
+      const evidence = await eventually(
+        async () =>
+          (await service.api<Alert>('GET', `/api/alerts/${alert.id}`, undefined, viewerKey)).body.evidenceReadings,
+        (e) => e.points.length === expected.length,
+        10_000,
+        'evidence readings',
+      );
       expect(evidence.points).toEqual(expected.map((r) => [new Date(r.ts).toISOString(), r.pm10]));
       // and the four events as Grafana annotations, at their own times: the rule's events at the
       // readings' times (an hour ago), the inspector's acts now
-      const annotations = await eventually(() => influx.rows(TEST_DB, `SELECT "type", "rule", "state" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id}`), (rows) => rows.length === 4, 10_000, 'alert_events in InfluxDB');
-      expect(annotations.map((r) => [r['type'], r['state']])).toEqual([['opened', 'open'], ['resolved', 'resolved'], ['acknowledged', 'acknowledged'], ['closed', 'closed']]);
-      const [toClose] = await influx.rows(TEST_DB, `SELECT "seconds_to_close" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id} AND "type" = 'closed'`);
+      const annotations = await eventually(
+        () =>
+          influx.rows(
+            TEST_DB,
+            `SELECT "type", "rule", "state" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id}`,
+          ),
+        (rows) => rows.length === 4,
+        10_000,
+        'alert_events in InfluxDB',
+      );
+      expect(annotations.map((r) => [r['type'], r['state']])).toEqual([
+        ['opened', 'open'],
+        ['resolved', 'resolved'],
+        ['acknowledged', 'acknowledged'],
+        ['closed', 'closed'],
+      ]);
+      const [toClose] = await influx.rows(
+        TEST_DB,
+        `SELECT "seconds_to_close" FROM "long"."alert_events" WHERE "alert_id" = ${alert.id} AND "type" = 'closed'`,
+      );
       expect(toClose['seconds_to_close']).toBe((Date.parse(closed.body.closedAt!) - Date.parse(full.openedAt)) / 1000);
 
       // An SSE client that reconnects with Last-Event-ID gets what it missed, from the history.
-      const resumed = await SseClient.open(`${service.baseUrl}/api/alerts/stream`, { 'x-api-key': viewerKey, 'last-event-id': String(sse.events[0].id) });
-      await eventually(async () => resumed.events.length, (n) => n === 3, 5_000, 'the replay');
+      const resumed = await SseClient.open(`${service.baseUrl}/api/alerts/stream`, {
+        'x-api-key': viewerKey,
+        'last-event-id': String(sse.events[0].id),
+      });
+      await eventually(
+        async () => resumed.events.length,
+        (n) => n === 3,
+        5_000,
+        'the replay',
+      );
       expect(resumed.events.map((e) => [e.id, e.event])).toEqual(sse.events.slice(1).map((e) => [e.id, e.event]));
       resumed.close();
       // and the MQTT watcher may not publish: the broker closes its connection
@@ -165,8 +312,18 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
       const readings = minutes(t0, 60, 300);
       // 60 single-reading publishes in flight together, each sent twice (a QoS 1 redelivery).
       await Promise.all([...readings, ...readings].map((r) => publishBatch(device, 'S2-M1', [r])));
-      const alerts = await eventually(() => alertsOf('S2-M1'), (a) => a.length > 0, 10_000, 'the alert');
-      await eventually(async () => deliveriesFor(alerts[0].id), (d) => d.length >= 1, 10_000, 'the webhook');
+      const alerts = await eventually(
+        () => alertsOf('S2-M1'),
+        (a) => a.length > 0,
+        10_000,
+        'the alert',
+      );
+      await eventually(
+        async () => deliveriesFor(alerts[0].id),
+        (d) => d.length >= 1,
+        10_000,
+        'the webhook',
+      );
       await new Promise((r) => setTimeout(r, 500)); // time for any second alert to show up
       expect(await alertsOf('S2-M1')).toHaveLength(1);
       expect(deliveriesFor(alerts[0].id)).toEqual(['opened']);
@@ -183,12 +340,27 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
       await publishBatch(device, 'S3-M1', [{ ts: clock.now(), pm10: 40 }]);
       device.end(true);
       offset.ms += 11 * MIN; // eleven minutes of silence, by the service's clock
-      const [offline] = await eventually(() => alertsOf('S3-M1'), (a) => a.length === 1, 5_000, 'the offline alert');
+      const [offline] = await eventually(
+        () => alertsOf('S3-M1'),
+        (a) => a.length === 1,
+        5_000,
+        'the offline alert',
+      );
       expect(offline).toMatchObject({ rule: 'device-offline', state: 'open', severity: 'warning', threshold: 10 });
-      await eventually(async () => deliveriesFor(offline.id), (d) => d.length === 1, 5_000, 'the webhook');
+      await eventually(
+        async () => deliveriesFor(offline.id),
+        (d) => d.length === 1,
+        5_000,
+        'the webhook',
+      );
       const back = await connectDevice(service.mqttPort, 'S3-M1', secrets['S3-M1']);
       await publishBatch(back, 'S3-M1', [{ ts: clock.now() - 1000, pm10: 40 }]);
-      const [resolved] = await eventually(() => alertsOf('S3-M1'), (a) => a[0]?.state === 'resolved', 5_000, 'the resolution');
+      const [resolved] = await eventually(
+        () => alertsOf('S3-M1'),
+        (a) => a[0]?.state === 'resolved',
+        5_000,
+        'the resolution',
+      );
       expect(resolved.resolvedReason).toBe('reading-received');
       back.end(true);
     } finally {
@@ -202,17 +374,37 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
     try {
       await webhook.down();
       await publishBatch(device, 'S4-M1', minutes(clock.now() - 70 * MIN, 50, 180));
-      const [alert] = await eventually(() => alertsOf('S4-M1'), (a) => a.length === 1, 10_000, 'the alert');
-      await eventually(() => metricValue(service.baseUrl, 'dustwatch_notification_failures_total{channel="webhook",outcome="retry"}'), (n) => (n ?? 0) >= 3, 10_000, 'failed attempts');
-      const pending = await service.api<{ items: { deliveryId: string; state: string; attempts: number; lastError: string }[] }>('GET', '/api/notifications?state=pending', undefined, viewerKey);
+      const [alert] = await eventually(
+        () => alertsOf('S4-M1'),
+        (a) => a.length === 1,
+        10_000,
+        'the alert',
+      );
+      await eventually(
+        () => metricValue(service.baseUrl, 'dustwatch_notification_failures_total{channel="webhook",outcome="retry"}'),
+        (n) => (n ?? 0) >= 3,
+        10_000,
+        'failed attempts',
+      );
+      const pending = await service.api<{
+        items: { deliveryId: string; state: string; attempts: number; lastError: string }[];
+      }>('GET', '/api/notifications?state=pending', undefined, viewerKey);
       expect(pending.body.items).toHaveLength(1);
       expect(pending.body.items[0]).toMatchObject({ state: 'pending', lastError: 'webhook unreachable: ECONNREFUSED' });
       expect(pending.body.items[0].deliveryId).toMatch(/^dw-\d+-webhook$/);
       expect(pending.body.items[0].attempts).toBeGreaterThanOrEqual(3);
       // MQTT and InfluxDB were not held up by the webhook
-      expect((await service.api<{ counts: Record<string, number> }>('GET', '/api/notifications', undefined, viewerKey)).body.counts['webhook:pending']).toBe(1);
+      expect(
+        (await service.api<{ counts: Record<string, number> }>('GET', '/api/notifications', undefined, viewerKey)).body
+          .counts['webhook:pending'],
+      ).toBe(1);
       await webhook.up();
-      await eventually(async () => deliveriesFor(alert.id), (d) => d.length === 1, 10_000, 'delivery after the outage');
+      await eventually(
+        async () => deliveriesFor(alert.id),
+        (d) => d.length === 1,
+        10_000,
+        'delivery after the outage',
+      );
       await new Promise((r) => setTimeout(r, 600));
       expect(deliveriesFor(alert.id)).toEqual(['opened']);
       expect(webhook.of('opened').filter((d) => d.body.alert.id === alert.id)[0].signatureValid).toBe(true);
@@ -234,9 +426,19 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
     try {
       // five more minutes complete the 45: the alert opens at the 45th reading, not 45 readings later
       await publishBatch(device, 'S5-M1', minutes(t0 + 40 * MIN, 5, 200));
-      const [alert] = await eventually(() => alertsOf('S5-M1'), (a) => a.length === 1, 10_000, 'the alert');
+      const [alert] = await eventually(
+        () => alertsOf('S5-M1'),
+        (a) => a.length === 1,
+        10_000,
+        'the alert',
+      );
       expect(alert.evidence.from).toBe(new Date(t0 + 44 * MIN - 60 * MIN).toISOString());
-      await eventually(async () => deliveriesFor(alert.id), (d) => d.length === 1, 10_000, 'the webhook');
+      await eventually(
+        async () => deliveriesFor(alert.id),
+        (d) => d.length === 1,
+        10_000,
+        'the webhook',
+      );
       device.end(true);
       await service.stop();
       service = await startTestService(influx, env(), service.dataDir, clock);
@@ -255,12 +457,18 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
   });
 
   it('an API key admin can list and revoke keys; a revoked key is refused', async () => {
-    const created = await service.api<{ id: number; key: string }>('POST', '/api/keys', { name: 'temp-viewer', role: 'viewer' });
+    const created = await service.api<{ id: number; key: string }>('POST', '/api/keys', {
+      name: 'temp-viewer',
+      role: 'viewer',
+    });
     expect(created.status).toBe(201);
     expect((await service.api('GET', '/api/alerts', undefined, created.body.key)).status).toBe(200);
     expect((await service.api('GET', '/api/keys', undefined, inspectorKey)).status).toBe(403);
     expect((await service.api('POST', '/api/keys', { name: 'temp-viewer', role: 'viewer' })).status).toBe(409);
     expect((await service.api('DELETE', `/api/keys/${created.body.id}`, undefined, ADMIN_KEY)).status).toBe(204);
-    expect(await service.api('GET', '/api/alerts', undefined, created.body.key)).toEqual({ status: 401, body: { statusCode: 401, error: 'Unauthorized', message: 'invalid or revoked API key' } });
+    expect(await service.api('GET', '/api/alerts', undefined, created.body.key)).toEqual({
+      status: 401,
+      body: { statusCode: 401, error: 'Unauthorized', message: 'invalid or revoked API key' },
+    });
   });
 });

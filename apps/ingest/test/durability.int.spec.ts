@@ -3,7 +3,17 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InfluxServer } from './influx-server';
-import { TEST_DB, api, connectDevice, eventually, metricValue, provision, removeDir, startTestService, testEnv } from './harness';
+import {
+  TEST_DB,
+  api,
+  connectDevice,
+  eventually,
+  metricValue,
+  provision,
+  removeDir,
+  startTestService,
+  testEnv,
+} from './harness';
 import { freePort } from './free-port';
 import { publishOrClosed, publishReadings } from './publisher';
 
@@ -57,9 +67,16 @@ it('keeps every acknowledged reading through an InfluxDB outage and drains the b
     expect(run.acked).toHaveLength(3000);
     expect(statusDuringOutage).toBe(503);
     expect(depthDuringOutage).toBeGreaterThanOrEqual(900);
-    const times = await eventually(() => storedTimes('outage-1'), (t) => t.length === 3000, 60_000, 'all 3000 readings in InfluxDB');
+    const times = await eventually(
+      () => storedTimes('outage-1'),
+      (t) => t.length === 3000,
+      60_000,
+      'all 3000 readings in InfluxDB',
+    );
     expect(times).toEqual(run.acked.slice().sort((a, b) => a - b));
-    expect(await metricValue(service.baseUrl, 'dustwatch_influx_write_failures_total{kind="retryable"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(service.baseUrl, 'dustwatch_influx_write_failures_total{kind="retryable"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(await metricValue(service.baseUrl, 'dustwatch_spool_depth')).toBe(0);
   } finally {
     await service.stop();
@@ -77,7 +94,13 @@ it('stops acknowledging at the spool quota, says so, and recovers once InfluxDB 
     let acked = 0;
     let refused = false;
     for (let m = 0; m < 100 && !refused; m++) {
-      const batch = Array.from({ length: 400 }, (_, i) => ({ ts: START + (m * 400 + i) * 1000, pm10: 10 + i, pm25: 5, tsp: 40, noise: 55 }));
+      const batch = Array.from({ length: 400 }, (_, i) => ({
+        ts: START + (m * 400 + i) * 1000,
+        pm10: 10 + i,
+        pm25: 5,
+        tsp: 40,
+        noise: 55,
+      }));
       refused = (await publishOrClosed(client, 'devices/quota-1/readings', JSON.stringify(batch))) === 'closed';
       if (!refused) acked += 400;
     }
@@ -86,12 +109,19 @@ it('stops acknowledging at the spool quota, says so, and recovers once InfluxDB 
     expect(health.status).toBe(503);
     expect(((await health.json()) as { spool: { overQuota: boolean } }).spool.overQuota).toBe(true);
     expect(await metricValue(service.baseUrl, 'dustwatch_spool_over_quota')).toBe(1);
-    expect(await metricValue(service.baseUrl, 'dustwatch_mqtt_publishes_refused_total{reason="spool_full"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(service.baseUrl, 'dustwatch_mqtt_publishes_refused_total{reason="spool_full"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(service.logs.some((l) => l.includes('SPOOL AT QUOTA'))).toBe(true);
     client.end(true);
 
     await influx.resume();
-    const times = await eventually(() => storedTimes('quota-1'), (t) => t.length === acked, 60_000, 'the acknowledged backlog');
+    const times = await eventually(
+      () => storedTimes('quota-1'),
+      (t) => t.length === acked,
+      60_000,
+      'the acknowledged backlog',
+    );
     expect(times).toHaveLength(acked);
     const again = await connectDevice(service.mqttPort, 'quota-1', secrets['quota-1']);
     await again.publishAsync('devices/quota-1/readings', JSON.stringify({ ts: START - 1000, pm10: 1 }), { qos: 1 });
@@ -107,21 +137,43 @@ it('moves a batch InfluxDB refuses (HTTP 400) to spool_dead, counts it and keeps
   const service = await startTestService(influx);
   try {
     const secrets = await provision(service, 'DEAD-1', ['dead-1']);
-    await eventually(async () => (await fetch(`${service.baseUrl}/health`)).status, (s) => s === 200, 10_000, 'the schema');
+    await eventually(
+      async () => (await fetch(`${service.baseUrl}/health`)).status,
+      (s) => s === 200,
+      10_000,
+      'the schema',
+    );
     // Plant a field-type conflict: server_time as a float in this shard, where the service writes a boolean.
-    const res = await fetch(`${influx.url}/write?db=${TEST_DB}&rp=raw&precision=ms`, { method: 'POST', body: `readings,device=planted,site=DEAD-1 server_time=1 ${Date.now() - 1000}` });
+    const res = await fetch(`${influx.url}/write?db=${TEST_DB}&rp=raw&precision=ms`, {
+      method: 'POST',
+      body: `readings,device=planted,site=DEAD-1 server_time=1 ${Date.now() - 1000}`,
+    });
     expect(res.status).toBe(204);
     const client = await connectDevice(service.mqttPort, 'dead-1', secrets['dead-1']);
     await client.publishAsync('devices/dead-1/readings', JSON.stringify({ pm10: 33 }), { qos: 1 }); // no ts → server_time=true
-    const dead = await eventually(() => metricValue(service.baseUrl, 'dustwatch_spool_dead_lines'), (n) => n === 1, 20_000, 'the dead letter');
+    const dead = await eventually(
+      () => metricValue(service.baseUrl, 'dustwatch_spool_dead_lines'),
+      (n) => n === 1,
+      20_000,
+      'the dead letter',
+    );
     expect(dead).toBe(1);
     expect(await metricValue(service.baseUrl, 'dustwatch_influx_write_failures_total{kind="rejected"}')).toBe(1);
     expect(await metricValue(service.baseUrl, 'dustwatch_spool_depth')).toBe(0);
-    expect(service.logs.some((l) => l.includes('moved it to spool_dead') && l.includes('field type conflict'))).toBe(true);
+    expect(service.logs.some((l) => l.includes('moved it to spool_dead') && l.includes('field type conflict'))).toBe(
+      true,
+    );
     const ts = Date.now() - 5000;
     await client.publishAsync('devices/dead-1/readings', JSON.stringify({ ts, pm10: 34 }), { qos: 1 });
     client.end(true);
-    expect(await eventually(() => storedTimes('dead-1'), (t) => t.length === 1, 20_000, 'the next reading')).toEqual([ts]);
+    expect(
+      await eventually(
+        () => storedTimes('dead-1'),
+        (t) => t.length === 1,
+        20_000,
+        'the next reading',
+      ),
+    ).toEqual([ts]);
   } finally {
     await service.stop();
     removeDir(service.dataDir);
@@ -139,16 +191,24 @@ describe('kill -9 of the service process', () => {
 
   async function startChild(httpPort: number, mqttPort: number): Promise<ChildProcess> {
     if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx nx run ingest:build)`);
-    const env = { ...process.env, ...testEnv(influx, dataDir, { DUSTWATCH_HTTP_PORT: String(httpPort), DUSTWATCH_MQTT_PORT: String(mqttPort) }) };
+    const env = {
+      ...process.env,
+      ...testEnv(influx, dataDir, { DUSTWATCH_HTTP_PORT: String(httpPort), DUSTWATCH_MQTT_PORT: String(mqttPort) }),
+    };
     const proc = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    await eventually(async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${httpPort}/health`);
-        return ((await res.json()) as { broker: { listening: boolean } }).broker.listening;
-      } catch {
-        return false;
-      }
-    }, (up) => up, 30_000, 'the service to listen');
+    await eventually(
+      async () => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${httpPort}/health`);
+          return ((await res.json()) as { broker: { listening: boolean } }).broker.listening;
+        } catch {
+          return false;
+        }
+      },
+      (up) => up,
+      30_000,
+      'the service to listen',
+    );
     return proc;
   }
 
@@ -170,17 +230,27 @@ describe('kill -9 of the service process', () => {
       },
     });
     await outage;
-    const beforeRestart = await (async () => { await influx.resume(); return storedTimes('kill-1'); })();
+    const beforeRestart = await (async () => {
+      await influx.resume();
+      return storedTimes('kill-1');
+    })();
     expect(beforeRestart.length).toBeLessThanOrEqual(2000 + 100);
     client.end(true);
-    await new Promise<void>((r) => (victim.exitCode !== null || victim.signalCode !== null ? r() : victim.once('exit', () => r())));
+    await new Promise<void>((r) =>
+      victim.exitCode !== null || victim.signalCode !== null ? r() : victim.once('exit', () => r()),
+    );
     expect(victim.signalCode).toBe('SIGKILL');
     expect(run.acked.length).toBeGreaterThanOrEqual(3000);
     expect(run.acked.length).toBeLessThan(20_000);
 
     child = await startChild(httpPort, mqttPort);
     const acked = new Set(run.acked);
-    const times = await eventually(() => storedTimes('kill-1'), (t) => t.filter((x) => acked.has(x)).length === acked.size, 60_000, 'every acknowledged reading');
+    const times = await eventually(
+      () => storedTimes('kill-1'),
+      (t) => t.filter((x) => acked.has(x)).length === acked.size,
+      60_000,
+      'every acknowledged reading',
+    );
     // Each stored time is unique (a point's identity is series + time), so none is stored twice.
     expect(new Set(times).size).toBe(times.length);
     expect(run.acked.filter((t) => !times.includes(t))).toEqual([]);

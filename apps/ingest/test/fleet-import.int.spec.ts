@@ -12,7 +12,9 @@ const ROOT = resolve(__dirname, '../../..');
 const SIM_CLI = join(ROOT, 'dist/devices-sim/devices-sim/src/cli.js');
 const ADMIN_CLI = join(ROOT, 'dist/apps/ingest/apps/ingest/src/cli.js');
 
-interface Fleet { sites: { id: string; devices: { id: string; secret: string }[] }[] }
+interface Fleet {
+  sites: { id: string; devices: { id: string; secret: string }[] }[];
+}
 
 let influx: InfluxServer;
 let service: TestService | null = null;
@@ -21,7 +23,10 @@ const dataDir = join(dir, 'data');
 const fleetFile = join(dir, 'fleet.yaml');
 
 function run(cli: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, DUSTWATCH_DATA_DIR: dataDir }, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    env: { ...process.env, DUSTWATCH_DATA_DIR: dataDir },
+    encoding: 'utf8',
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -42,7 +47,11 @@ it('generates, imports and connects the 152-site demo fleet; re-import changes n
 
   const first = run(ADMIN_CLI, ['import-fleet', fleetFile]);
   expect(first.status).toBe(0);
-  expect(JSON.parse(first.stdout)).toMatchObject({ sites: { created: 158, updated: 0 }, devices: { created: deviceCount, updated: 0 }, generatedSecrets: 0 });
+  expect(JSON.parse(first.stdout)).toMatchObject({
+    sites: { created: 158, updated: 0 },
+    devices: { created: deviceCount, updated: 0 },
+    generatedSecrets: 0,
+  });
   expect(first.stderr).toContain(`hashing device secrets ${deviceCount}/${deviceCount}`);
 
   service = await startTestService(influx, {}, dataDir);
@@ -56,10 +65,18 @@ it('generates, imports and connects the 152-site demo fleet; re-import changes n
   const closed = jest.fn();
   client.on('close', closed);
   const second = run(ADMIN_CLI, ['import-fleet', fleetFile]);
-  expect(JSON.parse(second.stdout)).toMatchObject({ sites: { created: 0, updated: 158 }, devices: { created: 0, updated: deviceCount } });
+  expect(JSON.parse(second.stdout)).toMatchObject({
+    sites: { created: 0, updated: 158 },
+    devices: { created: 0, updated: deviceCount },
+  });
   const ts = Date.now() - 60_000;
   await client.publishAsync(`devices/${device.id}/readings`, JSON.stringify({ ts, pm10: 42 }), { qos: 1 });
-  const rows = await eventually(() => influx.rows(TEST_DB, `SELECT pm10, site FROM raw.readings WHERE device = '${device.id}'`), (r) => r.length === 1, 20_000, 'the point');
+  const rows = await eventually(
+    () => influx.rows(TEST_DB, `SELECT pm10, site FROM raw.readings WHERE device = '${device.id}'`),
+    (r) => r.length === 1,
+    20_000,
+    'the point',
+  );
   expect(rows).toEqual([{ time: ts, pm10: 42, site: fleet.sites[41].id }]);
   expect(closed).not.toHaveBeenCalled();
   client.end(true);
@@ -67,7 +84,10 @@ it('generates, imports and connects the 152-site demo fleet; re-import changes n
 
 it('refuses a bad fleet file, listing every problem, and changes nothing', async () => {
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'version: 2\nsites:\n  - id: "a/b"\n    name: x\n    district: y\n    lat: 99\n    lon: 1\n    devices:\n      - { id: d1, model: m, kind: tower }\n      - { id: d1, model: m, kind: site, secret: short }\n');
+  writeFileSync(
+    bad,
+    'version: 2\nsites:\n  - id: "a/b"\n    name: x\n    district: y\n    lat: 99\n    lon: 1\n    devices:\n      - { id: d1, model: m, kind: tower }\n      - { id: d1, model: m, kind: site, secret: short }\n',
+  );
   const result = run(ADMIN_CLI, ['import-fleet', bad]);
   expect(result.status).toBe(1);
   expect(result.stderr.trim().split('\n')).toEqual([

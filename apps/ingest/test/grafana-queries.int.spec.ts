@@ -18,8 +18,17 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const SHANGHAI = 8 * HOUR;
 
-interface Target { refId: string; query: string; resultFormat: string }
-interface Dashboard { uid: string; panels: { title: string; targets: Target[] }[]; templating: { list: { name: string; query: string; type: string }[] }; annotations: { list: { name: string; query?: string }[] } }
+interface Target {
+  refId: string;
+  query: string;
+  resultFormat: string;
+}
+interface Dashboard {
+  uid: string;
+  panels: { title: string; targets: Target[] }[];
+  templating: { list: { name: string; query: string; type: string }[] };
+  annotations: { list: { name: string; query?: string }[] };
+}
 
 let influx: InfluxServer;
 let service: TestService;
@@ -35,12 +44,18 @@ const probe = 'PROBE-M1';
 const episodeStart = Math.floor((now - 3 * HOUR) / HOUR) * HOUR;
 
 function publish(client: MqttClient, readings: { ts: number; pm10: number; noise: number }[]): Promise<void> {
-  return new Promise((ok, fail) => client.publish(`devices/${probe}/readings`, JSON.stringify(readings), { qos: 1 }, (e) => (e ? fail(e) : ok())));
+  return new Promise((ok, fail) =>
+    client.publish(`devices/${probe}/readings`, JSON.stringify(readings), { qos: 1 }, (e) => (e ? fail(e) : ok())),
+  );
 }
 
 async function query(q: string): Promise<{ columns: string[]; values: unknown[][]; tags?: Record<string, string> }[]> {
-  const res = await fetch(`${influx.url}/query?${new URLSearchParams({ db: TEST_DB, q, epoch: 'ms' })}`, { method: 'POST' });
-  const body = (await res.json()) as { results: { error?: string; series?: { columns: string[]; values: unknown[][]; tags?: Record<string, string> }[] }[] };
+  const res = await fetch(`${influx.url}/query?${new URLSearchParams({ db: TEST_DB, q, epoch: 'ms' })}`, {
+    method: 'POST',
+  });
+  const body = (await res.json()) as {
+    results: { error?: string; series?: { columns: string[]; values: unknown[][]; tags?: Record<string, string> }[] }[];
+  };
   if (body.results[0].error) throw new Error(`${body.results[0].error} in: ${q}`);
   return body.results[0].series ?? [];
 }
@@ -52,14 +67,20 @@ function substitute(q: string): string {
     .replace(/\$timeFilter/g, `time >= ${from}ms and time <= ${Date.now()}ms`) // "to" is now when the query runs, as in Grafana
     .replace(/\$__interval/g, '5m')
     .replace(/\$period/g, '1d')
-    .replace(/\/\^\$site\$\//g, `/^${regexOf(q.includes('"readings_1h"') || q.includes('"alert_events"') ? siteIds : [probeSite])}$/`)
+    .replace(
+      /\/\^\$site\$\//g,
+      `/^${regexOf(q.includes('"readings_1h"') || q.includes('"alert_events"') ? siteIds : [probeSite])}$/`,
+    )
     .replace(/\/\^\$district\$\//g, `/^${district}$/`)
     .replace(/\/\^\$background\$\//g, `/^${regexOf(backgroundIds)}$/`);
 }
 
-const dashboards = (): Dashboard[] => readdirSync(DASHBOARD_DIR).map((f) => JSON.parse(readFileSync(join(DASHBOARD_DIR, f), 'utf8')) as Dashboard);
+const dashboards = (): Dashboard[] =>
+  readdirSync(DASHBOARD_DIR).map((f) => JSON.parse(readFileSync(join(DASHBOARD_DIR, f), 'utf8')) as Dashboard);
 const panelQuery = (uid: string, title: RegExp, refId = 'A'): string => {
-  const panel = dashboards().find((d) => d.uid === uid)!.panels.find((p) => title.test(p.title))!;
+  const panel = dashboards()
+    .find((d) => d.uid === uid)!
+    .panels.find((p) => title.test(p.title))!;
   return substitute(panel.targets.find((t) => t.refId === refId)!.query);
 };
 
@@ -68,29 +89,86 @@ beforeAll(async () => {
   service = await startTestService(influx, { DUSTWATCH_SNAPSHOT_SECONDS: '1', DUSTWATCH_WRITE_MAX_DELAY_MS: '20' });
   const fleetFile = join(dir, 'fleet.yaml');
   expect((await sim(['generate-fleet', '--sites', '4', '--seed', '11', '--out', fleetFile])).code).toBe(0);
-  const fleet = parse(readFileSync(fleetFile, 'utf8')) as { sites: { id: string; district: string; devices: { id: string; kind?: string }[] }[] };
+  const fleet = parse(readFileSync(fleetFile, 'utf8')) as {
+    sites: { id: string; district: string; devices: { id: string; kind?: string }[] }[];
+  };
   expect((await service.api('POST', '/api/fleet/import', fleet)).status).toBe(200);
   probeSite = fleet.sites[0].id;
   district = fleet.sites[0].district;
   siteIds = fleet.sites.filter((s) => s.devices.every((d) => (d.kind ?? 'site') === 'site')).map((s) => s.id);
-  backgroundIds = fleet.sites.filter((s) => s.district === district && s.devices.every((d) => d.kind === 'background')).map((s) => s.id);
-  const backfill = await sim(['backfill', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--from', new Date(from).toISOString(), '--to', new Date(now - 5 * MIN).toISOString(), '--seed', '11', '--json']);
+  backgroundIds = fleet.sites
+    .filter((s) => s.district === district && s.devices.every((d) => d.kind === 'background'))
+    .map((s) => s.id);
+  const backfill = await sim([
+    'backfill',
+    '--fleet',
+    fleetFile,
+    '--url',
+    `mqtt://127.0.0.1:${service.mqttPort}`,
+    '--from',
+    new Date(from).toISOString(),
+    '--to',
+    new Date(now - 5 * MIN).toISOString(),
+    '--seed',
+    '11',
+    '--json',
+  ]);
   expect(backfill.code).toBe(0);
 
-  const created = await service.api<{ secret: string }>('POST', '/api/devices', { id: probe, siteId: probeSite, model: 'TEST', kind: 'site' });
+  const created = await service.api<{ secret: string }>('POST', '/api/devices', {
+    id: probe,
+    siteId: probeSite,
+    model: 'TEST',
+    kind: 'site',
+  });
   const device = await connectDevice(service.mqttPort, probe, created.body.secret);
-  const minutes = (start: number, n: number, pm10: number) => Array.from({ length: n }, (_, i) => ({ ts: start + i * MIN, pm10, noise: 60 }));
+  const minutes = (start: number, n: number, pm10: number) =>
+    Array.from({ length: n }, (_, i) => ({ ts: start + i * MIN, pm10, noise: 60 }));
   await publish(device, minutes(episodeStart, 120, 300));
   await publish(device, minutes(episodeStart + 2 * HOUR, 60, 50));
-  const alerts = await eventually(() => service.api<{ items: { id: number; state: string }[] }>('GET', `/api/alerts?siteId=${probeSite}&rule=pm10-hourly`), (r) => r.body.items[0]?.state === 'resolved', 10_000, 'the resolved alert');
-  expect((await service.api('POST', `/api/alerts/${alerts.body.items[0].id}/close`, { note: 'covered the stockpile' })).status).toBe(200);
+  const alerts = await eventually(
+    () =>
+      service.api<{ items: { id: number; state: string }[] }>(
+        'GET',
+        `/api/alerts?siteId=${probeSite}&rule=pm10-hourly`,
+      ),
+    (r) => r.body.items[0]?.state === 'resolved',
+    10_000,
+    'the resolved alert',
+  );
+  expect(
+    (await service.api('POST', `/api/alerts/${alerts.body.items[0].id}/close`, { note: 'covered the stockpile' }))
+      .status,
+  ).toBe(200);
   device.end(true);
 
   // everything in InfluxDB, the hours rolled up, a fresh fleet snapshot
-  await eventually(async () => Number((await influx.rows(TEST_DB, `SELECT count(pm10) FROM raw.readings WHERE device = '${probe}'`))[0]?.count ?? 0), (n) => n === 180, 20_000, 'the probe readings');
-  await eventually(async () => (await influx.rows(TEST_DB, 'SELECT count(alert_id) FROM long.alert_events')).length, (n) => n > 0, 20_000, 'alert events');
-  await eventually(async () => (await service.api<{ items: unknown[] }>('GET', '/api/notifications?state=pending')).body.items.length, (n) => n === 0, 20_000, 'the outbox drained');
-  await rollUpHours(new InfluxHttpClient({ url: influx.url, database: TEST_DB }), Math.floor(from / HOUR) * HOUR, Math.floor(now / HOUR) * HOUR);
+  await eventually(
+    async () =>
+      Number(
+        (await influx.rows(TEST_DB, `SELECT count(pm10) FROM raw.readings WHERE device = '${probe}'`))[0]?.count ?? 0,
+      ),
+    (n) => n === 180,
+    20_000,
+    'the probe readings',
+  );
+  await eventually(
+    async () => (await influx.rows(TEST_DB, 'SELECT count(alert_id) FROM long.alert_events')).length,
+    (n) => n > 0,
+    20_000,
+    'alert events',
+  );
+  await eventually(
+    async () => (await service.api<{ items: unknown[] }>('GET', '/api/notifications?state=pending')).body.items.length,
+    (n) => n === 0,
+    20_000,
+    'the outbox drained',
+  );
+  await rollUpHours(
+    new InfluxHttpClient({ url: influx.url, database: TEST_DB }),
+    Math.floor(from / HOUR) * HOUR,
+    Math.floor(now / HOUR) * HOUR,
+  );
   await new Promise((r) => setTimeout(r, 2500));
 }, 180_000);
 
@@ -104,20 +182,29 @@ afterAll(async () => {
 it('every panel query, variable query and annotation query of every dashboard runs and returns data', async () => {
   const ran: string[] = [];
   for (const d of dashboards()) {
-    for (const p of d.panels) for (const t of p.targets) {
-      const series = await query(substitute(t.query));
-      expect({ dashboard: d.uid, panel: p.title, ref: t.refId, rows: series.reduce((n, s) => n + s.values.length, 0) > 0 }).toEqual({ dashboard: d.uid, panel: p.title, ref: t.refId, rows: true });
-      ran.push(`${d.uid}/${p.title}/${t.refId}`);
-    }
-    for (const v of d.templating.list.filter((x) => x.type === 'query')) expect((await query(substitute(v.query))).length).toBe(1);
-    for (const a of d.annotations.list.filter((x) => x.query)) expect((await query(substitute(a.query!))).length).toBeGreaterThan(0);
+    for (const p of d.panels)
+      for (const t of p.targets) {
+        const series = await query(substitute(t.query));
+        expect({
+          dashboard: d.uid,
+          panel: p.title,
+          ref: t.refId,
+          rows: series.reduce((n, s) => n + s.values.length, 0) > 0,
+        }).toEqual({ dashboard: d.uid, panel: p.title, ref: t.refId, rows: true });
+        ran.push(`${d.uid}/${p.title}/${t.refId}`);
+      }
+    for (const v of d.templating.list.filter((x) => x.type === 'query'))
+      expect((await query(substitute(v.query))).length).toBe(1);
+    for (const a of d.annotations.list.filter((x) => x.query))
+      expect((await query(substitute(a.query!))).length).toBeGreaterThan(0);
   }
   expect(ran).toHaveLength(19); // 6 + 5 + 5 panels, three with two queries: none skipped
 });
 
-it('the variables list the registry\'s sites, the site\'s district and its background stations', async () => {
+it("the variables list the registry's sites, the site's district and its background stations", async () => {
   const site = dashboards().find((d) => d.uid === 'dustwatch-site')!;
-  const values = async (name: string) => (await query(substitute(site.templating.list.find((v) => v.name === name)!.query)))[0].values.map((v) => v[1]);
+  const values = async (name: string) =>
+    (await query(substitute(site.templating.list.find((v) => v.name === name)!.query)))[0].values.map((v) => v[1]);
   expect((await values('site')).sort()).toEqual([...siteIds].sort());
   expect(await values('district')).toEqual([district]);
   expect((await values('background')).sort()).toEqual([...backgroundIds].sort());
@@ -130,24 +217,38 @@ it('fleet now: devices online and the ten worst sites by 1-h PM10 match the regi
   const [offline] = await query(panelQuery('dustwatch-fleet-now', /^Devices offline/));
   expect(offline.values[0][1]).toBe(devices.filter((d) => !d.online).length);
 
-  const active = (await service.api<{ items: { severity: string }[] }>('GET', '/api/alerts?state=open,acknowledged&limit=500')).body.items;
+  const active = (
+    await service.api<{ items: { severity: string }[] }>('GET', '/api/alerts?state=open,acknowledged&limit=500')
+  ).body.items;
   const [bySeverity] = await query(panelQuery('dustwatch-fleet-now', /^Active alerts/));
-  expect(bySeverity.values[0].slice(1)).toEqual([active.filter((a) => a.severity === 'warning').length, active.filter((a) => a.severity === 'critical').length]);
+  expect(bySeverity.values[0].slice(1)).toEqual([
+    active.filter((a) => a.severity === 'warning').length,
+    active.filter((a) => a.severity === 'critical').length,
+  ]);
 
   // independent: mean of the raw PM10 per site over the last hour
   const raw = await influx.rows(TEST_DB, 'SELECT pm10, site FROM raw.readings WHERE time > now() - 1h');
   const bySite = new Map<string, number[]>();
-  for (const r of raw) bySite.set(r['site'] as string, [...(bySite.get(r['site'] as string) ?? []), r['pm10'] as number]);
-  const expected = [...bySite].map(([site, v]) => [site, v.reduce((a, b) => a + b, 0) / v.length] as const).sort((a, b) => b[1] - a[1]).slice(0, 10);
+  for (const r of raw)
+    bySite.set(r['site'] as string, [...(bySite.get(r['site'] as string) ?? []), r['pm10'] as number]);
+  const expected = [...bySite]
+    .map(([site, v]) => [site, v.reduce((a, b) => a + b, 0) / v.length] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10);
   const [worst] = await query(panelQuery('dustwatch-fleet-now', /^Ten worst/));
-  const got = worst.values.map((v) => [v[worst.columns.indexOf('site')], v[worst.columns.indexOf('pm10')]] as [string, number]).sort((a, b) => b[1] - a[1]);
+  const got = worst.values
+    .map((v) => [v[worst.columns.indexOf('site')], v[worst.columns.indexOf('pm10')]] as [string, number])
+    .sort((a, b) => b[1] - a[1]);
   expect(got.map(([s]) => s)).toEqual(expected.map(([s]) => s));
   got.forEach(([, v], i) => expect(v).toBeCloseTo(expected[i][1], 6));
 });
 
 it('compliance: exceedance hours per Asia/Shanghai day equal a count from the raw readings; alerts opened/closed and time to close match the API', async () => {
   // independent: per device and hour, valid (≥ 45 readings) and mean ≥ 150, counted per site and local day
-  const raw = await influx.rows(TEST_DB, `SELECT pm10, site, device FROM raw.readings WHERE time >= ${Math.floor(from / HOUR) * HOUR}ms`);
+  const raw = await influx.rows(
+    TEST_DB,
+    `SELECT pm10, site, device FROM raw.readings WHERE time >= ${Math.floor(from / HOUR) * HOUR}ms`,
+  );
   const hours = new Map<string, { site: string; hour: number; values: number[] }>();
   for (const r of raw) {
     const hour = Math.floor((r['time'] as number) / HOUR) * HOUR;
@@ -162,13 +263,21 @@ it('compliance: exceedance hours per Asia/Shanghai day equal a count from the ra
     const localDay = Math.floor((h.hour + SHANGHAI) / DAY) * DAY - SHANGHAI;
     expected[`${h.site}|${localDay}`] = (expected[`${h.site}|${localDay}`] ?? 0) + 1;
   }
-  expect(expected[`${probeSite}|${Math.floor((episodeStart + SHANGHAI) / DAY) * DAY - SHANGHAI}`]).toBeGreaterThanOrEqual(1); // the episode is in it
+  expect(
+    expected[`${probeSite}|${Math.floor((episodeStart + SHANGHAI) / DAY) * DAY - SHANGHAI}`],
+  ).toBeGreaterThanOrEqual(1); // the episode is in it
   const series = await query(panelQuery('dustwatch-compliance', /^PM10 exceedance/));
   const got: Record<string, number> = {};
-  for (const s of series) for (const v of s.values) if ((v[1] as number) > 0) got[`${s.tags!['site']}|${v[0]}`] = v[1] as number;
+  for (const s of series)
+    for (const v of s.values) if ((v[1] as number) > 0) got[`${s.tags!['site']}|${v[0]}`] = v[1] as number;
   expect(got).toEqual(expected);
 
-  const alerts = (await service.api<{ items: { siteId: string; openedAt: string; closedAt: string | null }[] }>('GET', '/api/alerts?state=open,acknowledged,resolved,closed&limit=500')).body.items;
+  const alerts = (
+    await service.api<{ items: { siteId: string; openedAt: string; closedAt: string | null }[] }>(
+      'GET',
+      '/api/alerts?state=open,acknowledged,resolved,closed&limit=500',
+    )
+  ).body.items;
   const opened = await query(panelQuery('dustwatch-compliance', /^Alerts opened/, 'A'));
   expect(opened.reduce((n, s) => n + s.values.reduce((m, v) => m + (v[1] as number), 0), 0)).toBe(alerts.length);
   const closed = alerts.filter((a) => a.closedAt);

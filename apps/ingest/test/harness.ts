@@ -10,7 +10,11 @@ export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const TEST_DB = 'dustwatch_test';
 
 /** The environment of a service under test: loopback, ephemeral ports, its own data folder. */
-export function testEnv(influx: InfluxServer, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function testEnv(
+  influx: InfluxServer,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     DUSTWATCH_ADMIN_API_KEY: ADMIN_KEY,
     DUSTWATCH_HTTP_HOST: '127.0.0.1',
@@ -31,11 +35,21 @@ export interface TestService extends RunningService {
   readonly dataDir: string;
   readonly baseUrl: string;
   readonly logs: string[];
-  api<T = unknown>(method: string, path: string, body?: unknown, key?: string | null): Promise<{ status: number; body: T }>;
+  api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    key?: string | null,
+  ): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
-export async function startTestService(influx: InfluxServer, extra: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-data-')), clock?: Clock): Promise<TestService> {
+export async function startTestService(
+  influx: InfluxServer,
+  extra: Record<string, string> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-data-')),
+  clock?: Clock,
+): Promise<TestService> {
   const config = loadConfig(testEnv(influx, dataDir, extra));
   const logs: string[] = [];
   const service = await startService(config, { logSink: (line) => logs.push(line), clock });
@@ -56,22 +70,48 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function api<T>(baseUrl: string, method: string, path: string, body?: unknown, key: string | null = ADMIN_KEY): Promise<{ status: number; body: T }> {
+export async function api<T>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string | null = ADMIN_KEY,
+): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   if (key !== null) headers['x-api-key'] = key;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
 /** Creates a site and its devices through the admin API; returns each device's secret. */
-export async function provision(service: { api: TestService['api'] }, siteId: string, deviceIds: string[], district = 'Luzhou'): Promise<Record<string, string>> {
-  const site = await service.api('POST', '/api/sites', { id: siteId, name: `Site ${siteId}`, district, lat: 36.19, lon: 113.12 });
+export async function provision(
+  service: { api: TestService['api'] },
+  siteId: string,
+  deviceIds: string[],
+  district = 'Luzhou',
+): Promise<Record<string, string>> {
+  const site = await service.api('POST', '/api/sites', {
+    id: siteId,
+    name: `Site ${siteId}`,
+    district,
+    lat: 36.19,
+    lon: 113.12,
+  });
   if (site.status !== 201) throw new Error(`site: ${site.status} ${JSON.stringify(site.body)}`);
   const secrets: Record<string, string> = {};
   for (const id of deviceIds) {
-    const res = await service.api<{ secret: string }>('POST', '/api/devices', { id, siteId, model: 'TEST-1', kind: 'site' });
+    const res = await service.api<{ secret: string }>('POST', '/api/devices', {
+      id,
+      siteId,
+      model: 'TEST-1',
+      kind: 'site',
+    });
     if (res.status !== 201) throw new Error(`device: ${res.status} ${JSON.stringify(res.body)}`);
     secrets[id] = res.body.secret;
   }
@@ -79,11 +119,24 @@ export async function provision(service: { api: TestService['api'] }, siteId: st
 }
 
 /** Connects like a device does; rejects with the CONNACK code on refusal. */
-export function connectDevice(port: number, deviceId: string, secret: string | undefined, options: IClientOptions = {}): Promise<MqttClient> {
+export function connectDevice(
+  port: number,
+  deviceId: string,
+  secret: string | undefined,
+  options: IClientOptions = {},
+): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect({
-      host: '127.0.0.1', port, protocolVersion: 4, clientId: deviceId, username: deviceId, password: secret,
-      reconnectPeriod: 0, connectTimeout: 5000, clean: true, ...options,
+      host: '127.0.0.1',
+      port,
+      protocolVersion: 4,
+      clientId: deviceId,
+      username: deviceId,
+      password: secret,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      clean: true,
+      ...options,
     });
     client.once('connect', () => resolve(client));
     client.once('error', (error) => {
@@ -94,7 +147,12 @@ export function connectDevice(port: number, deviceId: string, secret: string | u
 }
 
 /** Polls until `probe` returns a value that `done` accepts, or fails after the deadline. */
-export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!done(last)) {

@@ -18,7 +18,10 @@ afterAll(async () => {
 });
 
 it('surfaces refused InfluxDB credentials and delivers the spooled readings once they are right', async () => {
-  const wrong = await startTestService(influx, { DUSTWATCH_INFLUX_USERNAME: ADMIN.username, DUSTWATCH_INFLUX_PASSWORD: 'wrong-password' });
+  const wrong = await startTestService(influx, {
+    DUSTWATCH_INFLUX_USERNAME: ADMIN.username,
+    DUSTWATCH_INFLUX_PASSWORD: 'wrong-password',
+  });
   const dataDir = wrong.dataDir;
   let right: Awaited<ReturnType<typeof startTestService>> | null = null;
   let wrongStopped = false;
@@ -26,12 +29,27 @@ it('surfaces refused InfluxDB credentials and delivers the spooled readings once
     const secrets = await provision(wrong, 'AUTH-1', ['auth-1']);
     const client = await connectDevice(wrong.mqttPort, 'auth-1', secrets['auth-1']);
     const ts = Date.now() - 120_000;
-    await client.publishAsync('devices/auth-1/readings', JSON.stringify([{ ts, pm10: 61 }, { ts: ts + 60_000, pm10: 62 }]), { qos: 1 });
+    await client.publishAsync(
+      'devices/auth-1/readings',
+      JSON.stringify([
+        { ts, pm10: 61 },
+        { ts: ts + 60_000, pm10: 62 },
+      ]),
+      { qos: 1 },
+    );
     client.end(true);
-    const health = await eventually(async () => {
-      const res = await fetch(`${wrong.baseUrl}/health`);
-      return { status: res.status, body: (await res.json()) as { influx: { lastError: string | null }; spool: { depth: number } } };
-    }, (h) => h.body.influx.lastError !== null, 10_000, 'the InfluxDB error in /health');
+    const health = await eventually(
+      async () => {
+        const res = await fetch(`${wrong.baseUrl}/health`);
+        return {
+          status: res.status,
+          body: (await res.json()) as { influx: { lastError: string | null }; spool: { depth: number } },
+        };
+      },
+      (h) => h.body.influx.lastError !== null,
+      10_000,
+      'the InfluxDB error in /health',
+    );
     expect(health.status).toBe(503);
     expect(health.body.influx.lastError).toContain('401');
     expect(health.body.spool.depth).toBe(2);
@@ -39,10 +57,21 @@ it('surfaces refused InfluxDB credentials and delivers the spooled readings once
     await wrong.stop();
     wrongStopped = true;
 
-    right = await startTestService(influx, { DUSTWATCH_INFLUX_USERNAME: ADMIN.username, DUSTWATCH_INFLUX_PASSWORD: ADMIN.password }, dataDir);
-    const rows = await eventually(() => influx.rows(TEST_DB, "SELECT pm10 FROM raw.readings WHERE device = 'auth-1'", ADMIN).catch(() => []),
-      (r) => r.length === 2, 20_000, 'the spooled readings');
-    expect(rows).toEqual([{ time: ts, pm10: 61 }, { time: ts + 60_000, pm10: 62 }]);
+    right = await startTestService(
+      influx,
+      { DUSTWATCH_INFLUX_USERNAME: ADMIN.username, DUSTWATCH_INFLUX_PASSWORD: ADMIN.password },
+      dataDir,
+    );
+    const rows = await eventually(
+      () => influx.rows(TEST_DB, "SELECT pm10 FROM raw.readings WHERE device = 'auth-1'", ADMIN).catch(() => []),
+      (r) => r.length === 2,
+      20_000,
+      'the spooled readings',
+    );
+    expect(rows).toEqual([
+      { time: ts, pm10: 61 },
+      { time: ts + 60_000, pm10: 62 },
+    ]);
   } finally {
     if (!wrongStopped) await wrong.stop();
     await right?.stop();

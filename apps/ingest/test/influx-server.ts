@@ -23,7 +23,12 @@ export function influxdMissing(): string | null {
 export class InfluxServer {
   private child: ChildProcess | null = null;
 
-  private constructor(readonly dir: string, readonly httpPort: number, private readonly rpcPort: number, private readonly authEnabled: boolean) {}
+  private constructor(
+    readonly dir: string,
+    readonly httpPort: number,
+    private readonly rpcPort: number,
+    private readonly authEnabled: boolean,
+  ) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -62,7 +67,9 @@ export class InfluxServer {
     };
     const child = spawn(INFLUXD, ['-config', CONFIG], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
     this.child = child;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -95,13 +102,24 @@ export class InfluxServer {
   }
 
   /** Runs an InfluxQL query and returns the first series' rows as objects. */
-  async rows(database: string, q: string, auth?: { username: string; password: string }): Promise<Record<string, unknown>[]> {
+  async rows(
+    database: string,
+    q: string,
+    auth?: { username: string; password: string },
+  ): Promise<Record<string, unknown>[]> {
     const params: Record<string, string> = { db: database, q, epoch: 'ms' };
     if (auth) Object.assign(params, { u: auth.username, p: auth.password });
     const res = await fetch(`${this.url}/query?${new URLSearchParams(params)}`, { method: 'POST' });
-    const body = (await res.json()) as { results: { error?: string; series?: { columns: string[]; values: unknown[][]; tags?: Record<string, string> }[] }[] };
+    const body = (await res.json()) as {
+      results: {
+        error?: string;
+        series?: { columns: string[]; values: unknown[][]; tags?: Record<string, string> }[];
+      }[];
+    };
     const result = body.results[0];
     if (result.error) throw new Error(result.error);
-    return (result.series ?? []).flatMap((s) => s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })));
+    return (result.series ?? []).flatMap((s) =>
+      s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })),
+    );
   }
 }

@@ -13,7 +13,10 @@ export interface PublishRun {
  * Stops early when the connection drops.
  */
 export async function publishReadings(
-  client: MqttClient, deviceId: string, count: number, startTs: number,
+  client: MqttClient,
+  deviceId: string,
+  count: number,
+  startTs: number,
   options: { window?: number; stepMs?: number; onAck?: (ackedCount: number) => void } = {},
 ): Promise<PublishRun> {
   const window = options.window ?? 100;
@@ -23,24 +26,31 @@ export async function publishReadings(
   let next = 0;
   let inFlight = 0;
   let closed = false;
-  client.once('close', () => { closed = true; });
+  client.once('close', () => {
+    closed = true;
+  });
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       while (inFlight < window && next < count && !closed && client.connected) {
         const ts = startTs + next * stepMs;
         next += 1;
         inFlight += 1;
-        client.publish(topic, JSON.stringify({ ts, pm10: (next % 500) + 10, pm25: (next % 200) + 5 }), { qos: 1 }, (error) => {
-          inFlight -= 1;
-          if (error) {
-            run.failed += 1;
-            closed = true;
-          } else {
-            run.acked.push(ts);
-            options.onAck?.(run.acked.length);
-          }
-          setImmediate(pump);
-        });
+        client.publish(
+          topic,
+          JSON.stringify({ ts, pm10: (next % 500) + 10, pm25: (next % 200) + 5 }),
+          { qos: 1 },
+          (error) => {
+            inFlight -= 1;
+            if (error) {
+              run.failed += 1;
+              closed = true;
+            } else {
+              run.acked.push(ts);
+              options.onAck?.(run.acked.length);
+            }
+            setImmediate(pump);
+          },
+        );
       }
       if (inFlight === 0 && (next >= count || closed || !client.connected)) resolve();
     };

@@ -10,13 +10,26 @@ import { TEST_DB, TestService, removeDir, startTestService } from './harness';
 // small generated fleet with malformed payloads, QoS 1 duplicates, a silent device that comes
 // back with its buffer, and a reconnect storm. Every acknowledged reading must be in InfluxDB
 // once, and every malformed kind quarantined with its reason.
-const KINDS = ['invalid_utf8', 'malformed_json', 'empty_batch', 'batch_too_large', 'not_an_object', 'unknown_field', 'wrong_type',
-  'not_finite', 'out_of_range', 'no_metrics', 'bad_timestamp', 'ts_in_future', 'ts_too_old', 'bad_flag'];
+const KINDS = [
+  'invalid_utf8',
+  'malformed_json',
+  'empty_batch',
+  'batch_too_large',
+  'not_an_object',
+  'unknown_field',
+  'wrong_type',
+  'not_finite',
+  'out_of_range',
+  'no_metrics',
+  'bad_timestamp',
+  'ts_in_future',
+  'ts_too_old',
+  'bad_flag',
+];
 
 let influx: InfluxServer;
 let service: TestService;
 const dir = mkdtempSync(join(tmpdir(), 'dustwatch-sim-'));
-
 
 beforeAll(async () => {
   influx = await InfluxServer.start();
@@ -39,18 +52,43 @@ it('an accelerated run with scenarios: every acknowledged reading stored once, e
   const [malformed, duplicated, silent] = ids;
 
   const scenarioFile = join(dir, 'scenarios.yaml');
-  writeFileSync(scenarioFile, [
-    'version: 1', 'scenarios:',
-    `  - { kind: malformed, device: ${malformed}, at: +2m }`,
-    `  - { kind: duplicates, device: ${duplicated}, at: +5m, minutes: 10 }`,
-    `  - { kind: silence, device: ${silent}, at: +8m, minutes: 12 }`,
-    '  - { kind: reconnect-storm, at: +22m }',
-  ].join('\n'));
+  writeFileSync(
+    scenarioFile,
+    [
+      'version: 1',
+      'scenarios:',
+      `  - { kind: malformed, device: ${malformed}, at: +2m }`,
+      `  - { kind: duplicates, device: ${duplicated}, at: +5m, minutes: 10 }`,
+      `  - { kind: silence, device: ${silent}, at: +8m, minutes: 12 }`,
+      '  - { kind: reconnect-storm, at: +22m }',
+    ].join('\n'),
+  );
 
-  const run = await sim(['run', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--speed', '300', '--duration', '30m', '--scenario', scenarioFile, '--json']);
+  const run = await sim([
+    'run',
+    '--fleet',
+    fleetFile,
+    '--url',
+    `mqtt://127.0.0.1:${service.mqttPort}`,
+    '--speed',
+    '300',
+    '--duration',
+    '30m',
+    '--scenario',
+    scenarioFile,
+    '--json',
+  ]);
   expect(run.stderr).not.toContain('Error');
   expect(run.code).toBe(0);
-  const summary = JSON.parse(run.stdout) as { readingsAcked: number; malformedAcked: number; refusedByReason: Record<string, number>; reconnects: number; drained: boolean; connectRefusals: object; devices: number };
+  const summary = JSON.parse(run.stdout) as {
+    readingsAcked: number;
+    malformedAcked: number;
+    refusedByReason: Record<string, number>;
+    reconnects: number;
+    drained: boolean;
+    connectRefusals: object;
+    devices: number;
+  };
   expect(summary.drained).toBe(true);
   expect(summary.connectRefusals).toEqual({});
   expect(summary.devices).toBe(ids.length);
@@ -71,7 +109,10 @@ it('an accelerated run with scenarios: every acknowledged reading stored once, e
   expect(perDevice[duplicated]).toBeGreaterThanOrEqual(30);
   expect(perDevice[duplicated]).toBeLessThanOrEqual(31);
 
-  const quarantine = await service.api<{ reasons: { code: string }[] }[]>('GET', `/api/quarantine?deviceId=${malformed}`);
+  const quarantine = await service.api<{ reasons: { code: string }[] }[]>(
+    'GET',
+    `/api/quarantine?deviceId=${malformed}`,
+  );
   expect(quarantine.body.map((q) => q.reasons[0].code).sort()).toEqual([...KINDS].sort());
 });
 
@@ -80,20 +121,58 @@ it('backfills a period: every planned reading acknowledged and stored, and load 
   const from = Date.now() - 3 * 86_400_000;
   const to = from + 12 * 3_600_000;
   const iso = (t: number): string => new Date(t).toISOString();
-  const run = await sim(['backfill', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--from', iso(from), '--to', iso(to), '--json']);
+  const run = await sim([
+    'backfill',
+    '--fleet',
+    fleetFile,
+    '--url',
+    `mqtt://127.0.0.1:${service.mqttPort}`,
+    '--from',
+    iso(from),
+    '--to',
+    iso(to),
+    '--json',
+  ]);
   expect(run.code).toBe(0);
-  const summary = JSON.parse(run.stdout) as { readingsAcked: number; readingsPlanned: number; drained: boolean; publishRetries: number };
-  const devices = (parse(readFileSync(fleetFile, 'utf8')) as { sites: { devices: unknown[] }[] }).sites.reduce((n, s) => n + s.devices.length, 0);
+  const summary = JSON.parse(run.stdout) as {
+    readingsAcked: number;
+    readingsPlanned: number;
+    drained: boolean;
+    publishRetries: number;
+  };
+  const devices = (parse(readFileSync(fleetFile, 'utf8')) as { sites: { devices: unknown[] }[] }).sites.reduce(
+    (n, s) => n + s.devices.length,
+    0,
+  );
   expect(summary.readingsPlanned).toBe(devices * 12 * 60);
   expect(summary.readingsAcked).toBe(summary.readingsPlanned);
   expect(summary.publishRetries).toBe(0);
   await new Promise((r) => setTimeout(r, 1500));
-  const rows = await influx.rows(TEST_DB, `SELECT count(pm10) FROM raw.readings WHERE time >= ${from}ms AND time < ${to}ms`);
+  const rows = await influx.rows(
+    TEST_DB,
+    `SELECT count(pm10) FROM raw.readings WHERE time >= ${from}ms AND time < ${to}ms`,
+  );
   expect(rows[0].count).toBe(summary.readingsPlanned);
 
-  const load = await sim(['load', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--per-device', '50', '--window', '8', '--json']);
+  const load = await sim([
+    'load',
+    '--fleet',
+    fleetFile,
+    '--url',
+    `mqtt://127.0.0.1:${service.mqttPort}`,
+    '--per-device',
+    '50',
+    '--window',
+    '8',
+    '--json',
+  ]);
   expect(load.code).toBe(0);
-  const figures = JSON.parse(load.stdout) as { messages: number; acked: number; errors: number; pubackLatencyMs: { p50: number; p99: number; max: number } };
+  const figures = JSON.parse(load.stdout) as {
+    messages: number;
+    acked: number;
+    errors: number;
+    pubackLatencyMs: { p50: number; p99: number; max: number };
+  };
   expect(figures.messages).toBe(devices * 50);
   expect(figures.acked).toBe(figures.messages);
   expect(figures.errors).toBe(0);
@@ -103,10 +182,23 @@ it('backfills a period: every planned reading acknowledged and stored, and load 
 
 it('says clearly when the broker refuses the credentials, without a stack trace', async () => {
   const fleetFile = join(dir, 'wrong.yaml');
-  writeFileSync(fleetFile, 'version: 1\nsites:\n  - { id: X-1, name: x, district: Luzhou, lat: 36.2, lon: 113.1, devices: [{ id: ghost-1, model: m, kind: site, secret: not-the-right-secret }] }\n');
-  const run = await sim(['run', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`, '--duration', '1m']);
+  writeFileSync(
+    fleetFile,
+    'version: 1\nsites:\n  - { id: X-1, name: x, district: Luzhou, lat: 36.2, lon: 113.1, devices: [{ id: ghost-1, model: m, kind: site, secret: not-the-right-secret }] }\n',
+  );
+  const run = await sim([
+    'run',
+    '--fleet',
+    fleetFile,
+    '--url',
+    `mqtt://127.0.0.1:${service.mqttPort}`,
+    '--duration',
+    '1m',
+  ]);
   expect(run.code).toBe(1);
-  expect(run.stderr.trim()).toBe('devices-sim: ghost-1: the broker refused the connection (CONNACK 4: bad username or password (check the fleet file matches the imported registry))');
+  expect(run.stderr.trim()).toBe(
+    'devices-sim: ghost-1: the broker refused the connection (CONNACK 4: bad username or password (check the fleet file matches the imported registry))',
+  );
 });
 
 it('says clearly when the broker cannot be reached', async () => {

@@ -14,7 +14,10 @@ export class SseClient {
 
   static async open(url: string, headers: Record<string, string>): Promise<SseClient> {
     const client = new SseClient();
-    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: client.controller.signal });
+    const res = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: client.controller.signal,
+    });
     client.status = res.status;
     if (res.status === 200 && res.body) void client.read(res.body);
     return client;
@@ -34,8 +37,14 @@ export class SseClient {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const frame = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
-          if (fields['data']) this.events.push({ id: Number(fields['id']), event: fields['event'], data: JSON.parse(fields['data']) });
+          const fields = Object.fromEntries(
+            frame
+              .split('\n')
+              .filter((l) => !l.startsWith(':') && l.includes(': '))
+              .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
+          );
+          if (fields['data'])
+            this.events.push({ id: Number(fields['id']), event: fields['event'], data: JSON.parse(fields['data']) });
         }
       }
     } catch {

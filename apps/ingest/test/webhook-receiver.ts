@@ -4,7 +4,12 @@ import { IncomingHttpHeaders, Server, createServer } from 'node:http';
 export interface Delivery {
   readonly headers: IncomingHttpHeaders;
   readonly raw: string;
-  readonly body: { deliveryId: string; event: { id: number; type: string; actor: string | null; note: string | null }; alert: { id: number; rule: string; state: string; severity: string; siteId: string; deviceId: string }; text: string };
+  readonly body: {
+    deliveryId: string;
+    event: { id: number; type: string; actor: string | null; note: string | null };
+    alert: { id: number; rule: string; state: string; severity: string; siteId: string; deviceId: string };
+    text: string;
+  };
   /** The X-Dustwatch-Signature header checked against the shared secret. */
   readonly signatureValid: boolean;
 }
@@ -35,7 +40,12 @@ export class WebhookReceiver {
         const raw = Buffer.concat(chunks).toString('utf8');
         const expected = Buffer.from(`sha256=${createHmac('sha256', this.secret).update(raw).digest('hex')}`);
         const given = Buffer.from(String(req.headers['x-dustwatch-signature'] ?? ''));
-        this.deliveries.push({ headers: req.headers, raw, body: JSON.parse(raw), signatureValid: given.length === expected.length && timingSafeEqual(given, expected) });
+        this.deliveries.push({
+          headers: req.headers,
+          raw,
+          body: JSON.parse(raw),
+          signatureValid: given.length === expected.length && timingSafeEqual(given, expected),
+        });
         res.writeHead(204).end();
       });
     });
@@ -48,10 +58,11 @@ export class WebhookReceiver {
   async down(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server)
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
   }
 
   of(type: string): Delivery[] {

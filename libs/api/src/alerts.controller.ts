@@ -1,7 +1,33 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ALERT_STORE, AlertEventView, AlertFeed, AlertService, AlertStore, CLOCK, Clock, EVIDENCE_READER, EvidenceReader, NotFoundError, OUTBOX_STORE, OutboxStore } from '@dustwatch/core';
+import {
+  ALERT_STORE,
+  AlertEventView,
+  AlertFeed,
+  AlertService,
+  AlertStore,
+  CLOCK,
+  Clock,
+  EVIDENCE_READER,
+  EvidenceReader,
+  NotFoundError,
+  OUTBOX_STORE,
+  OutboxStore,
+} from '@dustwatch/core';
 import { ApiKeyGuard, AuthenticatedRequest } from './api-key.guard';
 import { MinRole } from './min-role';
 import { AcknowledgeAlertDto, CloseAlertDto, ListAlertsQuery, ListNotificationsQuery } from './alerts.dto';
@@ -22,11 +48,22 @@ export class AlertsController {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  @Get('alerts') @MinRole('viewer') @ApiOperation({ summary: 'List alerts, newest first; by default the inspector list (open, acknowledged, resolved — not yet closed)' })
+  @Get('alerts')
+  @MinRole('viewer')
+  @ApiOperation({
+    summary: 'List alerts, newest first; by default the inspector list (open, acknowledged, resolved — not yet closed)',
+  })
   list(@Query() q: ListAlertsQuery) {
     return this.alerts.list({
-      state: q.state ?? ['open', 'acknowledged', 'resolved'], siteId: q.siteId, district: q.district, rule: q.rule, severity: q.severity,
-      from: q.from ? Date.parse(q.from) : undefined, to: q.to ? Date.parse(q.to) : undefined, limit: q.limit, offset: q.offset,
+      state: q.state ?? ['open', 'acknowledged', 'resolved'],
+      siteId: q.siteId,
+      district: q.district,
+      rule: q.rule,
+      severity: q.severity,
+      from: q.from ? Date.parse(q.from) : undefined,
+      to: q.to ? Date.parse(q.to) : undefined,
+      limit: q.limit,
+      offset: q.offset,
     });
   }
 
@@ -35,11 +72,18 @@ export class AlertsController {
    * `?since=<event id>`) first gets what it missed from the history, then live events: nothing is
    * lost across a dropped connection.
    */
-  @Get('alerts/stream') @MinRole('viewer') @ApiOperation({ summary: 'Live alert events (text/event-stream); resumes after Last-Event-ID' })
+  @Get('alerts/stream')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'Live alert events (text/event-stream); resumes after Last-Event-ID' })
   stream(@Req() req: AuthenticatedRequest, @Res() res: Response): void {
     const resumeFrom = Number(req.headers['last-event-id'] ?? req.query['since'] ?? NaN);
     let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : this.repo.lastEventId();
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     res.write(': dustwatch alert stream\n\n');
     const send = (e: AlertEventView): void => {
       if (e.id <= last) return;
@@ -48,7 +92,8 @@ export class AlertsController {
     };
     // SQLite reads and feed publishes run on this one thread: no event can commit between the
     // replay and the subscription below.
-    for (let page = this.repo.eventsAfter(last, 500); page.length > 0; page = this.repo.eventsAfter(last, 500)) page.forEach(send);
+    for (let page = this.repo.eventsAfter(last, 500); page.length > 0; page = this.repo.eventsAfter(last, 500))
+      page.forEach(send);
     const unsubscribe = this.feed.subscribe((events) => events.forEach(send));
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.on('close', () => {
@@ -57,28 +102,45 @@ export class AlertsController {
     });
   }
 
-  @Get('alerts/:id') @MinRole('viewer') @ApiOperation({ summary: 'One alert with its history and the readings of its evidence window' })
+  @Get('alerts/:id')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'One alert with its history and the readings of its evidence window' })
   async get(@Param('id', ParseIntPipe) id: number) {
     const alert = this.alerts.get(id);
     return { ...alert, evidenceReadings: await this.evidence.readingsFor(alert) };
   }
 
-  @Post('alerts/:id/acknowledge') @HttpCode(200) @MinRole('inspector') @ApiOperation({ summary: 'Acknowledge an open alert, as the API key holder' })
-  acknowledge(@Param('id', ParseIntPipe) id: number, @Body() dto: AcknowledgeAlertDto, @Req() req: AuthenticatedRequest) {
+  @Post('alerts/:id/acknowledge')
+  @HttpCode(200)
+  @MinRole('inspector')
+  @ApiOperation({ summary: 'Acknowledge an open alert, as the API key holder' })
+  acknowledge(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() dto: AcknowledgeAlertDto,
+    @Req() req: AuthenticatedRequest,
+  ) {
     return this.alerts.acknowledge(id, req.principal!, dto.note);
   }
 
-  @Post('alerts/:id/close') @HttpCode(200) @MinRole('inspector') @ApiOperation({ summary: 'Close out a resolved alert with a note saying what was done' })
+  @Post('alerts/:id/close')
+  @HttpCode(200)
+  @MinRole('inspector')
+  @ApiOperation({ summary: 'Close out a resolved alert with a note saying what was done' })
   close(@Param('id', ParseIntPipe) id: number, @Body() dto: CloseAlertDto, @Req() req: AuthenticatedRequest) {
     return this.alerts.close(id, req.principal!, dto.note);
   }
 
-  @Get('notifications') @MinRole('viewer') @ApiOperation({ summary: 'Notification deliveries (outbox), newest first; state=dead lists the ones that gave up' })
+  @Get('notifications')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'Notification deliveries (outbox), newest first; state=dead lists the ones that gave up' })
   async notifications(@Query() q: ListNotificationsQuery) {
     return { counts: await this.outbox.counts(), items: await this.outbox.list(q.state, q.limit) };
   }
 
-  @Post('notifications/:id/retry') @HttpCode(200) @MinRole('admin') @ApiOperation({ summary: 'Put a dead delivery back in line' })
+  @Post('notifications/:id/retry')
+  @HttpCode(200)
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Put a dead delivery back in line' })
   async retry(@Param('id', ParseIntPipe) id: number) {
     if (!(await this.outbox.retry(id, this.clock.now()))) throw new NotFoundError(`no dead delivery with id ${id}`);
     return { id, state: 'pending' };

@@ -1,4 +1,11 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiKeyAuthenticator, Principal, Role, roleAllows } from '@dustwatch/core';
@@ -19,17 +26,28 @@ export function apiKeyOf(req: Request): string | undefined {
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(@Inject(ApiKeyAuthenticator) private readonly authenticator: ApiKeyAuthenticator, @Inject(Reflector) private readonly reflector: Reflector) {}
+  constructor(
+    @Inject(ApiKeyAuthenticator) private readonly authenticator: ApiKeyAuthenticator,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const needed = this.reflector.getAllAndOverride<Role | undefined>(MIN_ROLE, [context.getHandler(), context.getClass()]) ?? 'admin';
+    const needed =
+      this.reflector.getAllAndOverride<Role | undefined>(MIN_ROLE, [context.getHandler(), context.getClass()]) ??
+      'admin';
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const fromQuery = needed === 'viewer' && typeof req.query['apiKey'] === 'string' && req.path.endsWith('/stream') ? req.query['apiKey'] : undefined;
+    const fromQuery =
+      needed === 'viewer' && typeof req.query['apiKey'] === 'string' && req.path.endsWith('/stream')
+        ? req.query['apiKey']
+        : undefined;
     const key = apiKeyOf(req) ?? fromQuery;
     if (!key) throw new UnauthorizedException('API key required: send it as x-api-key or Authorization: Bearer');
     const principal = await this.authenticator.principalOf(key);
     if (!principal) throw new UnauthorizedException('invalid or revoked API key');
-    if (!roleAllows(principal.role, needed)) throw new ForbiddenException(`this needs the ${needed} role; key "${principal.name}" has the ${principal.role} role`);
+    if (!roleAllows(principal.role, needed))
+      throw new ForbiddenException(
+        `this needs the ${needed} role; key "${principal.name}" has the ${principal.role} role`,
+      );
     req.principal = principal;
     return true;
   }

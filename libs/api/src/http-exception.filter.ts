@@ -1,7 +1,17 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
-import { ConflictError, ContextLogger, DomainError, IngestMetrics, InvalidInputError, LOGGER, LoggerFactory, NotFoundError, SpoolFullError } from '@dustwatch/core';
+import {
+  ConflictError,
+  ContextLogger,
+  DomainError,
+  IngestMetrics,
+  InvalidInputError,
+  LOGGER,
+  LoggerFactory,
+  NotFoundError,
+  SpoolFullError,
+} from '@dustwatch/core';
 
 const STATUS: ReadonlyArray<[new (...args: never[]) => DomainError, number]> = [
   [NotFoundError, HttpStatus.NOT_FOUND],
@@ -18,7 +28,10 @@ const STATUS: ReadonlyArray<[new (...args: never[]) => DomainError, number]> = [
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger: ContextLogger;
 
-  constructor(@Inject(LOGGER) logger: LoggerFactory, @Inject(IngestMetrics) private readonly metrics: IngestMetrics) {
+  constructor(
+    @Inject(LOGGER) logger: LoggerFactory,
+    @Inject(IngestMetrics) private readonly metrics: IngestMetrics,
+  ) {
     this.logger = logger.forContext('Http');
   }
 
@@ -26,20 +39,28 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      this.metrics.httpErrors.inc({ status: String(status), reason: status === 401 ? 'unauthorized' : status === 404 ? 'no_route' : 'invalid_request' });
+      this.metrics.httpErrors.inc({
+        status: String(status),
+        reason: status === 401 ? 'unauthorized' : status === 404 ? 'no_route' : 'invalid_request',
+      });
       res.status(status).json(exception.getResponse());
       return;
     }
     if (exception instanceof DomainError) {
       const status = STATUS.find(([type]) => exception instanceof type)?.[1] ?? HttpStatus.BAD_REQUEST;
-      const problems = exception instanceof InvalidInputError && exception.problems.length > 0 ? { problems: exception.problems } : {};
+      const problems =
+        exception instanceof InvalidInputError && exception.problems.length > 0 ? { problems: exception.problems } : {};
       this.metrics.httpErrors.inc({ status: String(status), reason: exception.reason });
       res.status(status).json({ statusCode: status, error: exception.reason, message: exception.message, ...problems });
       return;
     }
     this.metrics.httpErrors.inc({ status: '500', reason: 'internal_error' });
     const errorId = randomUUID();
-    this.logger.error('unhandled error in HTTP request', { errorId, error: (exception as Error)?.message, stack: (exception as Error)?.stack });
+    this.logger.error('unhandled error in HTTP request', {
+      errorId,
+      error: (exception as Error)?.message,
+      stack: (exception as Error)?.stack,
+    });
     res.status(500).json({ statusCode: 500, error: 'internal_error', message: 'unexpected error', errorId });
   }
 }

@@ -6,15 +6,21 @@ import { HealthService, IngestMetrics } from '@dustwatch/core';
 @ApiTags('operations')
 @Controller()
 export class ObservabilityController {
-  constructor(@Inject(HealthService) private readonly health: HealthService, @Inject(IngestMetrics) private readonly metrics: IngestMetrics) {}
+  constructor(
+    @Inject(HealthService) private readonly health: HealthService,
+    @Inject(IngestMetrics) private readonly metrics: IngestMetrics,
+  ) {}
 
-  @Get('health') @ApiOperation({ summary: 'Broker, spool and InfluxDB health; 503 when degraded' })
+  @Get('health')
+  @ApiOperation({ summary: 'Broker, spool and InfluxDB health; 503 when degraded' })
   async getHealth(@Res() res: Response): Promise<void> {
     const report = await this.health.report();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   }
 
-  @Get('metrics') @Header('Content-Type', 'text/plain; version=0.0.4') @ApiOperation({ summary: 'Prometheus metrics' })
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Prometheus metrics' })
   async getMetrics(): Promise<string> {
     await this.health.refreshGauges();
     return this.metrics.registry.metrics();

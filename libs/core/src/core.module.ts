@@ -13,7 +13,20 @@ import { IngestConfig } from './kernel/config';
 import { LoggerFactory } from './kernel/logger';
 import { IngestMetrics } from './kernel/metrics';
 import { Scheduler } from './kernel/scheduler';
-import { ALERT_STORE, API_KEY_STORE, CLOCK, CONFIG, LOGGER, OUTBOX_STORE, PRESENCE_STORE, QUARANTINE_STORE, READINGS_STORE, REGISTRY_STORE, RULE_SET, SCHEDULER } from './kernel/tokens';
+import {
+  ALERT_STORE,
+  API_KEY_STORE,
+  CLOCK,
+  CONFIG,
+  LOGGER,
+  OUTBOX_STORE,
+  PRESENCE_STORE,
+  QUARANTINE_STORE,
+  READINGS_STORE,
+  REGISTRY_STORE,
+  RULE_SET,
+  SCHEDULER,
+} from './kernel/tokens';
 import { AlertStore } from './ports/alert-store';
 import { ApiKeyStore } from './ports/api-key-store';
 import { OutboxStore } from './ports/outbox-store';
@@ -26,7 +39,11 @@ import { RegistryService } from './registry/registry.service';
 import { FleetSnapshot } from './snapshot/fleet-snapshot';
 
 /** Webhook is configured per deployment; MQTT and InfluxDB always listen. */
-export const alertChannelNames = (config: IngestConfig): string[] => [...(config.webhookUrl ? ['webhook'] : []), 'mqtt', 'influx'];
+export const alertChannelNames = (config: IngestConfig): string[] => [
+  ...(config.webhookUrl ? ['webhook'] : []),
+  'mqtt',
+  'influx',
+];
 
 /**
  * The use cases: ingest core, presence, registry, API keys, the alert ledger and its rule
@@ -36,44 +53,139 @@ export const alertChannelNames = (config: IngestConfig): string[] => [...(config
 @Global()
 @Module({
   providers: [
-    { provide: ReadingsAcceptedBus, inject: [LOGGER], useFactory: (log: LoggerFactory) => new ReadingsAcceptedBus(log.forContext('Ingest')) },
     {
-      provide: IngestCore, inject: [READINGS_STORE, QUARANTINE_STORE, IngestMetrics, ReadingsAcceptedBus, RULE_SET],
-      useFactory: (readings: ReadingsStore, quarantine: QuarantineStore, metrics: IngestMetrics, bus: ReadingsAcceptedBus, ruleSet: RuleSet) => {
+      provide: ReadingsAcceptedBus,
+      inject: [LOGGER],
+      useFactory: (log: LoggerFactory) => new ReadingsAcceptedBus(log.forContext('Ingest')),
+    },
+    {
+      provide: IngestCore,
+      inject: [READINGS_STORE, QUARANTINE_STORE, IngestMetrics, ReadingsAcceptedBus, RULE_SET],
+      useFactory: (
+        readings: ReadingsStore,
+        quarantine: QuarantineStore,
+        metrics: IngestMetrics,
+        bus: ReadingsAcceptedBus,
+        ruleSet: RuleSet,
+      ) => {
         metrics.declareRejectionCodes(contractV1Decoder.rejectionCodes);
         return new IngestCore(readings, quarantine, metrics, bus, { journalMetrics: metricsUsed(ruleSet) });
       },
     },
     {
-      provide: Presence, inject: [PRESENCE_STORE, CLOCK, SCHEDULER, LOGGER, ReadingsAcceptedBus],
-      useFactory: (store: PresenceStore, clock: Clock, scheduler: Scheduler, log: LoggerFactory, bus: ReadingsAcceptedBus) => {
+      provide: Presence,
+      inject: [PRESENCE_STORE, CLOCK, SCHEDULER, LOGGER, ReadingsAcceptedBus],
+      useFactory: (
+        store: PresenceStore,
+        clock: Clock,
+        scheduler: Scheduler,
+        log: LoggerFactory,
+        bus: ReadingsAcceptedBus,
+      ) => {
         const presence = new Presence(store, clock, scheduler, log.forContext('Presence'));
         bus.subscribe((e) => presence.seen(e.deviceId, e.receivedAt)); // before the rules: the offline timer reads it
         return presence;
       },
     },
-    { provide: RegistryService, inject: [REGISTRY_STORE, CLOCK, Presence], useFactory: (store: RegistryStore, clock: Clock, presence: Presence) => new RegistryService(store, clock, presence) },
-    { provide: ApiKeyAuthenticator, inject: [CONFIG, API_KEY_STORE, CLOCK], useFactory: (config: IngestConfig, store: ApiKeyStore, clock: Clock) => new ApiKeyAuthenticator(config.adminApiKey, store, clock) },
-    AlertFeed,
     {
-      provide: AlertService, inject: [ALERT_STORE, OUTBOX_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics],
-      useFactory: (store: AlertStore, outbox: OutboxStore, feed: AlertFeed, config: IngestConfig, clock: Clock, metrics: IngestMetrics) => new AlertService(store, outbox, feed, alertChannelNames(config), clock, metrics),
+      provide: RegistryService,
+      inject: [REGISTRY_STORE, CLOCK, Presence],
+      useFactory: (store: RegistryStore, clock: Clock, presence: Presence) =>
+        new RegistryService(store, clock, presence),
     },
     {
-      provide: RuleRunner, inject: [RULE_SET, REGISTRY_STORE, Presence, RegistryService, READINGS_STORE, ALERT_STORE, AlertService, CONFIG, CLOCK, SCHEDULER, IngestMetrics, LOGGER, ReadingsAcceptedBus],
-      useFactory: (ruleSet: RuleSet, registryStore: RegistryStore, presence: Presence, registry: RegistryService, readings: ReadingsStore, store: AlertStore, alerts: AlertService, config: IngestConfig, clock: Clock, scheduler: Scheduler, metrics: IngestMetrics, log: LoggerFactory, bus: ReadingsAcceptedBus) => {
+      provide: ApiKeyAuthenticator,
+      inject: [CONFIG, API_KEY_STORE, CLOCK],
+      useFactory: (config: IngestConfig, store: ApiKeyStore, clock: Clock) =>
+        new ApiKeyAuthenticator(config.adminApiKey, store, clock),
+    },
+    AlertFeed,
+    {
+      provide: AlertService,
+      inject: [ALERT_STORE, OUTBOX_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics],
+      useFactory: (
+        store: AlertStore,
+        outbox: OutboxStore,
+        feed: AlertFeed,
+        config: IngestConfig,
+        clock: Clock,
+        metrics: IngestMetrics,
+      ) => new AlertService(store, outbox, feed, alertChannelNames(config), clock, metrics),
+    },
+    {
+      provide: RuleRunner,
+      inject: [
+        RULE_SET,
+        REGISTRY_STORE,
+        Presence,
+        RegistryService,
+        READINGS_STORE,
+        ALERT_STORE,
+        AlertService,
+        CONFIG,
+        CLOCK,
+        SCHEDULER,
+        IngestMetrics,
+        LOGGER,
+        ReadingsAcceptedBus,
+      ],
+      useFactory: (
+        ruleSet: RuleSet,
+        registryStore: RegistryStore,
+        presence: Presence,
+        registry: RegistryService,
+        readings: ReadingsStore,
+        store: AlertStore,
+        alerts: AlertService,
+        config: IngestConfig,
+        clock: Clock,
+        scheduler: Scheduler,
+        metrics: IngestMetrics,
+        log: LoggerFactory,
+        bus: ReadingsAcceptedBus,
+      ) => {
         const directory = new RegistryDirectory(registryStore, presence);
         registry.onFleetChanged(() => void directory.refresh());
-        const runner = new RuleRunner(ruleSet, directory, readings, store, alerts, clock, scheduler, metrics, log.forContext('Rules'), { tickMs: config.ruleTickMs, renotifyMinutes: config.alertRenotifyMinutes });
+        const runner = new RuleRunner(
+          ruleSet,
+          directory,
+          readings,
+          store,
+          alerts,
+          clock,
+          scheduler,
+          metrics,
+          log.forContext('Rules'),
+          { tickMs: config.ruleTickMs, renotifyMinutes: config.alertRenotifyMinutes },
+        );
         bus.subscribe((e) => runner.onAccepted(e));
         return runner;
       },
     },
     {
-      provide: FleetSnapshot, inject: [REGISTRY_STORE, Presence, ALERT_STORE, READINGS_STORE, CLOCK, SCHEDULER, LOGGER],
-      useFactory: (registry: RegistryStore, presence: Presence, alerts: AlertStore, readings: ReadingsStore, clock: Clock, scheduler: Scheduler, log: LoggerFactory) => new FleetSnapshot(registry, presence, alerts, readings, clock, scheduler, log.forContext('FleetSnapshot')),
+      provide: FleetSnapshot,
+      inject: [REGISTRY_STORE, Presence, ALERT_STORE, READINGS_STORE, CLOCK, SCHEDULER, LOGGER],
+      useFactory: (
+        registry: RegistryStore,
+        presence: Presence,
+        alerts: AlertStore,
+        readings: ReadingsStore,
+        clock: Clock,
+        scheduler: Scheduler,
+        log: LoggerFactory,
+      ) => new FleetSnapshot(registry, presence, alerts, readings, clock, scheduler, log.forContext('FleetSnapshot')),
     },
   ],
-  exports: [ReadingsAcceptedBus, IngestCore, Presence, RegistryService, ApiKeyAuthenticator, AlertFeed, AlertService, RuleRunner, FleetSnapshot],
+  exports: [
+    ReadingsAcceptedBus,
+    IngestCore,
+    Presence,
+    RegistryService,
+    ApiKeyAuthenticator,
+    AlertFeed,
+    AlertService,
+    RuleRunner,
+    FleetSnapshot,
+  ],
 })
 export class CoreModule {}

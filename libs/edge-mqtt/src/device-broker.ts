@@ -1,7 +1,27 @@
 import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Subscription } from 'aedes';
 import { Server, Socket, createServer } from 'node:net';
-import { ReadingsDecoder, contractV1Decoder, deviceTopic, isValidId, mayPublish, maySubscribe, mayWatchAlerts } from '@dustwatch/telemetry';
-import { ApiKeyAuthenticator, Clock, ContextLogger, DeviceEdge, DeviceFeedback, IngestCore, IngestMetrics, Presence, Principal, RegistryService, SpoolFullError } from '@dustwatch/core';
+import {
+  ReadingsDecoder,
+  contractV1Decoder,
+  deviceTopic,
+  isValidId,
+  mayPublish,
+  maySubscribe,
+  mayWatchAlerts,
+} from '@dustwatch/telemetry';
+import {
+  ApiKeyAuthenticator,
+  Clock,
+  ContextLogger,
+  DeviceEdge,
+  DeviceFeedback,
+  IngestCore,
+  IngestMetrics,
+  Presence,
+  Principal,
+  RegistryService,
+  SpoolFullError,
+} from '@dustwatch/core';
 import { FrameSizeGuard, PacketTooLargeError } from './frame-size-guard';
 import { AlertPublisher } from './mqtt-alert.channel';
 
@@ -88,14 +108,18 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
       id: 'dustwatch-ingest',
       maxClientsIdLength: 64,
       concurrency: 1000,
-      authenticate: (client, username, password, done) => { void this.authenticate(client as DeviceClient, username, password, done); },
+      authenticate: (client, username, password, done) => {
+        void this.authenticate(client as DeviceClient, username, password, done);
+      },
       authorizePublish: (client, packet, done) => this.authorizePublish(client as DeviceClient | null, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client as DeviceClient, sub, done),
     });
     const aedes = this.aedes;
     aedes.on('client', (client) => this.onConnected(client as DeviceClient));
     aedes.on('clientDisconnect', (client) => this.onDisconnected(client));
-    aedes.on('clientError', (client, error) => this.logger.warn('MQTT client error', { deviceId: client.id, error: error.message }));
+    aedes.on('clientError', (client, error) =>
+      this.logger.warn('MQTT client error', { deviceId: client.id, error: error.message }),
+    );
 
     this.server = createServer((socket) => this.accept(socket, aedes));
     await new Promise<void>((resolve, reject) => {
@@ -124,7 +148,10 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     const aedes = this.aedes;
     if (!aedes) return Promise.reject(new Error('MQTT broker not running'));
     return new Promise((resolve, reject) => {
-      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, (error?: Error) => (error ? reject(error) : resolve()));
+      aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
+        (error?: Error) => (error ? reject(error) : resolve()),
+      );
     });
   }
 
@@ -147,7 +174,9 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
       if (chunk === null || socket.destroyed) return chunk;
       const error = guard.scan(chunk);
       if (error === null) return chunk;
-      this.metrics.publishesRefused.inc({ reason: error instanceof PacketTooLargeError ? 'packet_too_large' : 'malformed_packet' });
+      this.metrics.publishesRefused.inc({
+        reason: error instanceof PacketTooLargeError ? 'packet_too_large' : 'malformed_packet',
+      });
       this.logger.warn('MQTT connection dropped', { remote: socket.remoteAddress, error: error.message });
       socket.destroy();
       return null;
@@ -155,14 +184,20 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     aedes.handle(socket);
   }
 
-  private async authenticate(client: DeviceClient, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
+  private async authenticate(
+    client: DeviceClient,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): Promise<void> {
     const refuse = (code: number, message: string): void => {
       this.metrics.connectsRefused.inc({ code: String(code) });
       this.logger.warn('MQTT CONNECT refused', { clientId: String(client.id).slice(0, 80), code, reason: message });
       done(refusal(code, message), false);
     };
     if (!isValidId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is not a valid device id');
-    if (username !== API_KEY_USERNAME && username !== client.id) return refuse(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
+    if (username !== API_KEY_USERNAME && username !== client.id)
+      return refuse(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
     if (!password || password.length === 0) return refuse(BAD_USERNAME_OR_PASSWORD, 'password (device secret) missing');
     try {
       if (username === API_KEY_USERNAME) return await this.authenticateSubscriber(client, password, refuse, done);
@@ -172,7 +207,11 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
           ? refuse(NOT_AUTHORIZED, 'device is disabled')
           : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
       }
-      client.dustwatch = { kind: 'device', siteId: result.device.siteId, readingsTopic: deviceTopic(client.id, 'readings') };
+      client.dustwatch = {
+        kind: 'device',
+        siteId: result.device.siteId,
+        readingsTopic: deviceTopic(client.id, 'readings'),
+      };
       done(null, true);
     } catch (error) {
       this.logger.error('device authentication failed', { deviceId: client.id, error: (error as Error).message });
@@ -180,16 +219,30 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     }
   }
 
-  private async authenticateSubscriber(client: DeviceClient, password: Buffer | undefined, refuse: (code: number, message: string) => void, done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
-    const principal = password && password.length > 0 ? await this.apiKeys.principalOf(password.toString('utf8')) : undefined;
+  private async authenticateSubscriber(
+    client: DeviceClient,
+    password: Buffer | undefined,
+    refuse: (code: number, message: string) => void,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): Promise<void> {
+    const principal =
+      password && password.length > 0 ? await this.apiKeys.principalOf(password.toString('utf8')) : undefined;
     if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'unknown or revoked API key');
     // A subscriber must not take over a device's session by borrowing its client id.
-    if (await this.registry.deviceExists(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id belongs to a device; alert subscribers need a client id of their own');
+    if (await this.registry.deviceExists(client.id))
+      return refuse(
+        IDENTIFIER_REJECTED,
+        'client id belongs to a device; alert subscribers need a client id of their own',
+      );
     client.dustwatch = { kind: 'subscriber', principal };
     done(null, true);
   }
 
-  private authorizePublish(client: DeviceClient | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+  private authorizePublish(
+    client: DeviceClient | null,
+    packet: PublishPacket,
+    done: (error?: Error | null) => void,
+  ): void {
     if (client === null) return done(null); // the service's own publishes (errors topic)
     const session = client.dustwatch;
     if (session === undefined) return done(new Error('unauthenticated client'));
@@ -201,7 +254,10 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     if (!mayPublish(client.id, packet.topic)) {
       // MQTT 3.1.1 has no negative PUBACK: refusing means closing the connection (MQTT-3.3.5-2).
       this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
-      this.logger.warn('MQTT PUBLISH refused: topic not allowed', { deviceId: client.id, topic: packet.topic.slice(0, 200) });
+      this.logger.warn('MQTT PUBLISH refused: topic not allowed', {
+        deviceId: client.id,
+        topic: packet.topic.slice(0, 200),
+      });
       return done(new Error(`device ${client.id} may not publish to ${packet.topic}`));
     }
     // Its own status topic, e.g. its last will.
@@ -210,31 +266,64 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
   }
 
   /** Decodes contract v1 and hands the command to the core; PUBACK (the hook's return) only after the core resolved. */
-  private ingestReadings(client: DeviceClient, siteId: string, packet: PublishPacket, done: (error?: Error | null) => void): void {
+  private ingestReadings(
+    client: DeviceClient,
+    siteId: string,
+    packet: PublishPacket,
+    done: (error?: Error | null) => void,
+  ): void {
     packet.retain = false; // readings are a stream, never a retained message
     const receivedAt = this.clock.now();
-    const decoded = this.decoder.decode(packet.payload as Buffer, { deviceId: client.id, receivedAt, maxAgeMs: this.options.maxReadingAgeMs });
-    this.ingest.execute({ deviceId: client.id, siteId, edge: this.name, readings: decoded.readings, rejections: decoded.rejections, receivedAt }).then((outcome) => {
-      if (outcome.rejections.length > 0) this.tellDevice(client.id, { accepted: outcome.accepted, rejected: outcome.rejections.map((r) => ({ index: r.index, reasons: r.reasons })) });
-      done(null);
-    }, (error: Error) => {
-      if (error instanceof SpoolFullError) {
-        this.metrics.publishesRefused.inc({ reason: 'spool_full' });
-        const now = this.clock.now();
-        if (now - this.lastQuotaWarning > 10_000) {
-          this.lastQuotaWarning = now;
-          this.logger.error('SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog', { deviceId: client.id, error: error.message });
-        }
-      } else {
-        this.metrics.publishesRefused.inc({ reason: 'internal_error' });
-        this.logger.error('ingest failed; reading not acknowledged', { deviceId: client.id, error: error.message });
-      }
-      done(error);
+    const decoded = this.decoder.decode(packet.payload as Buffer, {
+      deviceId: client.id,
+      receivedAt,
+      maxAgeMs: this.options.maxReadingAgeMs,
     });
+    this.ingest
+      .execute({
+        deviceId: client.id,
+        siteId,
+        edge: this.name,
+        readings: decoded.readings,
+        rejections: decoded.rejections,
+        receivedAt,
+      })
+      .then(
+        (outcome) => {
+          if (outcome.rejections.length > 0)
+            this.tellDevice(client.id, {
+              accepted: outcome.accepted,
+              rejected: outcome.rejections.map((r) => ({ index: r.index, reasons: r.reasons })),
+            });
+          done(null);
+        },
+        (error: Error) => {
+          if (error instanceof SpoolFullError) {
+            this.metrics.publishesRefused.inc({ reason: 'spool_full' });
+            const now = this.clock.now();
+            if (now - this.lastQuotaWarning > 10_000) {
+              this.lastQuotaWarning = now;
+              this.logger.error('SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog', {
+                deviceId: client.id,
+                error: error.message,
+              });
+            }
+          } else {
+            this.metrics.publishesRefused.inc({ reason: 'internal_error' });
+            this.logger.error('ingest failed; reading not acknowledged', { deviceId: client.id, error: error.message });
+          }
+          done(error);
+        },
+      );
   }
 
-  private authorizeSubscribe(client: DeviceClient, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
-    const allowed = client.dustwatch?.kind === 'subscriber' ? mayWatchAlerts(sub.topic) : maySubscribe(client.id, sub.topic);
+  private authorizeSubscribe(
+    client: DeviceClient,
+    sub: Subscription,
+    done: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    const allowed =
+      client.dustwatch?.kind === 'subscriber' ? mayWatchAlerts(sub.topic) : maySubscribe(client.id, sub.topic);
     if (allowed) return done(null, sub);
     this.metrics.subscribesRefused.inc();
     this.logger.warn('MQTT SUBSCRIBE refused', { deviceId: client.id, topic: sub.topic.slice(0, 200) });
@@ -244,7 +333,17 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
   /** Feedback on `devices/{id}/errors` (contract v1). */
   private tellDevice(deviceId: string, feedback: DeviceFeedback): void {
     const body = JSON.stringify({ accepted: feedback.accepted, rejected: feedback.rejected });
-    this.aedes?.publish({ cmd: 'publish', topic: deviceTopic(deviceId, 'errors'), payload: Buffer.from(body), qos: 1, retain: false, dup: false }, () => undefined);
+    this.aedes?.publish(
+      {
+        cmd: 'publish',
+        topic: deviceTopic(deviceId, 'errors'),
+        payload: Buffer.from(body),
+        qos: 1,
+        retain: false,
+        dup: false,
+      },
+      () => undefined,
+    );
   }
 
   private onConnected(client: DeviceClient): void {

@@ -14,7 +14,13 @@ function header(type: number, remaining: number): Buffer {
 describe('FrameSizeGuard', () => {
   it('passes packets up to the limit, across chunk boundaries', () => {
     const guard = new FrameSizeGuard(65536);
-    const packet = Buffer.concat([header(0x30, 65536), Buffer.alloc(65536), header(0xc0, 0), header(0x30, 3), Buffer.from('abc')]);
+    const packet = Buffer.concat([
+      header(0x30, 65536),
+      Buffer.alloc(65536),
+      header(0xc0, 0),
+      header(0x30, 3),
+      Buffer.from('abc'),
+    ]);
     for (let i = 0; i < packet.length; i += 1000) expect(guard.scan(packet.subarray(i, i + 1000))).toBeNull();
   });
 
@@ -29,6 +35,8 @@ describe('FrameSizeGuard', () => {
 
   it('refuses a Remaining Length of more than four bytes', () => {
     const guard = new FrameSizeGuard(Number.MAX_SAFE_INTEGER);
-    expect(guard.scan(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80]))?.message).toBe('malformed MQTT Remaining Length (more than 4 bytes)');
+    expect(guard.scan(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80]))?.message).toBe(
+      'malformed MQTT Remaining Length (more than 4 bytes)',
+    );
   });
 });

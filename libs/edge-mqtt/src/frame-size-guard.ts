@@ -1,5 +1,8 @@
 export class PacketTooLargeError extends Error {
-  constructor(readonly size: number, readonly limit: number) {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
     super(`MQTT packet of ${size} bytes exceeds the ${limit}-byte limit`);
     this.name = 'PacketTooLargeError';
   }

@@ -12,6 +12,20 @@ export class MqttAlertChannel implements NotificationChannel {
   constructor(private readonly broker: AlertPublisher) {}
 
   deliver(deliveryId: string, event: AlertEventView): Promise<void> {
-    return this.broker.publishAlert(alertTopic(event.alert.siteId), JSON.stringify({ deliveryId, event: { id: event.id, type: event.type, at: event.at, actor: event.actor, value: event.value, note: event.note }, alert: event.alert }));
+    return this.broker.publishAlert(
+      alertTopic(event.alert.siteId),
+      JSON.stringify({
+        deliveryId,
+        event: {
+          id: event.id,
+          type: event.type,
+          at: event.at,
+          actor: event.actor,
+          value: event.value,
+          note: event.note,
+        },
+        alert: event.alert,
+      }),
+    );
   }
 }

@@ -1,6 +1,17 @@
 import { Global, Module } from '@nestjs/common';
 import {
-  ApiKeyAuthenticator, CLOCK, CONFIG, Clock, IngestConfig, IngestCore, IngestMetrics, LOGGER, LoggerFactory, Presence, RegistryService, maxReadingAgeMs,
+  ApiKeyAuthenticator,
+  CLOCK,
+  CONFIG,
+  Clock,
+  IngestConfig,
+  IngestCore,
+  IngestMetrics,
+  LOGGER,
+  LoggerFactory,
+  Presence,
+  RegistryService,
+  maxReadingAgeMs,
 } from '@dustwatch/core';
 import { DeviceBroker } from './device-broker';
 import { MqttAlertChannel } from './mqtt-alert.channel';
@@ -10,11 +21,34 @@ import { MqttAlertChannel } from './mqtt-alert.channel';
 @Module({
   providers: [
     {
-      provide: DeviceBroker, inject: [RegistryService, IngestCore, Presence, IngestMetrics, CLOCK, LOGGER, CONFIG, ApiKeyAuthenticator],
-      useFactory: (registry: RegistryService, core: IngestCore, presence: Presence, metrics: IngestMetrics, clock: Clock, log: LoggerFactory, c: IngestConfig, apiKeys: ApiKeyAuthenticator) =>
-        new DeviceBroker(registry, core, presence, metrics, clock, log.forContext('MqttBroker'), { host: c.mqttHost, port: c.mqttPort, maxReadingAgeMs: maxReadingAgeMs(c) }, apiKeys),
+      provide: DeviceBroker,
+      inject: [RegistryService, IngestCore, Presence, IngestMetrics, CLOCK, LOGGER, CONFIG, ApiKeyAuthenticator],
+      useFactory: (
+        registry: RegistryService,
+        core: IngestCore,
+        presence: Presence,
+        metrics: IngestMetrics,
+        clock: Clock,
+        log: LoggerFactory,
+        c: IngestConfig,
+        apiKeys: ApiKeyAuthenticator,
+      ) =>
+        new DeviceBroker(
+          registry,
+          core,
+          presence,
+          metrics,
+          clock,
+          log.forContext('MqttBroker'),
+          { host: c.mqttHost, port: c.mqttPort, maxReadingAgeMs: maxReadingAgeMs(c) },
+          apiKeys,
+        ),
     },
-    { provide: MqttAlertChannel, inject: [DeviceBroker], useFactory: (broker: DeviceBroker) => new MqttAlertChannel(broker) },
+    {
+      provide: MqttAlertChannel,
+      inject: [DeviceBroker],
+      useFactory: (broker: DeviceBroker) => new MqttAlertChannel(broker),
+    },
   ],
   exports: [DeviceBroker, MqttAlertChannel],
 })

@@ -10,8 +10,15 @@ export class InfluxEvidenceReader implements EvidenceReader {
   constructor(private readonly influx: InfluxHttpClient) {}
 
   async readingsFor(alert: AlertView): Promise<EvidenceReadings> {
-    const base = { metric: alert.metric, from: alert.evidence.from, to: alert.evidence.to ?? new Date().toISOString(), points: [] as [string, number][], truncated: false };
-    if (!isMetricKey(alert.metric)) return { ...base, note: 'device-offline alerts have no readings in their window: that is the evidence' };
+    const base = {
+      metric: alert.metric,
+      from: alert.evidence.from,
+      to: alert.evidence.to ?? new Date().toISOString(),
+      points: [] as [string, number][],
+      truncated: false,
+    };
+    if (!isMetricKey(alert.metric))
+      return { ...base, note: 'device-offline alerts have no readings in their window: that is the evidence' };
     if (!base.from) return { ...base, note: 'no evidence window recorded' };
     const field = METRICS[alert.metric].field; // from the catalogue, not from the request
     try {
@@ -20,7 +27,11 @@ export class InfluxEvidenceReader implements EvidenceReader {
         { device: alert.deviceId, from: base.from, to: base.to },
       );
       const values = (series[0]?.values ?? []) as [number, number][];
-      return { ...base, points: values.slice(0, MAX_POINTS).map(([t, v]) => [new Date(t).toISOString(), v]), truncated: values.length > MAX_POINTS };
+      return {
+        ...base,
+        points: values.slice(0, MAX_POINTS).map(([t, v]) => [new Date(t).toISOString(), v]),
+        truncated: values.length > MAX_POINTS,
+      };
     } catch (error) {
       return { ...base, note: `InfluxDB could not answer: ${(error as Error).message}` };
     }

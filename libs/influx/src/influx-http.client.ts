@@ -15,14 +15,21 @@ export interface InfluxConnection {
 
 /** A write InfluxDB refused. `retryable` false means the batch itself is bad (HTTP 400). */
 export class InfluxWriteError extends Error {
-  constructor(message: string, readonly status: number | null, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly retryable: boolean,
+  ) {
     super(message);
     this.name = 'InfluxWriteError';
   }
 }
 
 export class InfluxQueryError extends Error {
-  constructor(message: string, readonly status: number | null) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
     super(message);
     this.name = 'InfluxQueryError';
   }
@@ -104,7 +111,8 @@ export class InfluxHttpClient {
       throw new InfluxQueryError(`InfluxDB unreachable: ${describe(error)}`, null);
     }
     const text = await res.text();
-    if (res.status !== 200) throw new InfluxQueryError(`InfluxDB query answered ${res.status}: ${text.slice(0, 500)}`, res.status);
+    if (res.status !== 200)
+      throw new InfluxQueryError(`InfluxDB query answered ${res.status}: ${text.slice(0, 500)}`, res.status);
     const parsed = JSON.parse(text) as { results?: { error?: string; series?: InfluxSeries[] }[]; error?: string };
     if (parsed.error) throw new InfluxQueryError(parsed.error, res.status);
     const results = parsed.results ?? [];
@@ -115,7 +123,10 @@ export class InfluxHttpClient {
 
   private authHeaders(): Record<string, string> {
     if (this.conn.token) return { Authorization: `Token ${this.conn.token}` };
-    if (this.conn.username) return { Authorization: `Basic ${Buffer.from(`${this.conn.username}:${this.conn.password ?? ''}`).toString('base64')}` };
+    if (this.conn.username)
+      return {
+        Authorization: `Basic ${Buffer.from(`${this.conn.username}:${this.conn.password ?? ''}`).toString('base64')}`,
+      };
     return {};
   }
 }

@@ -14,10 +14,14 @@ export const HOURLY_CQ = 'cq_readings_1h';
  * hour's start (InfluxDB's convention; CNEMC labels by the end).
  */
 export function hourlySelect(database: string): string {
-  const means = ['pm25', 'pm10', 'tsp', 'wind_speed', 'temperature', 'humidity', 'pressure'].map((f) => `mean(${f}) AS ${f}`);
+  const means = ['pm25', 'pm10', 'tsp', 'wind_speed', 'temperature', 'humidity', 'pressure'].map(
+    (f) => `mean(${f}) AS ${f}`,
+  );
   const counts = ['pm25', 'pm10', 'tsp', 'noise'].map((f) => `count(${f}) AS ${f}_n`);
-  return `SELECT ${means.join(', ')}, 10 * log10(mean(noise_energy)) AS noise, max(noise) AS noise_max, ${counts.join(', ')}`
-    + ` INTO "${database}"."${LONG_RP}"."${HOURLY_MEASUREMENT}" FROM "${database}"."${RAW_RP}"."${READINGS_MEASUREMENT}"`;
+  return (
+    `SELECT ${means.join(', ')}, 10 * log10(mean(noise_energy)) AS noise, max(noise) AS noise_max, ${counts.join(', ')}` +
+    ` INTO "${database}"."${LONG_RP}"."${HOURLY_MEASUREMENT}" FROM "${database}"."${RAW_RP}"."${READINGS_MEASUREMENT}"`
+  );
 }
 
 /** How far back the CQ recomputes on each run; later arrivals are rolled up by `rollUpHours`. */
@@ -41,8 +45,11 @@ export async function ensureSchema(influx: InfluxHttpClient, options: SchemaOpti
   await influx.query(`${existing.has(LONG_RP) ? 'ALTER' : 'CREATE'} RETENTION POLICY "${LONG_RP}" ON "${db}" ${long}`);
   // A CQ cannot be altered: drop and recreate so a changed definition always takes effect.
   const cqs = (await influx.query('SHOW CONTINUOUS QUERIES'))[0] ?? [];
-  if (cqs.some((s) => s.name === db && (s.values ?? []).some((v) => v[0] === HOURLY_CQ))) await influx.query(`DROP CONTINUOUS QUERY "${HOURLY_CQ}" ON "${db}"`);
-  await influx.query(`CREATE CONTINUOUS QUERY "${HOURLY_CQ}" ON "${db}" RESAMPLE EVERY 10m FOR 2h BEGIN ${hourlySelect(db)} GROUP BY time(1h), * END`);
+  if (cqs.some((s) => s.name === db && (s.values ?? []).some((v) => v[0] === HOURLY_CQ)))
+    await influx.query(`DROP CONTINUOUS QUERY "${HOURLY_CQ}" ON "${db}"`);
+  await influx.query(
+    `CREATE CONTINUOUS QUERY "${HOURLY_CQ}" ON "${db}" RESAMPLE EVERY 10m FOR 2h BEGIN ${hourlySelect(db)} GROUP BY time(1h), * END`,
+  );
 }
 
 /**
@@ -50,5 +57,7 @@ export async function ensureSchema(influx: InfluxHttpClient, options: SchemaOpti
  * readings that arrive after the CQ has passed their hour (buffered batches, spool backlog).
  */
 export async function rollUpHours(influx: InfluxHttpClient, fromHour: number, toHour: number): Promise<void> {
-  await influx.query(`${hourlySelect(influx.database)} WHERE time >= ${fromHour}ms AND time < ${toHour + 3_600_000}ms GROUP BY time(1h), *`);
+  await influx.query(
+    `${hourlySelect(influx.database)} WHERE time >= ${fromHour}ms AND time < ${toHour + 3_600_000}ms GROUP BY time(1h), *`,
+  );
 }

@@ -1,4 +1,13 @@
-import { Clock, ContextLogger, IngestMetrics, ReadingsStore, Scheduler, SpoolBatch, TimeSeriesHealth, WakeSignal } from '@dustwatch/core';
+import {
+  Clock,
+  ContextLogger,
+  IngestMetrics,
+  ReadingsStore,
+  Scheduler,
+  SpoolBatch,
+  TimeSeriesHealth,
+  WakeSignal,
+} from '@dustwatch/core';
 import { InfluxHttpClient, InfluxWriteError } from './influx-http.client';
 import { CQ_LOOKBACK_MS, RAW_RP, ensureSchema, rollUpHours, SchemaOptions } from './influx-schema';
 
@@ -114,12 +123,18 @@ export class InfluxWriter implements TimeSeriesHealth {
       if (error instanceof InfluxWriteError && !error.retryable) {
         this.metrics.influxWriteFailures.inc({ kind: 'rejected' });
         await this.spool.bury(batch, error.message, this.clock.now());
-        this.logger.error('InfluxDB refused a batch as malformed; moved it to spool_dead', { lines: batch.lines.length, firstId: batch.firstId, error: error.message });
+        this.logger.error('InfluxDB refused a batch as malformed; moved it to spool_dead', {
+          lines: batch.lines.length,
+          firstId: batch.firstId,
+          error: error.message,
+        });
         return;
       }
       if (error instanceof InfluxWriteError && error.status === 404) this.schemaReady = false; // database dropped
       this.metrics.influxWriteFailures.inc({ kind: 'retryable' });
-      await this.fail(`InfluxDB write failed, ${this.spool.depth} readings kept in the spool: ${(error as Error).message}`);
+      await this.fail(
+        `InfluxDB write failed, ${this.spool.depth} readings kept in the spool: ${(error as Error).message}`,
+      );
       return;
     }
     this.metrics.influxWriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -174,7 +189,8 @@ export class InfluxWriter implements TimeSeriesHealth {
     const max = this.options.maxBackoffMs ?? 30_000;
     const ceiling = Math.min(max, min * 2 ** Math.min(this.failures - 1, 20));
     const delay = Math.round(min / 2 + Math.random() * ceiling);
-    if (this.failures === 1 || this.failures % 10 === 0) this.logger.error(message, { attempt: this.failures, retryInMs: delay });
+    if (this.failures === 1 || this.failures % 10 === 0)
+      this.logger.error(message, { attempt: this.failures, retryInMs: delay });
     // Backoff is not cut short by new readings: they wait in the spool.
     await this.idle(delay, false);
   }

@@ -1,5 +1,19 @@
 import { Global, Module } from '@nestjs/common';
-import { CLOCK, CONFIG, Clock, EVIDENCE_READER, IngestConfig, IngestMetrics, LOGGER, LoggerFactory, READINGS_STORE, ReadingsStore, SCHEDULER, Scheduler, TIME_SERIES_HEALTH } from '@dustwatch/core';
+import {
+  CLOCK,
+  CONFIG,
+  Clock,
+  EVIDENCE_READER,
+  IngestConfig,
+  IngestMetrics,
+  LOGGER,
+  LoggerFactory,
+  READINGS_STORE,
+  ReadingsStore,
+  SCHEDULER,
+  Scheduler,
+  TIME_SERIES_HEALTH,
+} from '@dustwatch/core';
 import { InfluxAlertChannel } from './influx-alert.channel';
 import { InfluxHttpClient } from './influx-http.client';
 import { InfluxWriter } from './influx-writer';
@@ -10,18 +24,46 @@ import { InfluxEvidenceReader } from './evidence';
 @Module({
   providers: [
     {
-      provide: InfluxHttpClient, inject: [CONFIG],
-      useFactory: (c: IngestConfig) => new InfluxHttpClient({ url: c.influxUrl, database: c.influxDatabase, username: c.influxUsername, password: c.influxPassword, token: c.influxToken }),
+      provide: InfluxHttpClient,
+      inject: [CONFIG],
+      useFactory: (c: IngestConfig) =>
+        new InfluxHttpClient({
+          url: c.influxUrl,
+          database: c.influxDatabase,
+          username: c.influxUsername,
+          password: c.influxPassword,
+          token: c.influxToken,
+        }),
     },
     {
-      provide: InfluxWriter, inject: [READINGS_STORE, InfluxHttpClient, IngestMetrics, CLOCK, SCHEDULER, LOGGER, CONFIG],
-      useFactory: (spool: ReadingsStore, influx: InfluxHttpClient, metrics: IngestMetrics, clock: Clock, scheduler: Scheduler, log: LoggerFactory, c: IngestConfig) => new InfluxWriter(spool, influx, metrics, clock, scheduler, log.forContext('InfluxWriter'), {
-        batchLines: c.writeBatchLines, maxDelayMs: c.writeMaxDelayMs, schema: { rawRetentionDays: c.rawRetentionDays, longRetentionDays: c.longRetentionDays },
-      }),
+      provide: InfluxWriter,
+      inject: [READINGS_STORE, InfluxHttpClient, IngestMetrics, CLOCK, SCHEDULER, LOGGER, CONFIG],
+      useFactory: (
+        spool: ReadingsStore,
+        influx: InfluxHttpClient,
+        metrics: IngestMetrics,
+        clock: Clock,
+        scheduler: Scheduler,
+        log: LoggerFactory,
+        c: IngestConfig,
+      ) =>
+        new InfluxWriter(spool, influx, metrics, clock, scheduler, log.forContext('InfluxWriter'), {
+          batchLines: c.writeBatchLines,
+          maxDelayMs: c.writeMaxDelayMs,
+          schema: { rawRetentionDays: c.rawRetentionDays, longRetentionDays: c.longRetentionDays },
+        }),
     },
     { provide: TIME_SERIES_HEALTH, useExisting: InfluxWriter },
-    { provide: EVIDENCE_READER, inject: [InfluxHttpClient], useFactory: (influx: InfluxHttpClient) => new InfluxEvidenceReader(influx) },
-    { provide: InfluxAlertChannel, inject: [InfluxHttpClient], useFactory: (influx: InfluxHttpClient) => new InfluxAlertChannel(influx) },
+    {
+      provide: EVIDENCE_READER,
+      inject: [InfluxHttpClient],
+      useFactory: (influx: InfluxHttpClient) => new InfluxEvidenceReader(influx),
+    },
+    {
+      provide: InfluxAlertChannel,
+      inject: [InfluxHttpClient],
+      useFactory: (influx: InfluxHttpClient) => new InfluxAlertChannel(influx),
+    },
   ],
   exports: [InfluxHttpClient, InfluxWriter, TIME_SERIES_HEALTH, EVIDENCE_READER, InfluxAlertChannel],
 })

@@ -6,7 +6,12 @@ import { WebhookChannel } from './webhook.channel';
 @Global()
 @Module({
   providers: [
-    { provide: WebhookChannel, inject: [CONFIG], useFactory: (c: IngestConfig) => (c.webhookUrl ? new WebhookChannel(c.webhookUrl, c.webhookSecret!, c.webhookFormat) : null) },
+    {
+      provide: WebhookChannel,
+      inject: [CONFIG],
+      useFactory: (c: IngestConfig) =>
+        c.webhookUrl ? new WebhookChannel(c.webhookUrl, c.webhookSecret!, c.webhookFormat) : null,
+    },
   ],
   exports: [WebhookChannel],
 })

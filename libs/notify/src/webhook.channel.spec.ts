@@ -4,25 +4,58 @@ import { AlertEventView, alertText } from '@dustwatch/core';
 import { WebhookChannel } from './webhook.channel';
 
 const event: AlertEventView = {
-  id: 7, alertId: 3, type: 'opened', at: '2026-11-28T02:15:00.000Z', actor: null, severity: 'critical', state: 'open', value: 263.44, note: null,
+  id: 7,
+  alertId: 3,
+  type: 'opened',
+  at: '2026-11-28T02:15:00.000Z',
+  actor: null,
+  severity: 'critical',
+  state: 'open',
+  value: 263.44,
+  note: null,
   alert: {
-    id: 3, rule: 'pm10-hourly', metric: 'pm10', subject: 'CZ-001-M1', siteId: 'CZ-001', siteName: 'Luzhou No. 1 school', district: 'Luzhou', deviceId: 'CZ-001-M1',
-    state: 'open', severity: 'critical', threshold: 250, openedAt: '2026-11-28T02:15:00.000Z', firstExceedanceAt: '2026-11-28T02:15:00.000Z', lastExceedanceAt: '2026-11-28T02:15:00.000Z',
-    peakValue: 263.44, peakAt: '2026-11-28T02:15:00.000Z', lastValue: 263.44, evidence: { from: '2026-11-28T01:15:00.000Z', to: '2026-11-28T02:15:00.000Z' },
-    acknowledgedBy: null, acknowledgedAt: null, resolvedAt: null, resolvedReason: null, closedBy: null, closedAt: null, closeNote: null,
+    id: 3,
+    rule: 'pm10-hourly',
+    metric: 'pm10',
+    subject: 'CZ-001-M1',
+    siteId: 'CZ-001',
+    siteName: 'Luzhou No. 1 school',
+    district: 'Luzhou',
+    deviceId: 'CZ-001-M1',
+    state: 'open',
+    severity: 'critical',
+    threshold: 250,
+    openedAt: '2026-11-28T02:15:00.000Z',
+    firstExceedanceAt: '2026-11-28T02:15:00.000Z',
+    lastExceedanceAt: '2026-11-28T02:15:00.000Z',
+    peakValue: 263.44,
+    peakAt: '2026-11-28T02:15:00.000Z',
+    lastValue: 263.44,
+    evidence: { from: '2026-11-28T01:15:00.000Z', to: '2026-11-28T02:15:00.000Z' },
+    acknowledgedBy: null,
+    acknowledgedAt: null,
+    resolvedAt: null,
+    resolvedReason: null,
+    closedBy: null,
+    closedAt: null,
+    closeNote: null,
   },
 };
 
 describe('alert notifications', () => {
-  it('writes one line a person can act on, in the bureau\'s time zone', () => {
-    expect(alertText(event)).toBe('[Dustwatch] CRITICAL pm10-hourly opened — site Luzhou No. 1 school (CZ-001, Luzhou), device CZ-001-M1 — 263.4 µg/m³ (threshold 250 µg/m³), 2026-11-28 10:15 (UTC+8), alert #3');
+  it("writes one line a person can act on, in the bureau's time zone", () => {
+    expect(alertText(event)).toBe(
+      '[Dustwatch] CRITICAL pm10-hourly opened — site Luzhou No. 1 school (CZ-001, Luzhou), device CZ-001-M1 — 263.4 µg/m³ (threshold 250 µg/m³), 2026-11-28 10:15 (UTC+8), alert #3',
+    );
   });
 
   it('sends a WeCom/DingTalk robot text body, still signed, to a real HTTP receiver', async () => {
     const received: { headers: Record<string, unknown>; body: string }[] = [];
     const server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       req.on('end', () => {
         received.push({ headers: req.headers, body });
         res.writeHead(received.length === 1 ? 200 : 500).end();

@@ -15,15 +15,42 @@ const causeCode = (error: unknown): string | undefined => (error as { cause?: { 
 export class WebhookChannel implements NotificationChannel {
   readonly name = 'webhook';
 
-  constructor(private readonly url: string, private readonly secret: string, private readonly format: WebhookFormat, private readonly timeoutMs = 5000) {}
+  constructor(
+    private readonly url: string,
+    private readonly secret: string,
+    private readonly format: WebhookFormat,
+    private readonly timeoutMs = 5000,
+  ) {}
 
   async deliver(deliveryId: string, event: AlertEventView): Promise<void> {
-    const body = JSON.stringify(this.format === 'json'
-      ? { deliveryId, event: { id: event.id, type: event.type, at: event.at, actor: event.actor, severity: event.severity, state: event.state, value: event.value, note: event.note }, alert: event.alert, text: alertText(event) }
-      : { msgtype: 'text', text: { content: alertText(event) } });
+    const body = JSON.stringify(
+      this.format === 'json'
+        ? {
+            deliveryId,
+            event: {
+              id: event.id,
+              type: event.type,
+              at: event.at,
+              actor: event.actor,
+              severity: event.severity,
+              state: event.state,
+              value: event.value,
+              note: event.note,
+            },
+            alert: event.alert,
+            text: alertText(event),
+          }
+        : { msgtype: 'text', text: { content: alertText(event) } },
+    );
     const signature = createHmac('sha256', this.secret).update(body).digest('hex');
-    const headers = { 'Content-Type': 'application/json', 'X-Dustwatch-Delivery': deliveryId, 'X-Dustwatch-Event': event.type, 'X-Dustwatch-Signature': `sha256=${signature}` };
-    const post = (): Promise<Response> => fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+    const headers = {
+      'Content-Type': 'application/json',
+      'X-Dustwatch-Delivery': deliveryId,
+      'X-Dustwatch-Event': event.type,
+      'X-Dustwatch-Signature': `sha256=${signature}`,
+    };
+    const post = (): Promise<Response> =>
+      fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
     let res: Response;
     try {
       res = await post().catch((error: unknown) => {

@@ -19,12 +19,15 @@ class FakeClock {
 }
 
 /** The fleet, and the devices' last-seen times as the service's presence record would hold them. */
-function directory(devices: DeviceInfo[] = [SITE_DEVICE, OTHER_SITE, BG1, BG2]): DeviceDirectory & { seen: Map<string, number> } {
+function directory(
+  devices: DeviceInfo[] = [SITE_DEVICE, OTHER_SITE, BG1, BG2],
+): DeviceDirectory & { seen: Map<string, number> } {
   const seen = new Map<string, number>();
   return {
     seen,
     device: (id) => devices.find((d) => d.deviceId === id),
-    backgroundDevices: (district) => devices.filter((d) => d.kind === 'background' && d.district === district).map((d) => d.deviceId),
+    backgroundDevices: (district) =>
+      devices.filter((d) => d.kind === 'background' && d.district === district).map((d) => d.deviceId),
     allDevices: () => devices,
     lastSeenAt: (id) => seen.get(id),
   };
@@ -41,7 +44,12 @@ interface Harness {
   engine: RuleEngine;
   seen: Map<string, number>;
   /** Feeds one reading a minute from `from` (inclusive) for `minutes` minutes; returns the transitions. */
-  feed(device: string, from: number, minutes: number, values: (t: number, i: number) => RuleSample['values']): Transition[];
+  feed(
+    device: string,
+    from: number,
+    minutes: number,
+    values: (t: number, i: number) => RuleSample['values'],
+  ): Transition[];
 }
 
 function harness(set: RuleSet, start = local(8)): Harness {
@@ -67,7 +75,10 @@ function harness(set: RuleSet, start = local(8)): Harness {
 
 /** Local (Asia/Shanghai) HH:MM. */
 const hhmm = (t: number): string => new Date(t + 8 * 3_600_000).toISOString().slice(11, 16);
-const summary = (ts: Transition[]): string[] => ts.filter((t) => t.type !== 'exceed').map((t) => `${t.type}:${t.ruleId}:${'severity' in t ? t.severity : 'reason' in t ? t.reason : ''}@${hhmm(t.at)}`);
+const summary = (ts: Transition[]): string[] =>
+  ts
+    .filter((t) => t.type !== 'exceed')
+    .map((t) => `${t.type}:${t.ruleId}:${'severity' in t ? t.severity : 'reason' in t ? t.reason : ''}@${hhmm(t.at)}`);
 
 describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
   it('opens at the first valid hour ≥ 150, escalates at ≥ 250, stays raised between 120 and 150, clears below 120', () => {
@@ -80,7 +91,11 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
     // at 200: minute 89 (08:89 = 09:29). 250 when 30 of 60 at 300: minute 149 (10:29).
     // Falling: with 130s entering, mean = (300·(60−k) + 130·k)/60 stays ≥ 120 after clearing
     // 250 but never falls below 120 until the 100s: (130·(60−k) + 100·k)/60 < 120 → k > 20: the 21st 100 is minute 260 (12:20).
-    expect(summary(out)).toEqual(['raise:pm10-hourly:warning@09:29', 'escalate:pm10-hourly:critical@10:29', 'clear:pm10-hourly:condition-cleared@12:20']);
+    expect(summary(out)).toEqual([
+      'raise:pm10-hourly:warning@09:29',
+      'escalate:pm10-hourly:critical@10:29',
+      'clear:pm10-hourly:condition-cleared@12:20',
+    ]);
     const raise = out.find((t) => t.type === 'raise')!;
     expect(raise.value).toBe(150);
     expect(raise.window).toEqual({ from: local(9, 29) - 60 * MIN, to: local(9, 29) });
@@ -90,12 +105,21 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
     const h = harness(only('pm10-hourly'));
     // one reading every 2 minutes: 30 of 60 expected samples per hour, never valid
     const out: Transition[] = [];
-    for (let i = 0; i < 120; i += 2) out.push(...h.engine.onReadings('S1-M1', [{ ts: local(8) + i * MIN, values: { pm10: 400 } }], local(8) + i * MIN).transitions);
+    for (let i = 0; i < 120; i += 2)
+      out.push(
+        ...h.engine.onReadings('S1-M1', [{ ts: local(8) + i * MIN, values: { pm10: 400 } }], local(8) + i * MIN)
+          .transitions,
+      );
     expect(out).toEqual([]);
     // 45 of 60 (exactly 75 %) is valid: 3 of every 4 minutes
     const h2 = harness(only('pm10-hourly'));
     const out2: Transition[] = [];
-    for (let i = 0; i < 60; i++) if (i % 4 !== 3) out2.push(...h2.engine.onReadings('S1-M1', [{ ts: local(8) + i * MIN, values: { pm10: 400 } }], local(8) + i * MIN).transitions);
+    for (let i = 0; i < 60; i++)
+      if (i % 4 !== 3)
+        out2.push(
+          ...h2.engine.onReadings('S1-M1', [{ ts: local(8) + i * MIN, values: { pm10: 400 } }], local(8) + i * MIN)
+            .transitions,
+        );
     expect(summary(out2)).toEqual(['raise:pm10-hourly:critical@08:58']);
   });
 
@@ -103,18 +127,31 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
     const t0 = local(8);
     const h2 = harness(only('pm10-hourly'));
     const out: Transition[] = [];
-    for (let i = 0; i < 44; i++) out.push(...h2.engine.onReadings('S1-M1', [{ ts: t0 + i * MIN, values: { pm10: 160 } }], t0 + i * MIN).transitions);
-    for (let r = 0; r < 5; r++) out.push(...h2.engine.onReadings('S1-M1', [{ ts: t0 + 43 * MIN, values: { pm10: 160 } }], t0 + 44 * MIN).transitions);
+    for (let i = 0; i < 44; i++)
+      out.push(
+        ...h2.engine.onReadings('S1-M1', [{ ts: t0 + i * MIN, values: { pm10: 160 } }], t0 + i * MIN).transitions,
+      );
+    for (let r = 0; r < 5; r++)
+      out.push(
+        ...h2.engine.onReadings('S1-M1', [{ ts: t0 + 43 * MIN, values: { pm10: 160 } }], t0 + 44 * MIN).transitions,
+      );
     expect(out).toEqual([]); // 44 distinct samples < 45: the five duplicates did not count
     // the missing 45th sample arrives late, stamped at minute 10: it lands in the current hour
-    const late = h2.engine.onReadings('S1-M1', [{ ts: t0 + 10.5 * MIN, values: { pm10: 160 } }], t0 + 45 * MIN).transitions;
+    const late = h2.engine.onReadings(
+      'S1-M1',
+      [{ ts: t0 + 10.5 * MIN, values: { pm10: 160 } }],
+      t0 + 45 * MIN,
+    ).transitions;
     expect(summary(late)).toEqual(['raise:pm10-hourly:warning@08:43']);
   });
 
   it('takes a buffered batch in any order and evaluates each window in time order', () => {
     const h = harness(only('pm10-hourly'));
     const t0 = local(8);
-    const batch = Array.from({ length: 120 }, (_, i) => ({ ts: t0 + i * MIN, values: { pm10: i < 60 ? 100 : 300 } })).reverse();
+    const batch = Array.from({ length: 120 }, (_, i) => ({
+      ts: t0 + i * MIN,
+      values: { pm10: i < 60 ? 100 : 300 },
+    })).reverse();
     h.clock.t = t0 + 121 * MIN;
     const out = h.engine.onReadings('S1-M1', batch, h.clock.t).transitions;
     // the mean reaches 150 when 15 of the last 60 are 300: minute 74 → 09:14; 250 at 45 of 60: minute 104 → 09:44
@@ -130,7 +167,19 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
   });
 
   it('waits out a minimum duration before opening', () => {
-    const set = parseRuleSet({ rules: [{ id: 'pm10-sustained', kind: 'window', metric: 'pm10', windowMinutes: 15, minDurationMinutes: 10, raise: [{ severity: 'warning', op: '>=', value: 150 }], clear: { op: '<', value: 120 } }] });
+    const set = parseRuleSet({
+      rules: [
+        {
+          id: 'pm10-sustained',
+          kind: 'window',
+          metric: 'pm10',
+          windowMinutes: 15,
+          minDurationMinutes: 10,
+          raise: [{ severity: 'warning', op: '>=', value: 150 }],
+          clear: { op: '<', value: 120 },
+        },
+      ],
+    });
     const h = harness(set);
     const t0 = local(8);
     // the window is valid first at minute 11 (12 of 15 samples); the alert opens 10 min later
@@ -140,7 +189,19 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
   });
 
   it('a dip below the raise level before the minimum duration restarts the wait', () => {
-    const set = parseRuleSet({ rules: [{ id: 'pm10-sustained', kind: 'window', metric: 'pm10', windowMinutes: 15, minDurationMinutes: 10, raise: [{ severity: 'warning', op: '>=', value: 150 }], clear: { op: '<', value: 120 } }] });
+    const set = parseRuleSet({
+      rules: [
+        {
+          id: 'pm10-sustained',
+          kind: 'window',
+          metric: 'pm10',
+          windowMinutes: 15,
+          minDurationMinutes: 10,
+          raise: [{ severity: 'warning', op: '>=', value: 150 }],
+          clear: { op: '<', value: 120 },
+        },
+      ],
+    });
     const h = harness(set);
     const t0 = local(8);
     // 200 except minutes 15–24 at 0: the 15-min mean holds from minute 11, falls below 150
@@ -189,13 +250,15 @@ describe('noise rules (Leq, day/night schedule across midnight)', () => {
     expect(h.engine.tick().transitions).toEqual([]); // 21:59:59.999 is still day
     h.clock.t = local(22) + 30_000;
     const ended = h.engine.tick();
-    expect(ended.transitions.map((t) => [t.type, 'reason' in t ? t.reason : '', t.at])).toEqual([['clear', 'schedule-ended', local(22)]]);
+    expect(ended.transitions.map((t) => [t.type, 'reason' in t ? t.reason : '', t.at])).toEqual([
+      ['clear', 'schedule-ended', local(22)],
+    ]);
     expect(ended.states).toEqual([{ subject: 'S1-M1', ruleId: 'noise-day', state: null }]);
     h.clock.t = local(22, 5);
     expect(h.engine.tick().transitions).toEqual([]); // once
   });
 
-  it('ends a schedule in the device\'s own time: a replay of an evening played at another hour ends at the replay\'s 22:00', () => {
+  it("ends a schedule in the device's own time: a replay of an evening played at another hour ends at the replay's 22:00", () => {
     const h = harness(only('noise-day'), local(21, 30));
     h.feed('S1-M1', local(21, 30), 20, () => ({ noise: 75 }));
     // the replay's newest reading (21:49) arrived "now"; 5 real minutes later its device time is 21:54: still day
@@ -239,7 +302,10 @@ describe('pm10-over-background (site minus district background, same hour)', () 
     }
     // background mean 100; diff = mean − 100 > 80 when the site mean > 180: 150 + 50·k/60 > 180 → k > 36 → minute 96 (09:36)
     // back ≤ 60 when the site mean ≤ 160: 200 − 50·k/60 ≤ 160 → k ≥ 48 → minute 167 (10:47)
-    expect(summary(out)).toEqual(['raise:pm10-over-background:warning@09:36', 'clear:pm10-over-background:condition-cleared@10:47']);
+    expect(summary(out)).toEqual([
+      'raise:pm10-over-background:warning@09:36',
+      'clear:pm10-over-background:condition-cleared@10:47',
+    ]);
     expect(out[0].value).toBeCloseTo(150 + (50 * 37) / 60 - 100, 10);
   });
 
@@ -266,7 +332,7 @@ describe('device-offline (timer, not arrival)', () => {
     expect(back[0].value).toBe(60);
   });
 
-  it('does not count the service\'s own downtime, nor watch devices that never reported', () => {
+  it("does not count the service's own downtime, nor watch devices that never reported", () => {
     const t0 = local(8);
     const h = harness(only('device-offline'), t0 + 120 * MIN);
     h.seen.set('S1-M1', t0); // seen two hours before the service started
@@ -289,10 +355,21 @@ describe('restart', () => {
     const out = again.feed('S1-M1', t0 + 40 * MIN, 10, () => ({ pm10: 300 }));
     expect(summary(out)).toEqual(['raise:pm10-hourly:critical@08:44']);
     // and after a second restart with the raised state persisted, no second raise
-    const states = [{ subject: 'S1-M1', ruleId: 'pm10-hourly', phase: 'raised' as const, since: t0 + 44 * MIN, severity: 'critical' as const }];
+    const states = [
+      {
+        subject: 'S1-M1',
+        ruleId: 'pm10-hourly',
+        phase: 'raised' as const,
+        since: t0 + 44 * MIN,
+        severity: 'critical' as const,
+      },
+    ];
     const third = harness(only('pm10-hourly'), t0 + 50 * MIN);
     third.engine.restoreStates(states);
-    third.engine.restoreSamples('S1-M1', [...samples, ...Array.from({ length: 10 }, (_, i) => ({ ts: t0 + (40 + i) * MIN, values: { pm10: 300 } }))]);
+    third.engine.restoreSamples('S1-M1', [
+      ...samples,
+      ...Array.from({ length: 10 }, (_, i) => ({ ts: t0 + (40 + i) * MIN, values: { pm10: 300 } })),
+    ]);
     expect(summary(third.engine.evaluateAll().transitions)).toEqual([]);
     expect(third.engine.evaluateAll().transitions.map((t) => t.type)).toEqual(['exceed']);
   });

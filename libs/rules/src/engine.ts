@@ -1,6 +1,17 @@
 import { MetricKey } from '@dustwatch/telemetry';
 import { inSchedule, lastScheduleEnd, windowInSchedule } from './schedule';
-import { MeasurementRule, OfflineRule, RaiseLevel, Rule, RuleSet, Severity, holds, metricsUsed, rulesForSite, severityRank } from './rule-set';
+import {
+  MeasurementRule,
+  OfflineRule,
+  RaiseLevel,
+  Rule,
+  RuleSet,
+  Severity,
+  holds,
+  metricsUsed,
+  rulesForSite,
+  severityRank,
+} from './rule-set';
 import { SampleSeries, WindowStats } from './window';
 
 export interface Clock {
@@ -110,7 +121,11 @@ export class RuleEngine {
   private readonly startedAt: number;
   private changed = new Map<string, { subject: string; ruleId: string; state: RuleState | null }>();
 
-  constructor(private readonly set: RuleSet, private readonly directory: DeviceDirectory, private readonly clock: Clock) {
+  constructor(
+    private readonly set: RuleSet,
+    private readonly directory: DeviceDirectory,
+    private readonly clock: Clock,
+  ) {
     this.metrics = metricsUsed(set);
     const all = [set.rules, ...Object.values(set.siteOverrides)].flat();
     this.windowsMs = [...new Set(all.flatMap((r) => (r.kind === 'offline' ? [] : [r.windowMinutes * MINUTE])))];
@@ -154,7 +169,17 @@ export class RuleEngine {
     for (const rule of offline) {
       const state = this.states.get(key(deviceId, rule.id));
       if (state?.phase === 'raised') {
-        transitions.push({ type: 'clear', reason: 'reading-received', subject: deviceId, device, ruleId: rule.id, metric: 'offline', at: receivedAt, value: (receivedAt - state.since) / MINUTE, window: { from: state.since, to: receivedAt } });
+        transitions.push({
+          type: 'clear',
+          reason: 'reading-received',
+          subject: deviceId,
+          device,
+          ruleId: rule.id,
+          metric: 'offline',
+          at: receivedAt,
+          value: (receivedAt - state.since) / MINUTE,
+          window: { from: state.since, to: receivedAt },
+        });
         this.setState(deviceId, rule.id, null);
       }
     }
@@ -209,8 +234,26 @@ export class RuleEngine {
           continue;
         }
         if (this.states.get(k)?.phase === 'raised' || now - silentSince < rule.silenceMinutes * MINUTE) continue;
-        transitions.push({ type: 'raise', subject: device.deviceId, device, ruleId: rule.id, metric: 'offline', severity: rule.severity, threshold: rule.silenceMinutes, since: seen, at: now, value: (now - seen) / MINUTE, window: { from: seen, to: now } });
-        this.setState(device.deviceId, rule.id, { subject: device.deviceId, ruleId: rule.id, phase: 'raised', since: seen, severity: rule.severity });
+        transitions.push({
+          type: 'raise',
+          subject: device.deviceId,
+          device,
+          ruleId: rule.id,
+          metric: 'offline',
+          severity: rule.severity,
+          threshold: rule.silenceMinutes,
+          since: seen,
+          at: now,
+          value: (now - seen) / MINUTE,
+          window: { from: seen, to: now },
+        });
+        this.setState(device.deviceId, rule.id, {
+          subject: device.deviceId,
+          ruleId: rule.id,
+          phase: 'raised',
+          since: seen,
+          severity: rule.severity,
+        });
       }
     }
     return this.output(transitions, 0);
@@ -235,7 +278,16 @@ export class RuleEngine {
       const rule = device && this.rules(device).find((r) => r.id === state.ruleId);
       if (!device || !rule || rule.kind === 'offline' || !rule.schedule) continue;
       const t = this.deviceTime(device.deviceId, now);
-      if (t !== null && !inSchedule(rule.schedule, t)) this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, lastScheduleEnd(rule.schedule, t), out, 'schedule-ended');
+      if (t !== null && !inSchedule(rule.schedule, t))
+        this.clearIfRaised(
+          device,
+          device.deviceId,
+          rule.id,
+          rule.metric,
+          lastScheduleEnd(rule.schedule, t),
+          out,
+          'schedule-ended',
+        );
     }
   }
 
@@ -245,7 +297,8 @@ export class RuleEngine {
 
   private newest(deviceId: string): number | null {
     let newest: number | null = null;
-    for (const s of this.series.get(deviceId)?.values() ?? []) if (s.latest !== null && (newest === null || s.latest > newest)) newest = s.latest;
+    for (const s of this.series.get(deviceId)?.values() ?? [])
+      if (s.latest !== null && (newest === null || s.latest > newest)) newest = s.latest;
     return newest;
   }
 
@@ -279,7 +332,15 @@ export class RuleEngine {
       const window = { from: at - windowMs, to: at };
       if (rule.schedule && !windowInSchedule(rule.schedule, at, windowMs)) {
         // Stamped at the schedule's end, whether a reading or the timer notices it.
-        this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, inSchedule(rule.schedule, at) ? at : lastScheduleEnd(rule.schedule, at), out, 'schedule-ended');
+        this.clearIfRaised(
+          device,
+          device.deviceId,
+          rule.id,
+          rule.metric,
+          inSchedule(rule.schedule, at) ? at : lastScheduleEnd(rule.schedule, at),
+          out,
+          'schedule-ended',
+        );
         continue;
       }
       const value = this.windowValue(rule, device, series, windowMs, at);
@@ -288,14 +349,23 @@ export class RuleEngine {
   }
 
   /** The window's value, or null when the window (or the background's) has too few valid samples. */
-  private windowValue(rule: MeasurementRule, device: DeviceInfo, series: SampleSeries, windowMs: number, at: number): number | null {
+  private windowValue(
+    rule: MeasurementRule,
+    device: DeviceInfo,
+    series: SampleSeries,
+    windowMs: number,
+    at: number,
+  ): number | null {
     const own = series.current(windowMs);
     if (!this.valid(own, windowMs)) return null;
     const value = this.average(rule, own);
     if (rule.kind === 'window') return value;
     const backgrounds: number[] = [];
     for (const id of this.directory.backgroundDevices(device.district)) {
-      const stats = this.series.get(id)?.get(rule.metric)?.between(at - windowMs, at);
+      const stats = this.series
+        .get(id)
+        ?.get(rule.metric)
+        ?.between(at - windowMs, at);
       if (stats && this.valid(stats, windowMs)) backgrounds.push(this.average(rule, stats));
     }
     if (backgrounds.length === 0) return null;
@@ -311,7 +381,14 @@ export class RuleEngine {
   }
 
   /** Hysteresis, minimum duration and escalation for one evaluated window. */
-  private decide(rule: MeasurementRule, device: DeviceInfo, value: number, at: number, window: { from: number; to: number }, out: Transition[]): void {
+  private decide(
+    rule: MeasurementRule,
+    device: DeviceInfo,
+    value: number,
+    at: number,
+    window: { from: number; to: number },
+    out: Transition[],
+  ): void {
     const subject = device.deviceId;
     const state = this.states.get(key(subject, rule.id));
     const level = highestLevel(rule.raise, value);
@@ -341,10 +418,19 @@ export class RuleEngine {
     }
   }
 
-  private clearIfRaised(device: DeviceInfo, subject: string, ruleId: string, metric: MetricKey | 'offline', at: number, out: Transition[], reason: ClearTransition['reason'] = 'rule-disabled'): void {
+  private clearIfRaised(
+    device: DeviceInfo,
+    subject: string,
+    ruleId: string,
+    metric: MetricKey | 'offline',
+    at: number,
+    out: Transition[],
+    reason: ClearTransition['reason'] = 'rule-disabled',
+  ): void {
     const state = this.states.get(key(subject, ruleId));
     if (!state) return;
-    if (state.phase === 'raised') out.push({ type: 'clear', reason, subject, device, ruleId, metric, at, value: NaN, window: null });
+    if (state.phase === 'raised')
+      out.push({ type: 'clear', reason, subject, device, ruleId, metric, at, value: NaN, window: null });
     this.setState(subject, ruleId, null);
   }
 

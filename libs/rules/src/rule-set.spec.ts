@@ -13,31 +13,79 @@ function problemsOf(raw: unknown): string[] {
 describe('rule file', () => {
   it('gives the default rule set of the domain reference when empty', () => {
     const set = parseRuleSet({});
-    expect(set.rules.map((r) => r.id)).toEqual(['pm10-hourly', 'pm10-over-background', 'tsp-hourly', 'noise-day', 'noise-night', 'device-offline']);
+    expect(set.rules.map((r) => r.id)).toEqual([
+      'pm10-hourly',
+      'pm10-over-background',
+      'tsp-hourly',
+      'noise-day',
+      'noise-night',
+      'device-offline',
+    ]);
     expect(set.validity).toBe(0.75);
     const night = set.rules.find((r) => r.id === 'noise-night');
-    expect(night).toMatchObject({ kind: 'window', metric: 'noise', average: 'energy', windowMinutes: 15, schedule: { from: '22:00', to: '06:00' }, clear: { op: '<=', value: 52 } });
+    expect(night).toMatchObject({
+      kind: 'window',
+      metric: 'noise',
+      average: 'energy',
+      windowMinutes: 15,
+      schedule: { from: '22:00', to: '06:00' },
+      clear: { op: '<=', value: 52 },
+    });
   });
 
   it('applies per-site overrides to that site only', () => {
-    const set = parseRuleSet({ sites: { 'CZ-007': { 'pm10-hourly': { raise: [{ severity: 'warning', op: '>=', value: 100 }], clear: { op: '<', value: 80 } }, 'noise-night': { enabled: false } } } });
+    const set = parseRuleSet({
+      sites: {
+        'CZ-007': {
+          'pm10-hourly': { raise: [{ severity: 'warning', op: '>=', value: 100 }], clear: { op: '<', value: 80 } },
+          'noise-night': { enabled: false },
+        },
+      },
+    });
     const site = rulesForSite(set, 'CZ-007');
-    expect(site.find((r) => r.id === 'pm10-hourly')).toMatchObject({ raise: [{ severity: 'warning', op: '>=', value: 100 }], clear: { op: '<', value: 80 }, windowMinutes: 60 });
+    expect(site.find((r) => r.id === 'pm10-hourly')).toMatchObject({
+      raise: [{ severity: 'warning', op: '>=', value: 100 }],
+      clear: { op: '<', value: 80 },
+      windowMinutes: 60,
+    });
     expect(site.find((r) => r.id === 'noise-night')?.enabled).toBe(false);
-    expect(rulesForSite(set, 'CZ-008').find((r) => r.id === 'pm10-hourly')).toMatchObject({ raise: [{ value: 150 }, { value: 250 }] });
+    expect(rulesForSite(set, 'CZ-008').find((r) => r.id === 'pm10-hourly')).toMatchObject({
+      raise: [{ value: 150 }, { value: 250 }],
+    });
   });
 
   it('lists every problem of a bad file, each with its place', () => {
-    expect(problemsOf({
-      validity: 1.5,
-      rules: [
-        { id: 'pm10-hourly', kind: 'window', metric: 'pm100', windowMinutes: 60, raise: [{ severity: 'warning', op: '>=', value: 150 }], clear: { op: '<', value: 160 } },
-        { id: 'noise', kind: 'window', metric: 'noise', average: 'arithmetic', windowMinutes: 15, raise: [{ severity: 'critical', op: '>', value: 70 }, { severity: 'warning', op: '>', value: 75 }], clear: { op: '>', value: 60 }, schedule: { from: '22:00', to: '22:10' } },
-        { id: 'off', kind: 'offline', silenceMinutes: 0, colour: 'red' },
-        { id: 'x', kind: 'threshold' },
-      ],
-      sites: { 'CZ 1': {}, 'CZ-002': { 'no-such-rule': {} } },
-    })).toEqual([
+    expect(
+      problemsOf({
+        validity: 1.5,
+        rules: [
+          {
+            id: 'pm10-hourly',
+            kind: 'window',
+            metric: 'pm100',
+            windowMinutes: 60,
+            raise: [{ severity: 'warning', op: '>=', value: 150 }],
+            clear: { op: '<', value: 160 },
+          },
+          {
+            id: 'noise',
+            kind: 'window',
+            metric: 'noise',
+            average: 'arithmetic',
+            windowMinutes: 15,
+            raise: [
+              { severity: 'critical', op: '>', value: 70 },
+              { severity: 'warning', op: '>', value: 75 },
+            ],
+            clear: { op: '>', value: 60 },
+            schedule: { from: '22:00', to: '22:10' },
+          },
+          { id: 'off', kind: 'offline', silenceMinutes: 0, colour: 'red' },
+          { id: 'x', kind: 'threshold' },
+        ],
+        sites: { 'CZ 1': {}, 'CZ-002': { 'no-such-rule': {} } },
+      }),
+    ).toEqual([
       'validity: must be a number from 0.01 to 1, got 1.5',
       'rules[0].metric: must be one of pm25, pm10, tsp, noise, windSpeed, windDir, temperature, humidity, pressure, got "pm100"',
       'rules[0].clear.value: 160 leaves no hysteresis below the raise level 150',

@@ -15,10 +15,14 @@ export interface RaiseLevel extends Comparison {
 
 export function holds(c: Comparison, x: number): boolean {
   switch (c.op) {
-    case '>': return x > c.value;
-    case '>=': return x >= c.value;
-    case '<': return x < c.value;
-    case '<=': return x <= c.value;
+    case '>':
+      return x > c.value;
+    case '>=':
+      return x >= c.value;
+    case '<':
+      return x < c.value;
+    case '<=':
+      return x <= c.value;
   }
 }
 
@@ -88,19 +92,61 @@ export const DEFAULT_RULES_FILE = {
   evaluationHorizonMinutes: 180,
   rules: [
     // Wuhan (> 150 warning) and Taiyuan (≥ 250 stop work) practice on the 1-h mean.
-    { id: 'pm10-hourly', kind: 'window', metric: 'pm10', windowMinutes: 60, raise: [{ severity: 'warning', op: '>=', value: 150 }, { severity: 'critical', op: '>=', value: 250 }], clear: { op: '<', value: 120 } },
-    { id: 'pm10-over-background', kind: 'background-difference', metric: 'pm10', windowMinutes: 60, raise: [{ severity: 'warning', op: '>', value: 80 }], clear: { op: '<=', value: 60 } },
-    { id: 'tsp-hourly', kind: 'window', metric: 'tsp', windowMinutes: 60, raise: [{ severity: 'warning', op: '>', value: 800 }], clear: { op: '<', value: 700 } },
+    {
+      id: 'pm10-hourly',
+      kind: 'window',
+      metric: 'pm10',
+      windowMinutes: 60,
+      raise: [
+        { severity: 'warning', op: '>=', value: 150 },
+        { severity: 'critical', op: '>=', value: 250 },
+      ],
+      clear: { op: '<', value: 120 },
+    },
+    {
+      id: 'pm10-over-background',
+      kind: 'background-difference',
+      metric: 'pm10',
+      windowMinutes: 60,
+      raise: [{ severity: 'warning', op: '>', value: 80 }],
+      clear: { op: '<=', value: 60 },
+    },
+    {
+      id: 'tsp-hourly',
+      kind: 'window',
+      metric: 'tsp',
+      windowMinutes: 60,
+      raise: [{ severity: 'warning', op: '>', value: 800 }],
+      clear: { op: '<', value: 700 },
+    },
     // GB 12523-2011 site boundary limits, Leq over 15 minutes.
-    { id: 'noise-day', kind: 'window', metric: 'noise', windowMinutes: 15, schedule: { from: '06:00', to: '22:00' }, raise: [{ severity: 'warning', op: '>', value: 70 }], clear: { op: '<=', value: 67 } },
-    { id: 'noise-night', kind: 'window', metric: 'noise', windowMinutes: 15, schedule: { from: '22:00', to: '06:00' }, raise: [{ severity: 'warning', op: '>', value: 55 }], clear: { op: '<=', value: 52 } },
+    {
+      id: 'noise-day',
+      kind: 'window',
+      metric: 'noise',
+      windowMinutes: 15,
+      schedule: { from: '06:00', to: '22:00' },
+      raise: [{ severity: 'warning', op: '>', value: 70 }],
+      clear: { op: '<=', value: 67 },
+    },
+    {
+      id: 'noise-night',
+      kind: 'window',
+      metric: 'noise',
+      windowMinutes: 15,
+      schedule: { from: '22:00', to: '06:00' },
+      raise: [{ severity: 'warning', op: '>', value: 55 }],
+      clear: { op: '<=', value: 52 },
+    },
     { id: 'device-offline', kind: 'offline', silenceMinutes: 10, severity: 'warning' },
   ],
 } as const;
 
 export class RuleFileError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid rule file (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Invalid rule file (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'RuleFileError';
   }
 }
@@ -127,7 +173,8 @@ class Checker {
     this.problems.push(`${where}: ${message}`);
   }
   allowOnly(where: string, obj: Record<string, unknown>, keys: readonly string[]): void {
-    for (const key of Object.keys(obj)) if (!keys.includes(key)) this.fail(where, `unknown field "${key}" (allowed: ${keys.join(', ')})`);
+    for (const key of Object.keys(obj))
+      if (!keys.includes(key)) this.fail(where, `unknown field "${key}" (allowed: ${keys.join(', ')})`);
   }
   number(where: string, x: unknown, min: number, max: number): number {
     if (!isNumber(x) || x < min || x > max) {
@@ -141,15 +188,39 @@ class Checker {
       this.fail(where, 'must be an object like { op: ">=", value: 150 }');
       return null;
     }
-    if (!OPS.includes(x['op'] as ComparisonOp)) this.fail(`${where}.op`, `must be one of ${OPS.join(' ')}, got ${JSON.stringify(x['op'])}`);
+    if (!OPS.includes(x['op'] as ComparisonOp))
+      this.fail(`${where}.op`, `must be one of ${OPS.join(' ')}, got ${JSON.stringify(x['op'])}`);
     if (!isNumber(x['value'])) this.fail(`${where}.value`, `must be a number, got ${JSON.stringify(x['value'])}`);
     return { op: x['op'] as ComparisonOp, value: x['value'] as number };
   }
 }
 
 const RULE_FIELDS: Record<Rule['kind'], readonly string[]> = {
-  window: ['id', 'kind', 'enabled', 'metric', 'windowMinutes', 'average', 'raise', 'clear', 'minDurationMinutes', 'schedule', 'appliesTo'],
-  'background-difference': ['id', 'kind', 'enabled', 'metric', 'windowMinutes', 'average', 'raise', 'clear', 'minDurationMinutes', 'schedule'],
+  window: [
+    'id',
+    'kind',
+    'enabled',
+    'metric',
+    'windowMinutes',
+    'average',
+    'raise',
+    'clear',
+    'minDurationMinutes',
+    'schedule',
+    'appliesTo',
+  ],
+  'background-difference': [
+    'id',
+    'kind',
+    'enabled',
+    'metric',
+    'windowMinutes',
+    'average',
+    'raise',
+    'clear',
+    'minDurationMinutes',
+    'schedule',
+  ],
   offline: ['id', 'kind', 'enabled', 'silenceMinutes', 'severity'],
 };
 
@@ -159,7 +230,8 @@ function checkRule(c: Checker, where: string, raw: unknown): Rule | null {
     return null;
   }
   const id = raw['id'];
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) c.fail(`${where}.id`, `must match ${ID_PATTERN.source}, got ${JSON.stringify(id)}`);
+  if (typeof id !== 'string' || !ID_PATTERN.test(id))
+    c.fail(`${where}.id`, `must match ${ID_PATTERN.source}, got ${JSON.stringify(id)}`);
   const kind = raw['kind'] as Rule['kind'];
   if (!(kind in RULE_FIELDS)) {
     c.fail(`${where}.kind`, `must be one of ${Object.keys(RULE_FIELDS).join(', ')}, got ${JSON.stringify(kind)}`);
@@ -171,40 +243,66 @@ function checkRule(c: Checker, where: string, raw: unknown): Rule | null {
   if (kind === 'offline') {
     const severity = (raw['severity'] ?? 'warning') as Severity;
     if (!SEVERITIES.includes(severity)) c.fail(`${where}.severity`, `must be one of ${SEVERITIES.join(', ')}`);
-    return { id: id as string, kind, enabled: enabled as boolean, severity, silenceMinutes: c.number(`${where}.silenceMinutes`, raw['silenceMinutes'], 1, 10_080) };
+    return {
+      id: id as string,
+      kind,
+      enabled: enabled as boolean,
+      severity,
+      silenceMinutes: c.number(`${where}.silenceMinutes`, raw['silenceMinutes'], 1, 10_080),
+    };
   }
   const metric = raw['metric'] as MetricKey;
-  if (!METRIC_KEYS.includes(metric)) c.fail(`${where}.metric`, `must be one of ${METRIC_KEYS.join(', ')}, got ${JSON.stringify(metric)}`);
+  if (!METRIC_KEYS.includes(metric))
+    c.fail(`${where}.metric`, `must be one of ${METRIC_KEYS.join(', ')}, got ${JSON.stringify(metric)}`);
   const windowMinutes = c.number(`${where}.windowMinutes`, raw['windowMinutes'], 1, 1440);
   const average = (raw['average'] ?? (metric === 'noise' ? 'energy' : 'arithmetic')) as WindowRule['average'];
   if (average !== 'arithmetic' && average !== 'energy') c.fail(`${where}.average`, 'must be arithmetic or energy');
-  if (metric === 'noise' && average !== 'energy') c.fail(`${where}.average`, 'noise levels are logarithmic: only the energy average (Leq) is meaningful');
+  if (metric === 'noise' && average !== 'energy')
+    c.fail(`${where}.average`, 'noise levels are logarithmic: only the energy average (Leq) is meaningful');
   const raise: RaiseLevel[] = [];
-  if (!Array.isArray(raw['raise']) || raw['raise'].length === 0) c.fail(`${where}.raise`, 'must be a non-empty list of { severity, op, value }');
-  else raw['raise'].forEach((level: unknown, i: number) => {
-    const cmp = c.comparison(`${where}.raise[${i}]`, level);
-    const severity = isObject(level) ? (level['severity'] as Severity) : undefined;
-    if (!severity || !SEVERITIES.includes(severity)) c.fail(`${where}.raise[${i}].severity`, `must be one of ${SEVERITIES.join(', ')}`);
-    if (cmp && severity) raise.push({ ...cmp, severity });
-  });
+  if (!Array.isArray(raw['raise']) || raw['raise'].length === 0)
+    c.fail(`${where}.raise`, 'must be a non-empty list of { severity, op, value }');
+  else
+    raw['raise'].forEach((level: unknown, i: number) => {
+      const cmp = c.comparison(`${where}.raise[${i}]`, level);
+      const severity = isObject(level) ? (level['severity'] as Severity) : undefined;
+      if (!severity || !SEVERITIES.includes(severity))
+        c.fail(`${where}.raise[${i}].severity`, `must be one of ${SEVERITIES.join(', ')}`);
+      if (cmp && severity) raise.push({ ...cmp, severity });
+    });
   const clear = c.comparison(`${where}.clear`, raw['clear']);
   checkHysteresis(c, where, raise, clear);
   let schedule: Schedule | null = null;
   if (raw['schedule'] !== undefined && raw['schedule'] !== null) {
     const s = raw['schedule'];
-    if (!isObject(s) || typeof s['from'] !== 'string' || typeof s['to'] !== 'string' || !TIME.test(s['from']) || !TIME.test(s['to']) || s['from'] === s['to']) {
+    if (
+      !isObject(s) ||
+      typeof s['from'] !== 'string' ||
+      typeof s['to'] !== 'string' ||
+      !TIME.test(s['from']) ||
+      !TIME.test(s['to']) ||
+      s['from'] === s['to']
+    ) {
       c.fail(`${where}.schedule`, 'must be { from: "HH:MM", to: "HH:MM" } (local time, Asia/Shanghai) with from ≠ to');
     } else {
       schedule = { from: s['from'], to: s['to'] };
       const length = (minutesOfDay(schedule.to) - minutesOfDay(schedule.from) + 1440) % 1440;
-      if (length < windowMinutes) c.fail(`${where}.schedule`, `lasts ${length} min, shorter than the ${windowMinutes}-min window`);
+      if (length < windowMinutes)
+        c.fail(`${where}.schedule`, `lasts ${length} min, shorter than the ${windowMinutes}-min window`);
     }
   }
   const appliesTo = (raw['appliesTo'] ?? 'site') as WindowRule['appliesTo'];
   if (appliesTo !== 'site' && appliesTo !== 'background') c.fail(`${where}.appliesTo`, 'must be site or background');
   const common = {
-    id: id as string, enabled: enabled as boolean, metric, windowMinutes, average, raise, clear: clear ?? { op: '<', value: 0 },
-    minDurationMinutes: c.number(`${where}.minDurationMinutes`, raw['minDurationMinutes'] ?? 0, 0, 1440), schedule,
+    id: id as string,
+    enabled: enabled as boolean,
+    metric,
+    windowMinutes,
+    average,
+    raise,
+    clear: clear ?? { op: '<', value: 0 },
+    minDurationMinutes: c.number(`${where}.minDurationMinutes`, raw['minDurationMinutes'] ?? 0, 0, 1440),
+    schedule,
   } as const;
   return kind === 'window' ? { ...common, kind, appliesTo } : { ...common, kind };
 }
@@ -215,16 +313,24 @@ function checkHysteresis(c: Checker, where: string, raise: readonly RaiseLevel[]
   const upward = raise[0].op === '>' || raise[0].op === '>=';
   for (let i = 0; i < raise.length; i++) {
     const level = raise[i];
-    if ((level.op === '>' || level.op === '>=') !== upward) c.fail(`${where}.raise[${i}].op`, 'all raise levels must point the same way');
+    if ((level.op === '>' || level.op === '>=') !== upward)
+      c.fail(`${where}.raise[${i}].op`, 'all raise levels must point the same way');
     if (i > 0) {
       const previous = raise[i - 1];
-      if (severityRank(level.severity) <= severityRank(previous.severity)) c.fail(`${where}.raise[${i}].severity`, 'levels must be listed from the mildest to the most severe');
-      if (upward ? level.value <= previous.value : level.value >= previous.value) c.fail(`${where}.raise[${i}].value`, `must be ${upward ? 'above' : 'below'} the previous level's ${previous.value}`);
+      if (severityRank(level.severity) <= severityRank(previous.severity))
+        c.fail(`${where}.raise[${i}].severity`, 'levels must be listed from the mildest to the most severe');
+      if (upward ? level.value <= previous.value : level.value >= previous.value)
+        c.fail(
+          `${where}.raise[${i}].value`,
+          `must be ${upward ? 'above' : 'below'} the previous level's ${previous.value}`,
+        );
     }
   }
   const clearsDown = clear.op === '<' || clear.op === '<=';
-  if (clearsDown !== upward) c.fail(`${where}.clear.op`, `must point the other way from the raise levels (${upward ? '< or <=' : '> or >='})`);
-  else if (upward ? clear.value > raise[0].value : clear.value < raise[0].value) c.fail(`${where}.clear.value`, `${clear.value} leaves no hysteresis below the raise level ${raise[0].value}`);
+  if (clearsDown !== upward)
+    c.fail(`${where}.clear.op`, `must point the other way from the raise levels (${upward ? '< or <=' : '> or >='})`);
+  else if (upward ? clear.value > raise[0].value : clear.value < raise[0].value)
+    c.fail(`${where}.clear.value`, `${clear.value} leaves no hysteresis below the raise level ${raise[0].value}`);
 }
 
 const FILE_FIELDS = ['expectedIntervalSeconds', 'validity', 'evaluationHorizonMinutes', 'rules', 'sites'];
@@ -236,43 +342,63 @@ const FILE_FIELDS = ['expectedIntervalSeconds', 'validity', 'evaluationHorizonMi
  */
 export function parseRuleSet(raw: unknown = {}): RuleSet {
   const c = new Checker();
-  if (!isObject(raw)) throw new RuleFileError(['the file must hold a mapping (expectedIntervalSeconds, validity, rules, sites)']);
+  if (!isObject(raw))
+    throw new RuleFileError(['the file must hold a mapping (expectedIntervalSeconds, validity, rules, sites)']);
   c.allowOnly('file', raw, FILE_FIELDS);
   const base = DEFAULT_RULES_FILE as unknown as Record<string, unknown>;
-  const expectedIntervalSeconds = c.number('expectedIntervalSeconds', raw['expectedIntervalSeconds'] ?? base['expectedIntervalSeconds'], 1, 3600);
+  const expectedIntervalSeconds = c.number(
+    'expectedIntervalSeconds',
+    raw['expectedIntervalSeconds'] ?? base['expectedIntervalSeconds'],
+    1,
+    3600,
+  );
   const validity = c.number('validity', raw['validity'] ?? base['validity'], 0.01, 1);
-  const evaluationHorizonMinutes = c.number('evaluationHorizonMinutes', raw['evaluationHorizonMinutes'] ?? base['evaluationHorizonMinutes'], 60, 10_080);
+  const evaluationHorizonMinutes = c.number(
+    'evaluationHorizonMinutes',
+    raw['evaluationHorizonMinutes'] ?? base['evaluationHorizonMinutes'],
+    60,
+    10_080,
+  );
   const rawRules = raw['rules'] ?? base['rules'];
   const rules: Rule[] = [];
   if (!Array.isArray(rawRules)) c.fail('rules', 'must be a list');
-  else rawRules.forEach((r: unknown, i: number) => {
-    const rule = checkRule(c, `rules[${i}]`, r);
-    if (!rule) return;
-    if (rules.some((x) => x.id === rule.id)) c.fail(`rules[${i}].id`, `duplicate rule id "${rule.id}"`);
-    rules.push(rule);
-  });
+  else
+    rawRules.forEach((r: unknown, i: number) => {
+      const rule = checkRule(c, `rules[${i}]`, r);
+      if (!rule) return;
+      if (rules.some((x) => x.id === rule.id)) c.fail(`rules[${i}].id`, `duplicate rule id "${rule.id}"`);
+      rules.push(rule);
+    });
   const siteOverrides: Record<string, Rule[]> = {};
   const sites = raw['sites'] ?? {};
   if (!isObject(sites)) c.fail('sites', 'must be a mapping of site id to rule overrides');
-  else for (const [siteId, overrides] of Object.entries(sites)) {
-    if (!ID_PATTERN.test(siteId)) c.fail(`sites.${siteId}`, `site id must match ${ID_PATTERN.source}`);
-    if (!isObject(overrides)) {
-      c.fail(`sites.${siteId}`, 'must be a mapping of rule id to fields to override');
-      continue;
-    }
-    for (const ruleId of Object.keys(overrides)) if (!rules.some((r) => r.id === ruleId)) c.fail(`sites.${siteId}.${ruleId}`, `no rule "${ruleId}" to override (rules: ${rules.map((r) => r.id).join(', ')})`);
-    siteOverrides[siteId] = rules.map((rule, i) => {
-      const patch = overrides[rule.id];
-      if (patch === undefined) return rule;
-      if (!isObject(patch)) {
-        c.fail(`sites.${siteId}.${rule.id}`, 'must be a mapping of fields');
-        return rule;
+  else
+    for (const [siteId, overrides] of Object.entries(sites)) {
+      if (!ID_PATTERN.test(siteId)) c.fail(`sites.${siteId}`, `site id must match ${ID_PATTERN.source}`);
+      if (!isObject(overrides)) {
+        c.fail(`sites.${siteId}`, 'must be a mapping of rule id to fields to override');
+        continue;
       }
-      if ('id' in patch || 'kind' in patch) c.fail(`sites.${siteId}.${rule.id}`, 'id and kind cannot be overridden');
-      const source = Array.isArray(rawRules) ? (rawRules[i] as Record<string, unknown>) : {};
-      return checkRule(c, `sites.${siteId}.${rule.id}`, { ...source, ...patch, id: rule.id, kind: rule.kind }) ?? rule;
-    });
-  }
+      for (const ruleId of Object.keys(overrides))
+        if (!rules.some((r) => r.id === ruleId))
+          c.fail(
+            `sites.${siteId}.${ruleId}`,
+            `no rule "${ruleId}" to override (rules: ${rules.map((r) => r.id).join(', ')})`,
+          );
+      siteOverrides[siteId] = rules.map((rule, i) => {
+        const patch = overrides[rule.id];
+        if (patch === undefined) return rule;
+        if (!isObject(patch)) {
+          c.fail(`sites.${siteId}.${rule.id}`, 'must be a mapping of fields');
+          return rule;
+        }
+        if ('id' in patch || 'kind' in patch) c.fail(`sites.${siteId}.${rule.id}`, 'id and kind cannot be overridden');
+        const source = Array.isArray(rawRules) ? (rawRules[i] as Record<string, unknown>) : {};
+        return (
+          checkRule(c, `sites.${siteId}.${rule.id}`, { ...source, ...patch, id: rule.id, kind: rule.kind }) ?? rule
+        );
+      });
+    }
   if (c.problems.length > 0) throw new RuleFileError(c.problems);
   return { expectedIntervalSeconds, validity, evaluationHorizonMinutes, rules, siteOverrides };
 }

@@ -18,7 +18,11 @@ interface Accumulator {
 const toEnergy = (db: number): number => Math.pow(10, db / 10);
 
 export function statsOf(count: number, sum: number, energy: number): WindowStats {
-  return { count, mean: count === 0 ? NaN : sum / count, energyMean: count === 0 ? NaN : 10 * Math.log10(energy / count) };
+  return {
+    count,
+    mean: count === 0 ? NaN : sum / count,
+    energyMean: count === 0 ? NaN : 10 * Math.log10(energy / count),
+  };
 }
 
 /**
@@ -34,8 +38,17 @@ export class SampleSeries {
   private readonly values: number[] = [];
   private readonly accumulators: Accumulator[];
 
-  constructor(windowsMs: readonly number[], private readonly keepMs: number) {
-    this.accumulators = [...new Set(windowsMs)].map((windowMs) => ({ windowMs, start: 0, sum: 0, energy: 0, count: 0 }));
+  constructor(
+    windowsMs: readonly number[],
+    private readonly keepMs: number,
+  ) {
+    this.accumulators = [...new Set(windowsMs)].map((windowMs) => ({
+      windowMs,
+      start: 0,
+      sum: 0,
+      energy: 0,
+      count: 0,
+    }));
   }
 
   get latest(): number | null {

@@ -14,7 +14,12 @@ describe('AlertService (SQLite on disk)', () => {
   let repo: AlertRepository;
   let outbox: OutboxRepository;
   let service: AlertService;
-  const clock = { t: 1_000_000_000, now(): number { return this.t; } };
+  const clock = {
+    t: 1_000_000_000,
+    now(): number {
+      return this.t;
+    },
+  };
   const apply = (...transitions: Transition[]) => service.apply([{ transitions, states: [], skippedTooOld: 0 }]);
 
   beforeEach(() => {
@@ -33,7 +38,12 @@ describe('AlertService (SQLite on disk)', () => {
     expect(service.remind(30 * MIN)).toEqual([]);
     clock.t += MIN;
     expect(service.remind(30 * MIN).map((e) => [e.type, e.alertId])).toEqual([['reminder', 1]]);
-    expect((await outbox.list('pending', 10)).map((o) => o.deliveryId)).toEqual(['dw-2-mqtt', 'dw-2-webhook', 'dw-1-mqtt', 'dw-1-webhook']);
+    expect((await outbox.list('pending', 10)).map((o) => o.deliveryId)).toEqual([
+      'dw-2-mqtt',
+      'dw-2-webhook',
+      'dw-1-mqtt',
+      'dw-1-webhook',
+    ]);
     clock.t += 30 * MIN;
     service.acknowledge(1, { name: 'inspector-wang', role: 'inspector' }, undefined);
     clock.t += 60 * MIN;
@@ -42,9 +52,18 @@ describe('AlertService (SQLite on disk)', () => {
 
   it('keeps peaks of re-exceedances in memory until the next write, without losing them to a resolution', () => {
     apply({ ...base, type: 'raise', severity: 'warning', threshold: 150, since: clock.t, at: clock.t, value: 160 });
-    apply({ ...base, type: 'exceed', at: clock.t + MIN, value: 210 }, { ...base, type: 'exceed', at: clock.t + 2 * MIN, value: 170 });
+    apply(
+      { ...base, type: 'exceed', at: clock.t + MIN, value: 210 },
+      { ...base, type: 'exceed', at: clock.t + 2 * MIN, value: 170 },
+    );
     expect(repo.get(1)).toMatchObject({ peakValue: 160, lastValue: 160 }); // not written yet: no fsync per reading
     apply({ ...base, type: 'clear', reason: 'condition-cleared', at: clock.t + 3 * MIN, value: 110 });
-    expect(repo.get(1)).toMatchObject({ state: 'resolved', peakValue: 210, peakAt: new Date(clock.t + MIN).toISOString(), lastValue: 110, lastExceedanceAt: new Date(clock.t + 2 * MIN).toISOString() });
+    expect(repo.get(1)).toMatchObject({
+      state: 'resolved',
+      peakValue: 210,
+      peakAt: new Date(clock.t + MIN).toISOString(),
+      lastValue: 110,
+      lastExceedanceAt: new Date(clock.t + 2 * MIN).toISOString(),
+    });
   });
 });

@@ -7,7 +7,20 @@ describe('AlertRepository (SQLite on disk)', () => {
   let dispose: () => void;
   let db: Db;
   let repo: AlertRepository;
-  const alert: NewAlert = { subject: 'S1-M1', rule: 'pm10-hourly', metric: 'pm10', siteId: 'S1', district: 'Luzhou', deviceId: 'S1-M1', severity: 'warning', threshold: 150, at: 1_000, since: 1_000, value: 151, evidenceFrom: 0 };
+  const alert: NewAlert = {
+    subject: 'S1-M1',
+    rule: 'pm10-hourly',
+    metric: 'pm10',
+    siteId: 'S1',
+    district: 'Luzhou',
+    deviceId: 'S1-M1',
+    severity: 'warning',
+    threshold: 150,
+    at: 1_000,
+    since: 1_000,
+    value: 151,
+    evidenceFrom: 0,
+  };
 
   beforeEach(() => {
     ({ db, dispose } = tempMainDatabase());
@@ -24,14 +37,22 @@ describe('AlertRepository (SQLite on disk)', () => {
     expect(second).toEqual({ id: 1, created: false });
     expect(repo.get(1)).toMatchObject({ peakValue: 180, lastValue: 180, state: 'open' });
     // the constraint itself, not only the code path: a raw second active row is refused
-    expect(() => db.prepare("INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold, opened_at, first_exceedance_at, last_exceedance_at, last_notified_at) VALUES ('S1-M1', 'pm10-hourly', 'pm10', 'S1', 'L', 'S1-M1', 'open', 1, 'warning', 150, 1, 1, 1, 1)").run())
-      .toThrow('UNIQUE constraint failed: alerts.subject, alerts.rule');
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold, opened_at, first_exceedance_at, last_exceedance_at, last_notified_at) VALUES ('S1-M1', 'pm10-hourly', 'pm10', 'S1', 'L', 'S1-M1', 'open', 1, 'warning', 150, 1, 1, 1, 1)",
+        )
+        .run(),
+    ).toThrow('UNIQUE constraint failed: alerts.subject, alerts.rule');
   });
 
   it('opens a new alert after the previous one resolved, and keeps both', () => {
     repo.open(alert);
     repo.resolve(1, 2_000, 'condition-cleared', 100);
     expect(repo.open({ ...alert, at: 3_000 })).toEqual({ id: 2, created: true });
-    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.id, a.state])).toEqual([[2, 'open'], [1, 'resolved']]);
+    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.id, a.state])).toEqual([
+      [2, 'open'],
+      [1, 'resolved'],
+    ]);
   });
 });

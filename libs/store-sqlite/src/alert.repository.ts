@@ -1,19 +1,57 @@
 import { Severity } from '@dustwatch/rules';
-import { AlertEventType, AlertEventView, AlertFilter, AlertHistoryEntry, AlertState, AlertStore, AlertView, DeliveryOutcome, NewAlert, OutboxRow, OutboxState, OutboxStore, OutboxView, RuleStateRow } from '@dustwatch/core';
+import {
+  AlertEventType,
+  AlertEventView,
+  AlertFilter,
+  AlertHistoryEntry,
+  AlertState,
+  AlertStore,
+  AlertView,
+  DeliveryOutcome,
+  NewAlert,
+  OutboxRow,
+  OutboxState,
+  OutboxStore,
+  OutboxView,
+  RuleStateRow,
+} from '@dustwatch/core';
 import { Db } from './sqlite';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-const EVENT_COLUMNS = 'id, alert_id AS alertId, type, at, actor, severity, state, value, note, alert_snapshot AS snapshot';
+const EVENT_COLUMNS =
+  'id, alert_id AS alertId, type, at, actor, severity, state, value, note, alert_snapshot AS snapshot';
 type EventRow = Omit<AlertEventView, 'alert' | 'at'> & { at: number; snapshot: string };
-const toEventViews = (rows: EventRow[]): AlertEventView[] => rows.map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: JSON.parse(snapshot) as AlertView }));
+const toEventViews = (rows: EventRow[]): AlertEventView[] =>
+  rows.map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: JSON.parse(snapshot) as AlertView }));
 
 interface AlertRow {
-  id: number; rule: string; metric: string; subject: string; siteId: string; siteName: string | null; district: string; deviceId: string;
-  state: AlertState; severity: Severity; threshold: number; openedAt: number; firstExceedanceAt: number; lastExceedanceAt: number;
-  peakValue: number | null; peakAt: number | null; lastValue: number | null; evidenceFrom: number | null; evidenceTo: number | null;
-  acknowledgedBy: string | null; acknowledgedAt: number | null; resolvedAt: number | null; resolvedReason: string | null;
-  closedBy: string | null; closedAt: number | null; closeNote: string | null;
+  id: number;
+  rule: string;
+  metric: string;
+  subject: string;
+  siteId: string;
+  siteName: string | null;
+  district: string;
+  deviceId: string;
+  state: AlertState;
+  severity: Severity;
+  threshold: number;
+  openedAt: number;
+  firstExceedanceAt: number;
+  lastExceedanceAt: number;
+  peakValue: number | null;
+  peakAt: number | null;
+  lastValue: number | null;
+  evidenceFrom: number | null;
+  evidenceTo: number | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: number | null;
+  resolvedAt: number | null;
+  resolvedReason: string | null;
+  closedBy: string | null;
+  closedAt: number | null;
+  closeNote: string | null;
 }
 
 const ALERT_COLUMNS = `a.id, a.rule, a.metric, a.subject, a.site_id AS siteId, s.name AS siteName, a.district, a.device_id AS deviceId,
@@ -25,13 +63,31 @@ const ALERT_FROM = 'alerts a LEFT JOIN sites s ON s.id = a.site_id';
 
 function toView(r: AlertRow): AlertView {
   return {
-    id: r.id, rule: r.rule, metric: r.metric, subject: r.subject, siteId: r.siteId, siteName: r.siteName, district: r.district, deviceId: r.deviceId,
-    state: r.state, severity: r.severity, threshold: r.threshold,
-    openedAt: iso(r.openedAt)!, firstExceedanceAt: iso(r.firstExceedanceAt)!, lastExceedanceAt: iso(r.lastExceedanceAt)!,
-    peakValue: r.peakValue, peakAt: iso(r.peakAt), lastValue: r.lastValue,
+    id: r.id,
+    rule: r.rule,
+    metric: r.metric,
+    subject: r.subject,
+    siteId: r.siteId,
+    siteName: r.siteName,
+    district: r.district,
+    deviceId: r.deviceId,
+    state: r.state,
+    severity: r.severity,
+    threshold: r.threshold,
+    openedAt: iso(r.openedAt)!,
+    firstExceedanceAt: iso(r.firstExceedanceAt)!,
+    lastExceedanceAt: iso(r.lastExceedanceAt)!,
+    peakValue: r.peakValue,
+    peakAt: iso(r.peakAt),
+    lastValue: r.lastValue,
     evidence: { from: iso(r.evidenceFrom), to: iso(r.evidenceTo) },
-    acknowledgedBy: r.acknowledgedBy, acknowledgedAt: iso(r.acknowledgedAt), resolvedAt: iso(r.resolvedAt), resolvedReason: r.resolvedReason,
-    closedBy: r.closedBy, closedAt: iso(r.closedAt), closeNote: r.closeNote,
+    acknowledgedBy: r.acknowledgedBy,
+    acknowledgedAt: iso(r.acknowledgedAt),
+    resolvedAt: iso(r.resolvedAt),
+    resolvedReason: r.resolvedReason,
+    closedBy: r.closedBy,
+    closedAt: iso(r.closedAt),
+    closeNote: r.closeNote,
   };
 }
 
@@ -54,7 +110,9 @@ export class AlertRepository implements AlertStore {
    */
   open(a: NewAlert): { id: number; created: boolean } {
     const existing = this.activeId(a.subject, a.rule);
-    const row = this.db.prepare(`INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold,
+    const row = this.db
+      .prepare(
+        `INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold,
         opened_at, first_exceedance_at, last_exceedance_at, peak_value, peak_at, last_value, evidence_from, evidence_to, last_notified_at)
       VALUES (@subject, @rule, @metric, @siteId, @district, @deviceId, 'open', 1, @severity, @threshold,
         @at, @since, @at, @value, @at, @value, @evidenceFrom, @at, @at)
@@ -62,19 +120,28 @@ export class AlertRepository implements AlertStore {
         last_exceedance_at = max(last_exceedance_at, excluded.last_exceedance_at), last_value = excluded.last_value, evidence_to = excluded.evidence_to,
         peak_at = CASE WHEN excluded.peak_value > coalesce(peak_value, -1e308) THEN excluded.peak_at ELSE peak_at END,
         peak_value = max(coalesce(peak_value, -1e308), excluded.peak_value)
-      RETURNING id`).get(a) as { id: number };
+      RETURNING id`,
+      )
+      .get(a) as { id: number };
     return { id: row.id, created: existing === undefined };
   }
 
   activeId(subject: string, rule: string): number | undefined {
-    return (this.db.prepare('SELECT id FROM alerts WHERE subject = ? AND rule = ? AND active = 1').get(subject, rule) as { id: number } | undefined)?.id;
+    return (
+      this.db.prepare('SELECT id FROM alerts WHERE subject = ? AND rule = ? AND active = 1').get(subject, rule) as
+        { id: number } | undefined
+    )?.id;
   }
 
   /** A new window over the threshold: moves the last exceedance and, when higher, the peak. */
   exceeded(id: number, at: number, value: number): void {
-    this.db.prepare(`UPDATE alerts SET last_exceedance_at = max(last_exceedance_at, @at), last_value = @value, evidence_to = max(coalesce(evidence_to, 0), @at),
+    this.db
+      .prepare(
+        `UPDATE alerts SET last_exceedance_at = max(last_exceedance_at, @at), last_value = @value, evidence_to = max(coalesce(evidence_to, 0), @at),
         peak_at = CASE WHEN @value > coalesce(peak_value, -1e308) THEN @at ELSE peak_at END, peak_value = max(coalesce(peak_value, -1e308), @value)
-      WHERE id = @id`).run({ id, at, value });
+      WHERE id = @id`,
+      )
+      .run({ id, at, value });
   }
 
   escalate(id: number, severity: Severity, threshold: number): void {
@@ -82,18 +149,34 @@ export class AlertRepository implements AlertStore {
   }
 
   resolve(id: number, at: number, reason: string, value: number | null): void {
-    this.db.prepare(`UPDATE alerts SET state = 'resolved', active = NULL, resolved_at = @at, resolved_reason = @reason,
-        last_value = coalesce(@value, last_value), evidence_to = max(coalesce(evidence_to, 0), @at) WHERE id = @id`).run({ id, at, reason, value });
+    this.db
+      .prepare(
+        `UPDATE alerts SET state = 'resolved', active = NULL, resolved_at = @at, resolved_reason = @reason,
+        last_value = coalesce(@value, last_value), evidence_to = max(coalesce(evidence_to, 0), @at) WHERE id = @id`,
+      )
+      .run({ id, at, reason, value });
   }
 
   acknowledge(id: number, by: string, at: number): boolean {
-    return this.db.prepare("UPDATE alerts SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND state = 'open'").run(by, at, id).changes === 1;
+    return (
+      this.db
+        .prepare(
+          "UPDATE alerts SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND state = 'open'",
+        )
+        .run(by, at, id).changes === 1
+    );
   }
 
   /** A resolved alert that was never acknowledged records its closer as acknowledger too. */
   close(id: number, by: string, at: number, note: string): boolean {
-    return this.db.prepare(`UPDATE alerts SET state = 'closed', closed_by = @by, closed_at = @at, close_note = @note,
-        acknowledged_by = coalesce(acknowledged_by, @by), acknowledged_at = coalesce(acknowledged_at, @at) WHERE id = @id AND state = 'resolved'`).run({ id, by, at, note }).changes === 1;
+    return (
+      this.db
+        .prepare(
+          `UPDATE alerts SET state = 'closed', closed_by = @by, closed_at = @at, close_note = @note,
+        acknowledged_by = coalesce(acknowledged_by, @by), acknowledged_at = coalesce(acknowledged_at, @at) WHERE id = @id AND state = 'resolved'`,
+        )
+        .run({ id, by, at, note }).changes === 1
+    );
   }
 
   touchNotified(id: number, at: number): void {
@@ -102,11 +185,15 @@ export class AlertRepository implements AlertStore {
 
   /** Open (unacknowledged) alerts last notified before `before`: due a reminder. */
   dueReminders(before: number): number[] {
-    return this.db.prepare("SELECT id FROM alerts WHERE state = 'open' AND last_notified_at <= ? ORDER BY id").pluck().all(before) as number[];
+    return this.db
+      .prepare("SELECT id FROM alerts WHERE state = 'open' AND last_notified_at <= ? ORDER BY id")
+      .pluck()
+      .all(before) as number[];
   }
 
   get(id: number): AlertView | undefined {
-    const row = this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.id = ?`).get(id) as AlertRow | undefined;
+    const row = this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.id = ?`).get(id) as
+      AlertRow | undefined;
     return row && toView(row);
   }
 
@@ -117,7 +204,14 @@ export class AlertRepository implements AlertStore {
       where.push(`a.state IN (${f.state.map((_, i) => `@state${i}`).join(', ')})`);
       f.state.forEach((s, i) => (params[`state${i}`] = s));
     }
-    const simple: [keyof AlertFilter, string][] = [['siteId', 'a.site_id = @siteId'], ['district', 'a.district = @district'], ['rule', 'a.rule = @rule'], ['severity', 'a.severity = @severity'], ['from', 'a.opened_at >= @from'], ['to', 'a.opened_at < @to']];
+    const simple: [keyof AlertFilter, string][] = [
+      ['siteId', 'a.site_id = @siteId'],
+      ['district', 'a.district = @district'],
+      ['rule', 'a.rule = @rule'],
+      ['severity', 'a.severity = @severity'],
+      ['from', 'a.opened_at >= @from'],
+      ['to', 'a.opened_at < @to'],
+    ];
     for (const [key, clause] of simple) {
       if (f[key] === undefined) continue;
       where.push(clause);
@@ -125,26 +219,58 @@ export class AlertRepository implements AlertStore {
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM alerts a ${whereSql}`).get(params) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ${whereSql} ORDER BY a.id DESC LIMIT @limit OFFSET @offset`).all(params) as AlertRow[];
+    const rows = this.db
+      .prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ${whereSql} ORDER BY a.id DESC LIMIT @limit OFFSET @offset`)
+      .all(params) as AlertRow[];
     return { total, items: rows.map(toView) };
   }
 
   /** Appends a history entry with the alert as it now stands; returns the event. */
-  addEvent(alertId: number, type: AlertEventType, at: number, actor: string | null, value: number | null, note: string | null): AlertEventView {
+  addEvent(
+    alertId: number,
+    type: AlertEventType,
+    at: number,
+    actor: string | null,
+    value: number | null,
+    note: string | null,
+  ): AlertEventView {
     const alert = this.get(alertId)!;
-    const info = this.db.prepare('INSERT INTO alert_events (alert_id, type, at, actor, severity, state, value, note, alert_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    const info = this.db
+      .prepare(
+        'INSERT INTO alert_events (alert_id, type, at, actor, severity, state, value, note, alert_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(alertId, type, at, actor, alert.severity, alert.state, value, note, JSON.stringify(alert));
-    return { id: Number(info.lastInsertRowid), alertId, type, at: iso(at)!, actor, severity: alert.severity, state: alert.state, value, note, alert };
+    return {
+      id: Number(info.lastInsertRowid),
+      alertId,
+      type,
+      at: iso(at)!,
+      actor,
+      severity: alert.severity,
+      state: alert.state,
+      value,
+      note,
+      alert,
+    };
   }
 
   history(alertId: number): AlertHistoryEntry[] {
-    return (this.db.prepare('SELECT id, alert_id AS alertId, type, at, actor, severity, state, value, note FROM alert_events WHERE alert_id = ? ORDER BY id').all(alertId) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number })[])
-      .map((e) => ({ ...e, at: iso(e.at)! }));
+    return (
+      this.db
+        .prepare(
+          'SELECT id, alert_id AS alertId, type, at, actor, severity, state, value, note FROM alert_events WHERE alert_id = ? ORDER BY id',
+        )
+        .all(alertId) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number })[]
+    ).map((e) => ({ ...e, at: iso(e.at)! }));
   }
 
   /** Events after `afterId`, oldest first: the SSE replay for a client that reconnects with Last-Event-ID. */
   eventsAfter(afterId: number, limit: number): AlertEventView[] {
-    return toEventViews(this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as EventRow[]);
+    return toEventViews(
+      this.db
+        .prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id > ? ORDER BY id LIMIT ?`)
+        .all(afterId, limit) as EventRow[],
+    );
   }
 
   lastEventId(): number {
@@ -154,18 +280,29 @@ export class AlertRepository implements AlertStore {
   // --- rule engine state ---
 
   loadRuleStates(): RuleStateRow[] {
-    return this.db.prepare('SELECT subject, rule AS ruleId, phase, since, severity FROM rule_state').all() as RuleStateRow[];
+    return this.db
+      .prepare('SELECT subject, rule AS ruleId, phase, since, severity FROM rule_state')
+      .all() as RuleStateRow[];
   }
 
   saveRuleState(subject: string, ruleId: string, state: Omit<RuleStateRow, 'subject' | 'ruleId'> | null): void {
     if (state === null) this.db.prepare('DELETE FROM rule_state WHERE subject = ? AND rule = ?').run(subject, ruleId);
-    else this.db.prepare(`INSERT INTO rule_state (subject, rule, phase, since, severity) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(subject, rule) DO UPDATE SET phase = excluded.phase, since = excluded.since, severity = excluded.severity`).run(subject, ruleId, state.phase, state.since, state.severity);
+    else
+      this.db
+        .prepare(
+          `INSERT INTO rule_state (subject, rule, phase, since, severity) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(subject, rule) DO UPDATE SET phase = excluded.phase, since = excluded.since, severity = excluded.severity`,
+        )
+        .run(subject, ruleId, state.phase, state.since, state.severity);
   }
 
   /** Active alerts per site and severity. */
   activeBySite(): Map<string, { warning: number; critical: number }> {
-    const rows = this.db.prepare('SELECT site_id AS siteId, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity').all() as { siteId: string; severity: 'warning' | 'critical'; n: number }[];
+    const rows = this.db
+      .prepare(
+        'SELECT site_id AS siteId, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity',
+      )
+      .all() as { siteId: string; severity: 'warning' | 'critical'; n: number }[];
     const bySite = new Map<string, { warning: number; critical: number }>();
     for (const r of rows) {
       const entry = bySite.get(r.siteId) ?? { warning: 0, critical: 0 };
@@ -176,7 +313,9 @@ export class AlertRepository implements AlertStore {
   }
 
   activeCounts(): { rule: string; severity: string; n: number }[] {
-    return this.db.prepare('SELECT rule, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY rule, severity').all() as { rule: string; severity: string; n: number }[];
+    return this.db
+      .prepare('SELECT rule, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY rule, severity')
+      .all() as { rule: string; severity: string; n: number }[];
   }
 }
 
@@ -203,21 +342,31 @@ export class OutboxRepository implements OutboxStore {
   }
 
   enqueue(eventId: number, channels: readonly string[], deliveryIdOf: (channel: string) => string, now: number): void {
-    const insert = this.db.prepare("INSERT INTO outbox (delivery_id, event_id, channel, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)");
+    const insert = this.db.prepare(
+      "INSERT INTO outbox (delivery_id, event_id, channel, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+    );
     for (const channel of channels) insert.run(deliveryIdOf(channel), eventId, channel, now, now);
   }
 
   async claim(channel: string, limit: number, owner: string, now: number, leaseMs: number): Promise<OutboxRow[]> {
-    const ids = (this.claimStatement.all({ channel, limit, owner, now, until: now + leaseMs }) as { id: number }[]).map((r) => r.id);
+    const ids = (this.claimStatement.all({ channel, limit, owner, now, until: now + leaseMs }) as { id: number }[]).map(
+      (r) => r.id,
+    );
     if (ids.length === 0) return [];
-    return this.db.prepare(`SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.attempts, o.next_attempt_at AS nextAttemptAt
-      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.id`).all(JSON.stringify(ids)) as OutboxRow[];
+    return this.db
+      .prepare(
+        `SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.attempts, o.next_attempt_at AS nextAttemptAt
+      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.id`,
+      )
+      .all(JSON.stringify(ids)) as OutboxRow[];
   }
 
   /** Events by id (a claimed batch), keyed by id. */
   async events(ids: readonly number[]): Promise<Map<number, AlertEventView>> {
     if (ids.length === 0) return new Map();
-    const rows = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as EventRow[];
+    const rows = this.db
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(ids)) as EventRow[];
     return new Map(toEventViews(rows).map((e) => [e.id, e]));
   }
 
@@ -229,8 +378,12 @@ export class OutboxRepository implements OutboxStore {
    */
   async recordOutcomes(outcomes: readonly DeliveryOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    const delivered = this.db.prepare("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?");
-    const failed = this.db.prepare('UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?');
+    const delivered = this.db.prepare(
+      "UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+    );
+    const failed = this.db.prepare(
+      'UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?',
+    );
     this.db.transaction(() => {
       for (const o of outcomes) {
         if (o.ok) delivered.run(o.at, o.attempts, o.id);
@@ -241,14 +394,34 @@ export class OutboxRepository implements OutboxStore {
 
   /** Puts a dead delivery back in line (after the receiver was fixed). */
   async retry(id: number, now: number): Promise<boolean> {
-    return this.db.prepare("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'dead'").run(now, id).changes === 1;
+    return (
+      this.db
+        .prepare(
+          "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'dead'",
+        )
+        .run(now, id).changes === 1
+    );
   }
 
   async list(state: OutboxState | undefined, limit: number): Promise<OutboxView[]> {
-    return (this.db.prepare(`SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.state, o.attempts,
+    return (
+      this.db
+        .prepare(
+          `SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.state, o.attempts,
         o.next_attempt_at AS nextAttemptAt, o.last_error AS lastError, o.created_at AS createdAt, o.delivered_at AS deliveredAt
-      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE (@state IS NULL OR o.state = @state) ORDER BY o.id DESC LIMIT @limit`).all({ state: state ?? null, limit }) as (Omit<OutboxView, 'nextAttemptAt' | 'createdAt' | 'deliveredAt'> & { nextAttemptAt: number; createdAt: number; deliveredAt: number | null })[])
-      .map((r) => ({ ...r, nextAttemptAt: iso(r.nextAttemptAt)!, createdAt: iso(r.createdAt)!, deliveredAt: iso(r.deliveredAt) }));
+      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE (@state IS NULL OR o.state = @state) ORDER BY o.id DESC LIMIT @limit`,
+        )
+        .all({ state: state ?? null, limit }) as (Omit<OutboxView, 'nextAttemptAt' | 'createdAt' | 'deliveredAt'> & {
+        nextAttemptAt: number;
+        createdAt: number;
+        deliveredAt: number | null;
+      })[]
+    ).map((r) => ({
+      ...r,
+      nextAttemptAt: iso(r.nextAttemptAt)!,
+      createdAt: iso(r.createdAt)!,
+      deliveredAt: iso(r.deliveredAt),
+    }));
   }
 
   /** Delivered rows older than `before` are history nobody needs: the events stay in alert_events. */
@@ -257,7 +430,9 @@ export class OutboxRepository implements OutboxStore {
   }
 
   async counts(): Promise<Record<string, number>> {
-    const rows = this.db.prepare("SELECT channel || ':' || state AS k, count(*) AS n FROM outbox GROUP BY channel, state").all() as { k: string; n: number }[];
+    const rows = this.db
+      .prepare("SELECT channel || ':' || state AS k, count(*) AS n FROM outbox GROUP BY channel, state")
+      .all() as { k: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.k, r.n]));
   }
 }

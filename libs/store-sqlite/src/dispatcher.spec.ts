@@ -1,4 +1,15 @@
-import { AlertEventView, AlertFeed, AlertService, IngestMetrics, NotificationChannel, NotificationDispatcher, RetryPolicy, Scheduler, retryDelay, silentLogger } from '@dustwatch/core';
+import {
+  AlertEventView,
+  AlertFeed,
+  AlertService,
+  IngestMetrics,
+  NotificationChannel,
+  NotificationDispatcher,
+  RetryPolicy,
+  Scheduler,
+  retryDelay,
+  silentLogger,
+} from '@dustwatch/core';
 import { Db } from './sqlite';
 import { tempMainDatabase } from './temp-database';
 import { AlertRepository, OutboxRepository } from './alert.repository';
@@ -34,7 +45,12 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
   let dispose: () => void;
   let db: Db;
   let outbox: OutboxRepository;
-  const clock = { t: 1_000_000, now(): number { return this.t; } };
+  const clock = {
+    t: 1_000_000,
+    now(): number {
+      return this.t;
+    },
+  };
 
   beforeEach(() => {
     ({ db, dispose } = tempMainDatabase());
@@ -48,13 +64,56 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
     const feed = new AlertFeed();
     const metrics = new IngestMetrics();
     const alerts = new AlertService(new AlertRepository(db), outbox, feed, ['webhook'], clock, metrics);
-    const dispatcher = (): NotificationDispatcher => new NotificationDispatcher(outbox, [channel], feed, clock, manualScheduler, metrics, silentLogger, { maxAttempts, baseDelayMs: 1000, maxDelayMs: 4000 });
+    const dispatcher = (): NotificationDispatcher =>
+      new NotificationDispatcher(outbox, [channel], feed, clock, manualScheduler, metrics, silentLogger, {
+        maxAttempts,
+        baseDelayMs: 1000,
+        maxDelayMs: 4000,
+      });
     const device = { deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const };
     const open = (subject = 'S1-M1'): void => {
-      alerts.apply([{ transitions: [{ type: 'raise', subject, device: { ...device, deviceId: subject }, ruleId: 'pm10-hourly', metric: 'pm10', severity: 'warning', threshold: 150, since: clock.t, at: clock.t, value: 160, window: null }], states: [], skippedTooOld: 0 }]);
+      alerts.apply([
+        {
+          transitions: [
+            {
+              type: 'raise',
+              subject,
+              device: { ...device, deviceId: subject },
+              ruleId: 'pm10-hourly',
+              metric: 'pm10',
+              severity: 'warning',
+              threshold: 150,
+              since: clock.t,
+              at: clock.t,
+              value: 160,
+              window: null,
+            },
+          ],
+          states: [],
+          skippedTooOld: 0,
+        },
+      ]);
     };
     const resolve = (): void => {
-      alerts.apply([{ transitions: [{ type: 'clear', reason: 'condition-cleared', subject: 'S1-M1', device, ruleId: 'pm10-hourly', metric: 'pm10', at: clock.t, value: 100, window: null }], states: [], skippedTooOld: 0 }]);
+      alerts.apply([
+        {
+          transitions: [
+            {
+              type: 'clear',
+              reason: 'condition-cleared',
+              subject: 'S1-M1',
+              device,
+              ruleId: 'pm10-hourly',
+              metric: 'pm10',
+              at: clock.t,
+              value: 100,
+              window: null,
+            },
+          ],
+          states: [],
+          skippedTooOld: 0,
+        },
+      ]);
     };
     return { dispatcher, metrics, open, resolve };
   }
@@ -69,7 +128,10 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
     resolve(); // "resolved" waits behind "opened", which is not due again yet
     await dispatcher.settled();
     expect(channel.received).toEqual([]);
-    expect((await outbox.list(undefined, 10)).map((o) => [o.deliveryId, o.state, o.attempts])).toEqual([['dw-2-webhook', 'pending', 0], ['dw-1-webhook', 'pending', 1]]);
+    expect((await outbox.list(undefined, 10)).map((o) => [o.deliveryId, o.state, o.attempts])).toEqual([
+      ['dw-2-webhook', 'pending', 0],
+      ['dw-1-webhook', 'pending', 1],
+    ]);
     for (let i = 0; i < 3; i++) {
       clock.t += 5000; // past any backoff
       dispatcher.kick();
@@ -92,8 +154,14 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
       dispatcher.kick();
       await dispatcher.settled();
     }
-    expect(await outbox.list('dead', 10)).toEqual([expect.objectContaining({ deliveryId: 'dw-1-webhook', attempts: 3, lastError: 'webhook answered HTTP 503' })]);
-    expect((await metrics.registry.getSingleMetricAsString('dustwatch_notification_failures_total')).split('\n').filter((l) => !l.startsWith('#'))).toEqual([
+    expect(await outbox.list('dead', 10)).toEqual([
+      expect.objectContaining({ deliveryId: 'dw-1-webhook', attempts: 3, lastError: 'webhook answered HTTP 503' }),
+    ]);
+    expect(
+      (await metrics.registry.getSingleMetricAsString('dustwatch_notification_failures_total'))
+        .split('\n')
+        .filter((l) => !l.startsWith('#')),
+    ).toEqual([
       'dustwatch_notification_failures_total{channel="webhook",outcome="retry"} 2',
       'dustwatch_notification_failures_total{channel="webhook",outcome="dead"} 1',
     ]);

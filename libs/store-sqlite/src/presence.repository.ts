@@ -6,7 +6,8 @@ export class SqlitePresenceStore implements PresenceStore {
   private readonly upsert;
 
   constructor(private readonly db: Db) {
-    this.upsert = db.prepare(`INSERT INTO device_status (device_id, online, last_connect_at, last_disconnect_at, last_seen_at, last_status, last_status_at)
+    this.upsert =
+      db.prepare(`INSERT INTO device_status (device_id, online, last_connect_at, last_disconnect_at, last_seen_at, last_status, last_status_at)
       VALUES (@id, @online, @lastConnectAt, @lastDisconnectAt, @lastSeenAt, @lastStatus, @lastStatusAt)
       ON CONFLICT(device_id) DO UPDATE SET online = excluded.online, last_connect_at = excluded.last_connect_at,
         last_disconnect_at = excluded.last_disconnect_at, last_seen_at = excluded.last_seen_at,
@@ -14,8 +15,12 @@ export class SqlitePresenceStore implements PresenceStore {
   }
 
   async loadAll(): Promise<Map<string, DevicePresence>> {
-    const rows = this.db.prepare(`SELECT device_id AS id, online, last_connect_at AS lastConnectAt, last_disconnect_at AS lastDisconnectAt,
-      last_seen_at AS lastSeenAt, last_status AS lastStatus, last_status_at AS lastStatusAt FROM device_status`).all() as (Omit<DevicePresence, 'online'> & { id: string; online: number })[];
+    const rows = this.db
+      .prepare(
+        `SELECT device_id AS id, online, last_connect_at AS lastConnectAt, last_disconnect_at AS lastDisconnectAt,
+      last_seen_at AS lastSeenAt, last_status AS lastStatus, last_status_at AS lastStatusAt FROM device_status`,
+      )
+      .all() as (Omit<DevicePresence, 'online'> & { id: string; online: number })[];
     return new Map(rows.map(({ id, online, ...p }) => [id, { ...p, online: online === 1 }]));
   }
 

@@ -7,7 +7,9 @@ export class QuarantineRepository implements QuarantineStore {
   private readonly insert;
 
   constructor(private readonly db: Db) {
-    this.insert = db.prepare('INSERT INTO quarantine (device_id, received_at, batch_index, reasons, raw) VALUES (?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO quarantine (device_id, received_at, batch_index, reasons, raw) VALUES (?, ?, ?, ?, ?)',
+    );
   }
 
   /** Committed when the promise resolves: the PUBACK that follows may rely on it. */
@@ -18,9 +20,20 @@ export class QuarantineRepository implements QuarantineStore {
   }
 
   async list(filter: { deviceId?: string; limit: number; beforeId?: number }): Promise<QuarantineEntry[]> {
-    const rows = this.db.prepare(`SELECT id, device_id AS deviceId, received_at AS receivedAt, batch_index AS batchIndex, reasons, raw
+    const rows = this.db
+      .prepare(
+        `SELECT id, device_id AS deviceId, received_at AS receivedAt, batch_index AS batchIndex, reasons, raw
       FROM quarantine WHERE (@deviceId IS NULL OR device_id = @deviceId) AND (@beforeId IS NULL OR id < @beforeId)
-      ORDER BY id DESC LIMIT @limit`).all({ deviceId: filter.deviceId ?? null, beforeId: filter.beforeId ?? null, limit: filter.limit }) as (Omit<QuarantineEntry, 'reasons' | 'receivedAt'> & { reasons: string; receivedAt: number })[];
-    return rows.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString(), reasons: JSON.parse(r.reasons) as RejectionReason[] }));
+      ORDER BY id DESC LIMIT @limit`,
+      )
+      .all({ deviceId: filter.deviceId ?? null, beforeId: filter.beforeId ?? null, limit: filter.limit }) as (Omit<
+      QuarantineEntry,
+      'reasons' | 'receivedAt'
+    > & { reasons: string; receivedAt: number })[];
+    return rows.map((r) => ({
+      ...r,
+      receivedAt: new Date(r.receivedAt).toISOString(),
+      reasons: JSON.parse(r.reasons) as RejectionReason[],
+    }));
   }
 }

@@ -30,10 +30,21 @@ export class RegistryRepository implements RegistryStore {
 
   private writeSite(site: Site, now: number): 'created' | 'updated' {
     const existed = this.site(site.id) !== undefined;
-    this.db.prepare(`INSERT INTO sites (id, name, district, lat, lon, area_m2, created_at, updated_at)
+    this.db
+      .prepare(
+        `INSERT INTO sites (id, name, district, lat, lon, area_m2, created_at, updated_at)
       VALUES (@id, @name, @district, @lat, @lon, @areaM2, @now, @now)
-      ON CONFLICT(id) DO UPDATE SET name = @name, district = @district, lat = @lat, lon = @lon, area_m2 = @areaM2, updated_at = @now`)
-      .run({ id: site.id, name: site.name, district: site.district, lat: site.lat, lon: site.lon, areaM2: site.areaM2, now });
+      ON CONFLICT(id) DO UPDATE SET name = @name, district = @district, lat = @lat, lon = @lon, area_m2 = @areaM2, updated_at = @now`,
+      )
+      .run({
+        id: site.id,
+        name: site.name,
+        district: site.district,
+        lat: site.lat,
+        lon: site.lon,
+        areaM2: site.areaM2,
+        now,
+      });
     return existed ? 'updated' : 'created';
   }
 
@@ -42,27 +53,48 @@ export class RegistryRepository implements RegistryStore {
   }
 
   private device(id: string): Device | undefined {
-    const row = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`).get(id) as (Device & { enabled: number }) | undefined;
+    const row = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`).get(id) as
+      (Device & { enabled: number }) | undefined;
     return row && toDevice(row);
   }
 
   async findCredentials(id: string): Promise<DeviceCredentials | undefined> {
-    const row = this.db.prepare(`SELECT ${DEVICE_COLUMNS}, d.secret_hash AS secretHash FROM devices d WHERE d.id = ?`).get(id) as (DeviceCredentials & { enabled: number }) | undefined;
+    const row = this.db
+      .prepare(`SELECT ${DEVICE_COLUMNS}, d.secret_hash AS secretHash FROM devices d WHERE d.id = ?`)
+      .get(id) as (DeviceCredentials & { enabled: number }) | undefined;
     return row && toDevice(row);
   }
 
   async listDevices(siteId?: string): Promise<Device[]> {
-    const rows = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`).all({ siteId: siteId ?? null }) as (Device & { enabled: number })[];
+    const rows = this.db
+      .prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`)
+      .all({ siteId: siteId ?? null }) as (Device & { enabled: number })[];
     return rows.map(toDevice);
   }
 
   async insertDevice(device: Device, secretHash: string, now: number): Promise<boolean> {
-    return this.db.prepare(`INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
-      VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now) ON CONFLICT(id) DO NOTHING`)
-      .run({ id: device.id, siteId: device.siteId, model: device.model, kind: device.kind, enabled: device.enabled ? 1 : 0, secretHash, now }).changes === 1;
+    return (
+      this.db
+        .prepare(
+          `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
+      VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now) ON CONFLICT(id) DO NOTHING`,
+        )
+        .run({
+          id: device.id,
+          siteId: device.siteId,
+          model: device.model,
+          kind: device.kind,
+          enabled: device.enabled ? 1 : 0,
+          secretHash,
+          now,
+        }).changes === 1
+    );
   }
 
-  async importFleet(sites: readonly FleetImportSite[], now: number): Promise<{ sites: { created: number; updated: number }; devices: { created: number; updated: number } }> {
+  async importFleet(
+    sites: readonly FleetImportSite[],
+    now: number,
+  ): Promise<{ sites: { created: number; updated: number }; devices: { created: number; updated: number } }> {
     const counts = { sites: { created: 0, updated: 0 }, devices: { created: 0, updated: 0 } };
     this.db.transaction(() => {
       for (const { site, devices } of sites) {
@@ -76,26 +108,52 @@ export class RegistryRepository implements RegistryStore {
   private upsertDevice(device: Device, secretHash: string | null, now: number): 'created' | 'updated' {
     const existed = this.device(device.id) !== undefined;
     if (existed) {
-      this.db.prepare(`UPDATE devices SET site_id = @siteId, model = @model, kind = @kind, updated_at = @now,
-        secret_hash = coalesce(@secretHash, secret_hash) WHERE id = @id`).run({ id: device.id, siteId: device.siteId, model: device.model, kind: device.kind, secretHash, now });
+      this.db
+        .prepare(
+          `UPDATE devices SET site_id = @siteId, model = @model, kind = @kind, updated_at = @now,
+        secret_hash = coalesce(@secretHash, secret_hash) WHERE id = @id`,
+        )
+        .run({ id: device.id, siteId: device.siteId, model: device.model, kind: device.kind, secretHash, now });
     } else {
       if (secretHash === null) throw new Error(`a new device needs a secret hash: ${device.id}`);
-      this.db.prepare(`INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
-        VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now)`).run({ id: device.id, siteId: device.siteId, model: device.model, kind: device.kind, enabled: device.enabled ? 1 : 0, secretHash, now });
+      this.db
+        .prepare(
+          `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
+        VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now)`,
+        )
+        .run({
+          id: device.id,
+          siteId: device.siteId,
+          model: device.model,
+          kind: device.kind,
+          enabled: device.enabled ? 1 : 0,
+          secretHash,
+          now,
+        });
     }
     return existed ? 'updated' : 'created';
   }
 
   async setSecretHash(id: string, secretHash: string, now: number): Promise<boolean> {
-    return this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(secretHash, now, id).changes === 1;
+    return (
+      this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(secretHash, now, id)
+        .changes === 1
+    );
   }
 
   /** Every device with its site's district: what the rule engine needs to know of the fleet. */
   async deviceDirectory(): Promise<DirectoryEntry[]> {
-    return this.db.prepare('SELECT d.id AS deviceId, d.site_id AS siteId, s.district, d.kind FROM devices d JOIN sites s ON s.id = d.site_id').all() as DirectoryEntry[];
+    return this.db
+      .prepare(
+        'SELECT d.id AS deviceId, d.site_id AS siteId, s.district, d.kind FROM devices d JOIN sites s ON s.id = d.site_id',
+      )
+      .all() as DirectoryEntry[];
   }
 
   async setEnabled(id: string, enabled: boolean, now: number): Promise<boolean> {
-    return this.db.prepare('UPDATE devices SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id).changes === 1;
+    return (
+      this.db.prepare('UPDATE devices SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id)
+        .changes === 1
+    );
   }
 }

@@ -1,6 +1,18 @@
 import { parseRuleSet } from '@dustwatch/rules';
 import { Reading } from '@dustwatch/telemetry';
-import { AlertFeed, AlertService, AlertStore, IngestMetrics, Presence, ReadingsStore, RegistryDirectory, RegistryStore, RuleRunner, Scheduler, silentLogger } from '@dustwatch/core';
+import {
+  AlertFeed,
+  AlertService,
+  AlertStore,
+  IngestMetrics,
+  Presence,
+  ReadingsStore,
+  RegistryDirectory,
+  RegistryStore,
+  RuleRunner,
+  Scheduler,
+  silentLogger,
+} from '@dustwatch/core';
 import { Db } from './sqlite';
 import { tempMainDatabase } from './temp-database';
 import { AlertRepository, OutboxRepository } from './alert.repository';
@@ -29,21 +41,52 @@ describe('RuleRunner commits alerts (SQLite on disk)', () => {
   afterEach(() => dispose());
 
   it('keeps the alert changes of a failed commit and commits them on the next tick: the alert is not lost', async () => {
-    const clock = { t: T0, now(): number { return this.t; } };
+    const clock = {
+      t: T0,
+      now(): number {
+        return this.t;
+      },
+    };
     const scheduler: Scheduler = { every: () => ({ cancel: () => undefined }), sleep: () => Promise.resolve() };
     const repo = new AlertRepository(db);
     const store = failingOnce(repo);
     const metrics = new IngestMetrics();
     const alerts = new AlertService(store, new OutboxRepository(db), new AlertFeed(), ['mqtt'], clock, metrics);
-    const registry = { deviceDirectory: async () => [{ deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const }] } as unknown as RegistryStore;
+    const registry = {
+      deviceDirectory: async () => [{ deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const }],
+    } as unknown as RegistryStore;
     const presence = { lastSeenAt: () => clock.t } as unknown as Presence;
     const journal = { journalSince: async () => [] } as unknown as ReadingsStore;
     const set = parseRuleSet({});
-    const runner = new RuleRunner({ ...set, rules: set.rules.filter((r) => r.id === 'pm10-hourly') }, new RegistryDirectory(registry, presence), journal, store, alerts, clock, scheduler, metrics, silentLogger, { tickMs: 1000, renotifyMinutes: 0 });
+    const runner = new RuleRunner(
+      { ...set, rules: set.rules.filter((r) => r.id === 'pm10-hourly') },
+      new RegistryDirectory(registry, presence),
+      journal,
+      store,
+      alerts,
+      clock,
+      scheduler,
+      metrics,
+      silentLogger,
+      { tickMs: 1000, renotifyMinutes: 0 },
+    );
     await runner.start();
 
-    const reading = (i: number): Reading => ({ deviceId: 'S1-M1', ts: T0 + i * MIN, serverTime: false, values: { pm10: 300 }, flags: {} });
-    for (let i = 0; i < 44; i++) runner.onAccepted({ deviceId: 'S1-M1', siteId: 'S1', edge: 'mqtt', readings: [reading(i)], receivedAt: T0 + i * MIN });
+    const reading = (i: number): Reading => ({
+      deviceId: 'S1-M1',
+      ts: T0 + i * MIN,
+      serverTime: false,
+      values: { pm10: 300 },
+      flags: {},
+    });
+    for (let i = 0; i < 44; i++)
+      runner.onAccepted({
+        deviceId: 'S1-M1',
+        siteId: 'S1',
+        edge: 'mqtt',
+        readings: [reading(i)],
+        receivedAt: T0 + i * MIN,
+      });
     runner.commit();
     expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0); // 44 of 60 readings: not yet a valid hour
     store.failNext = true;
@@ -51,10 +94,16 @@ describe('RuleRunner commits alerts (SQLite on disk)', () => {
     runner.onAccepted({ deviceId: 'S1-M1', siteId: 'S1', edge: 'mqtt', readings: [reading(44)], receivedAt: clock.t }); // the 45th: the alert opens
     runner.commit(); // fails
     expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0);
-    expect(await metrics.registry.getSingleMetricAsString('dustwatch_rule_failures_total')).toContain('dustwatch_rule_failures_total 1');
+    expect(await metrics.registry.getSingleMetricAsString('dustwatch_rule_failures_total')).toContain(
+      'dustwatch_rule_failures_total 1',
+    );
     runner.tick(); // commits what was kept
-    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.rule, a.severity, a.state, a.openedAt])).toEqual([['pm10-hourly', 'critical', 'open', new Date(T0 + 44 * MIN).toISOString()]]);
-    expect(repo.loadRuleStates()).toEqual([{ subject: 'S1-M1', ruleId: 'pm10-hourly', phase: 'raised', since: T0 + 44 * MIN, severity: 'critical' }]);
+    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.rule, a.severity, a.state, a.openedAt])).toEqual([
+      ['pm10-hourly', 'critical', 'open', new Date(T0 + 44 * MIN).toISOString()],
+    ]);
+    expect(repo.loadRuleStates()).toEqual([
+      { subject: 'S1-M1', ruleId: 'pm10-hourly', phase: 'raised', since: T0 + 44 * MIN, severity: 'critical' },
+    ]);
     runner.stop();
   });
 });

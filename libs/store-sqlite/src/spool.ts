@@ -35,8 +35,16 @@ export class SqliteReadingsStore implements ReadingsStore {
   private readonly selectBatch;
   private readonly deleteUpTo;
 
-  constructor(private readonly db: Db, private readonly quotaBytes: number, private readonly journalRetentionMs: number, private readonly now: () => number) {
-    const stats = db.prepare('SELECT count(*) AS n, coalesce(sum(length(line)), 0) AS bytes FROM spool').get() as { n: number; bytes: number };
+  constructor(
+    private readonly db: Db,
+    private readonly quotaBytes: number,
+    private readonly journalRetentionMs: number,
+    private readonly now: () => number,
+  ) {
+    const stats = db.prepare('SELECT count(*) AS n, coalesce(sum(length(line)), 0) AS bytes FROM spool').get() as {
+      n: number;
+      bytes: number;
+    };
     this.depthRows = stats.n;
     this.bytesStored = stats.bytes;
     this.insert = db.prepare('INSERT INTO spool (received_at, line) VALUES (?, ?)');
@@ -135,8 +143,12 @@ export class SqliteReadingsStore implements ReadingsStore {
 
   async bury(batch: SpoolBatch, error: string, now: number): Promise<void> {
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO spool_dead (spool_id, received_at, line, failed_at, error)
-        SELECT id, received_at, line, ?, ? FROM spool WHERE id <= ?`).run(now, error.slice(0, 2000), batch.lastId);
+      this.db
+        .prepare(
+          `INSERT INTO spool_dead (spool_id, received_at, line, failed_at, error)
+        SELECT id, received_at, line, ?, ? FROM spool WHERE id <= ?`,
+        )
+        .run(now, error.slice(0, 2000), batch.lastId);
       this.deleteUpTo.run(batch.lastId);
     })();
     this.depthRows -= batch.lines.length;
@@ -154,7 +166,8 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async oldestReceivedAt(): Promise<number | null> {
-    const row = this.db.prepare('SELECT received_at AS t FROM spool ORDER BY id LIMIT 1').get() as { t: number } | undefined;
+    const row = this.db.prepare('SELECT received_at AS t FROM spool ORDER BY id LIMIT 1').get() as
+      { t: number } | undefined;
     return row?.t ?? null;
   }
 
@@ -163,7 +176,9 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async journalSince(since: number): Promise<JournalEntry[]> {
-    return this.db.prepare('SELECT device_id AS deviceId, ts, vals FROM readings_journal WHERE ts >= ? ORDER BY device_id, ts').all(since) as JournalEntry[];
+    return this.db
+      .prepare('SELECT device_id AS deviceId, ts, vals FROM readings_journal WHERE ts >= ? ORDER BY device_id, ts')
+      .all(since) as JournalEntry[];
   }
 
   onCommitted(listener: () => void): () => void {

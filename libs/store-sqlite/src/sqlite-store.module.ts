@@ -2,7 +2,18 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
 import { RuleSet, sampleRetentionMs } from '@dustwatch/rules';
 import {
-  ALERT_STORE, API_KEY_STORE, CLOCK, CONFIG, Clock, IngestConfig, OUTBOX_STORE, PRESENCE_STORE, QUARANTINE_STORE, READINGS_STORE, REGISTRY_STORE, RULE_SET,
+  ALERT_STORE,
+  API_KEY_STORE,
+  CLOCK,
+  CONFIG,
+  Clock,
+  IngestConfig,
+  OUTBOX_STORE,
+  PRESENCE_STORE,
+  QUARANTINE_STORE,
+  READINGS_STORE,
+  REGISTRY_STORE,
+  RULE_SET,
 } from '@dustwatch/core';
 import { AlertRepository, OutboxRepository } from './alert.repository';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -26,11 +37,27 @@ const JOURNAL_SLACK_MS = 60_000;
 @Global()
 @Module({
   providers: [
-    { provide: MAIN_DB, inject: [CONFIG], useFactory: (config: IngestConfig) => openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS) },
-    { provide: SPOOL_DB, inject: [CONFIG], useFactory: (config: IngestConfig) => openDatabase(join(config.dataDir, 'spool.db'), SPOOL_MIGRATIONS, config.spoolSync) },
     {
-      provide: READINGS_STORE, inject: [SPOOL_DB, CONFIG, RULE_SET, CLOCK],
-      useFactory: (db: Db, config: IngestConfig, ruleSet: RuleSet, clock: Clock) => new SqliteReadingsStore(db, config.spoolQuotaMb * 1024 * 1024, sampleRetentionMs(ruleSet) + JOURNAL_SLACK_MS, () => clock.now()),
+      provide: MAIN_DB,
+      inject: [CONFIG],
+      useFactory: (config: IngestConfig) => openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS),
+    },
+    {
+      provide: SPOOL_DB,
+      inject: [CONFIG],
+      useFactory: (config: IngestConfig) =>
+        openDatabase(join(config.dataDir, 'spool.db'), SPOOL_MIGRATIONS, config.spoolSync),
+    },
+    {
+      provide: READINGS_STORE,
+      inject: [SPOOL_DB, CONFIG, RULE_SET, CLOCK],
+      useFactory: (db: Db, config: IngestConfig, ruleSet: RuleSet, clock: Clock) =>
+        new SqliteReadingsStore(
+          db,
+          config.spoolQuotaMb * 1024 * 1024,
+          sampleRetentionMs(ruleSet) + JOURNAL_SLACK_MS,
+          () => clock.now(),
+        ),
     },
     { provide: QUARANTINE_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new QuarantineRepository(db) },
     { provide: PRESENCE_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new SqlitePresenceStore(db) },
@@ -42,7 +69,10 @@ const JOURNAL_SLACK_MS = 60_000;
   exports: [READINGS_STORE, QUARANTINE_STORE, PRESENCE_STORE, REGISTRY_STORE, ALERT_STORE, OUTBOX_STORE, API_KEY_STORE],
 })
 export class SqliteStoreModule implements OnApplicationShutdown {
-  constructor(@Inject(MAIN_DB) private readonly main: Db, @Inject(SPOOL_DB) private readonly spool: Db) {}
+  constructor(
+    @Inject(MAIN_DB) private readonly main: Db,
+    @Inject(SPOOL_DB) private readonly spool: Db,
+  ) {}
 
   onApplicationShutdown(): void {
     this.main.close();

@@ -7,5 +7,11 @@ import { Db, MAIN_MIGRATIONS, openDatabase } from './sqlite';
 export function tempMainDatabase(): { db: Db; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'dustwatch-db-'));
   const db = openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
-  return { db, dispose: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    db,
+    dispose: () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

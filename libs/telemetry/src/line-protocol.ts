@@ -38,12 +38,27 @@ export function countsForCompliance(reading: Reading, key: (typeof METRIC_KEYS)[
  * One point of any other measurement (e.g. `alert_events`): tags sorted by key, string fields
  * quoted with backslash and double quote escaped (line breaks become spaces), integers as `<n>i`.
  */
-export function pointToLine(measurement: string, tags: Readonly<Record<string, string>>, fields: Readonly<Record<string, number | string | boolean | { int: number }>>, ts: number): string {
-  const tagPart = Object.keys(tags).sort().map((k) => `,${escapeTag(k)}=${escapeTag(tags[k])}`).join('');
-  const fieldPart = Object.entries(fields).map(([k, v]) => {
-    const value = typeof v === 'string' ? `"${v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"` : typeof v === 'object' ? `${Math.trunc(v.int)}i` : String(v);
-    return `${escapeTag(k)}=${value}`;
-  }).join(',');
+export function pointToLine(
+  measurement: string,
+  tags: Readonly<Record<string, string>>,
+  fields: Readonly<Record<string, number | string | boolean | { int: number }>>,
+  ts: number,
+): string {
+  const tagPart = Object.keys(tags)
+    .sort()
+    .map((k) => `,${escapeTag(k)}=${escapeTag(tags[k])}`)
+    .join('');
+  const fieldPart = Object.entries(fields)
+    .map(([k, v]) => {
+      const value =
+        typeof v === 'string'
+          ? `"${v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`
+          : typeof v === 'object'
+            ? `${Math.trunc(v.int)}i`
+            : String(v);
+      return `${escapeTag(k)}=${value}`;
+    })
+    .join(',');
   return `${escapeTag(measurement)}${tagPart} ${fieldPart} ${ts}`;
 }
 
@@ -66,7 +81,10 @@ export function readingToLine(reading: Reading, siteId: string): string {
 }
 
 /** The values of `metrics` that count for compliance (flag N or none), in a plain object. */
-export function complianceValues(reading: Reading, metrics: readonly (typeof METRIC_KEYS)[number][]): Partial<Record<(typeof METRIC_KEYS)[number], number>> {
+export function complianceValues(
+  reading: Reading,
+  metrics: readonly (typeof METRIC_KEYS)[number][],
+): Partial<Record<(typeof METRIC_KEYS)[number], number>> {
   const values: Partial<Record<(typeof METRIC_KEYS)[number], number>> = {};
   for (const m of metrics) {
     const v = reading.values[m];

@@ -24,16 +24,34 @@ export function localWeekday(t: number): number {
 /** Day of the year (0–365) in local time. */
 export function localDayOfYear(t: number): number {
   const d = new Date(t + SHANGHAI_OFFSET_MS);
-  return Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY_MS);
+  return Math.floor(
+    (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY_MS,
+  );
 }
 
 /**
  * Epoch ms of a wall-clock time in Asia/Shanghai, or null when the fields name no real instant
  * (month 13, 31 September, 24:00): refused, never rolled over into the next day or month.
  */
-export function shanghaiWallTimeToEpochMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number | null {
+export function shanghaiWallTimeToEpochMs(
+  year: number,
+  month: number,
+  day: number,
+  hour = 0,
+  minute = 0,
+  second = 0,
+  ms = 0,
+): number | null {
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const d = new Date(utc);
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day || d.getUTCHours() !== hour || d.getUTCMinutes() !== minute || d.getUTCSeconds() !== second) return null;
+  if (
+    d.getUTCFullYear() !== year ||
+    d.getUTCMonth() !== month - 1 ||
+    d.getUTCDate() !== day ||
+    d.getUTCHours() !== hour ||
+    d.getUTCMinutes() !== minute ||
+    d.getUTCSeconds() !== second
+  )
+    return null;
   return utc - SHANGHAI_OFFSET_MS;
 }

@@ -1,28 +1,53 @@
-import { acceptValid, parseReadingsPayload, ParseContext, MAX_BATCH_READINGS, validateReadingStrict } from './parse-readings';
+import {
+  acceptValid,
+  parseReadingsPayload,
+  ParseContext,
+  MAX_BATCH_READINGS,
+  validateReadingStrict,
+} from './parse-readings';
 import { METRICS, METRIC_KEYS } from './metrics';
 import { RejectionCode } from './rejection';
 
 const NOW = Date.parse('2026-03-01T08:00:00+08:00');
 const ctx: ParseContext = { deviceId: 'dev-1', receivedAt: NOW, maxAgeMs: 90 * 86_400_000 - 3_600_000 };
-const parse = (value: unknown) => parseReadingsPayload(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), ctx);
+const parse = (value: unknown) =>
+  parseReadingsPayload(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), ctx);
 const codesOf = (value: unknown): RejectionCode[][] => parse(value).rejections.map((r) => r.reasons.map((x) => x.code));
 
 describe('parseReadingsPayload: accepted readings', () => {
   it('accepts one object with ISO time and flags', () => {
     const result = parse({ ts: '2026-03-01T07:59:00+08:00', pm10: 123.4, pm25: 56, noise: 61.5, flags: { pm25: 'M' } });
     expect(result.rejections).toEqual([]);
-    expect(result.readings).toEqual([{
-      deviceId: 'dev-1', ts: NOW - 60_000, serverTime: false,
-      values: { pm25: 56, pm10: 123.4, noise: 61.5 }, flags: { pm25: 'M' },
-    }]);
+    expect(result.readings).toEqual([
+      {
+        deviceId: 'dev-1',
+        ts: NOW - 60_000,
+        serverTime: false,
+        values: { pm25: 56, pm10: 123.4, noise: 61.5 },
+        flags: { pm25: 'M' },
+      },
+    ]);
   });
 
   it('uses the receive time when ts is absent and marks the reading', () => {
-    expect(parse({ tsp: 300 }).readings).toEqual([{ deviceId: 'dev-1', ts: NOW, serverTime: true, values: { tsp: 300 }, flags: {} }]);
+    expect(parse({ tsp: 300 }).readings).toEqual([
+      { deviceId: 'dev-1', ts: NOW, serverTime: true, values: { tsp: 300 }, flags: {} },
+    ]);
   });
 
   it('accepts epoch milliseconds and every metric at its range limits', () => {
-    const all = { ts: NOW - 1000, pm25: 0, pm10: 20000, tsp: 50000, noise: 20, windSpeed: 75, windDir: 360, temperature: -50, humidity: 100, pressure: 110 };
+    const all = {
+      ts: NOW - 1000,
+      pm25: 0,
+      pm10: 20000,
+      tsp: 50000,
+      noise: 20,
+      windSpeed: 75,
+      windDir: 360,
+      temperature: -50,
+      humidity: 100,
+      pressure: 110,
+    };
     const result = parse(all);
     expect(result.rejections).toEqual([]);
     const { ts: _ts, ...values } = all;
@@ -33,7 +58,10 @@ describe('parseReadingsPayload: accepted readings', () => {
   it('keeps the good readings of a batch and rejects only the bad ones, with their index', () => {
     const result = parse([{ pm10: 10 }, { pm10: -1 }, { pm10: 30 }, 'x']);
     expect(result.readings.map((r) => r.values.pm10)).toEqual([10, 30]);
-    expect(result.rejections.map((r) => [r.index, r.reasons.map((x) => x.code)])).toEqual([[1, ['out_of_range']], [3, ['not_an_object']]]);
+    expect(result.rejections.map((r) => [r.index, r.reasons.map((x) => x.code)])).toEqual([
+      [1, ['out_of_range']],
+      [3, ['not_an_object']],
+    ]);
     expect(result.rejections[0].raw).toBe('{"pm10":-1}');
   });
 });
@@ -78,16 +106,23 @@ describe('parseReadingsPayload: every bad-input class has its exact reason', () 
     const result = parse(batch);
     expect(result.readings).toEqual([]);
     expect(result.rejections).toHaveLength(1);
-    expect(result.rejections[0].reasons[0]).toEqual({ code: 'batch_too_large', message: 'a batch holds at most 500 readings, got 501' });
+    expect(result.rejections[0].reasons[0]).toEqual({
+      code: 'batch_too_large',
+      message: 'a batch holds at most 500 readings, got 501',
+    });
     expect(result.rejections[0].raw).toHaveLength(4096);
   });
 
   it('accepts a batch of exactly the limit', () => {
-    expect(parse(Array.from({ length: MAX_BATCH_READINGS }, () => ({ pm10: 1 }))).readings).toHaveLength(MAX_BATCH_READINGS);
+    expect(parse(Array.from({ length: MAX_BATCH_READINGS }, () => ({ pm10: 1 }))).readings).toHaveLength(
+      MAX_BATCH_READINGS,
+    );
   });
 
   it('reports every reason of one reading, one per field', () => {
-    expect(codesOf({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' })).toEqual([['unknown_field', 'bad_timestamp', 'out_of_range', 'wrong_type']]);
+    expect(codesOf({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' })).toEqual([
+      ['unknown_field', 'bad_timestamp', 'out_of_range', 'wrong_type'],
+    ]);
     const reasons = parse({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' }).rejections[0].reasons;
     expect(reasons.map((r) => r.field)).toEqual(['extra', 'ts', 'pm10', 'noise']);
     expect(reasons[2].message).toBe('pm10 must be ≥ 0 µg/m³');
@@ -106,15 +141,33 @@ describe('the hot path and the class-validator DTO agree', () => {
   function randomValue(key: (typeof METRIC_KEYS)[number]): unknown {
     const { min, max } = METRICS[key];
     return pick<() => unknown>([
-      () => min + random() * (max - min), () => min, () => max, () => min - 0.001, () => max + 1,
-      () => String(min), () => null, () => 'NaN', () => true, () => [1],
+      () => min + random() * (max - min),
+      () => min,
+      () => max,
+      () => min - 0.001,
+      () => max + 1,
+      () => String(min),
+      () => null,
+      () => 'NaN',
+      () => true,
+      () => [1],
     ])();
   }
 
   function randomReading(): Record<string, unknown> {
     const reading: Record<string, unknown> = {};
-    for (const key of METRIC_KEYS) if (random() < 0.4) reading[key] = random() < 0.8 ? (METRICS[key].min + METRICS[key].max) / 2 : randomValue(key);
-    if (random() < 0.7) reading['ts'] = pick<unknown>([NOW - 1000, NOW + 10 * 60_000, NOW - 100 * 86_400_000, '2026-03-01T07:00:00+08:00', '2026-03-01 07:00', -1, 1.5]);
+    for (const key of METRIC_KEYS)
+      if (random() < 0.4) reading[key] = random() < 0.8 ? (METRICS[key].min + METRICS[key].max) / 2 : randomValue(key);
+    if (random() < 0.7)
+      reading['ts'] = pick<unknown>([
+        NOW - 1000,
+        NOW + 10 * 60_000,
+        NOW - 100 * 86_400_000,
+        '2026-03-01T07:00:00+08:00',
+        '2026-03-01 07:00',
+        -1,
+        1.5,
+      ]);
     if (random() < 0.2) reading['flags'] = pick<unknown>([{ pm10: 'M' }, { pm10: 'X' }, { so2: 'N' }, [], 'N']);
     if (random() < 0.05) reading['extra'] = 1;
     return reading;

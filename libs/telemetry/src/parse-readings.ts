@@ -34,7 +34,13 @@ export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 export const QUARANTINE_RAW_LIMIT = 4096;
 
 // When one field fails several constraints, report the most specific one only.
-const REASON_PRIORITY: readonly RejectionCode[] = ['not_finite', 'wrong_type', 'out_of_range', 'bad_timestamp', 'bad_flag'];
+const REASON_PRIORITY: readonly RejectionCode[] = [
+  'not_finite',
+  'wrong_type',
+  'out_of_range',
+  'bad_timestamp',
+  'bad_flag',
+];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -78,7 +84,11 @@ function collect(items: unknown[], ctx: ParseContext, isBatch: boolean): ParseRe
   items.forEach((item, i) => {
     const outcome = validateReading(item, ctx);
     if ('reasons' in outcome) {
-      rejections.push({ index: isBatch ? i : null, reasons: outcome.reasons, raw: capped(JSON.stringify(item) ?? String(item)) });
+      rejections.push({
+        index: isBatch ? i : null,
+        reasons: outcome.reasons,
+        raw: capped(JSON.stringify(item) ?? String(item)),
+      });
     } else {
       readings.push(outcome);
     }
@@ -87,7 +97,10 @@ function collect(items: unknown[], ctx: ParseContext, isBatch: boolean): ParseRe
 }
 
 /** Validates one element; returns the reading or every reason it was refused. */
-export function validateReading(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason<RejectionCode>[] } {
+export function validateReading(
+  item: unknown,
+  ctx: ParseContext,
+): Reading | { reasons: RejectionReason<RejectionCode>[] } {
   return acceptValid(item, ctx) ?? validateReadingStrict(item, ctx);
 }
 
@@ -123,7 +136,13 @@ export function acceptValid(item: unknown, ctx: ParseContext): Reading | null {
   }
   if (metrics === 0) return null;
   if (ts !== null && (ts > ctx.receivedAt + MAX_FUTURE_SKEW_MS || ts < ctx.receivedAt - ctx.maxAgeMs)) return null;
-  return { deviceId: ctx.deviceId, ts: ts ?? ctx.receivedAt, serverTime: ts === null, values: orderedValues(values), flags };
+  return {
+    deviceId: ctx.deviceId,
+    ts: ts ?? ctx.receivedAt,
+    serverTime: ts === null,
+    values: orderedValues(values),
+    flags,
+  };
 }
 
 /** Values in catalogue order, whatever order the device sent them in. */
@@ -134,7 +153,10 @@ function orderedValues(values: Partial<Record<MetricKey, number>>): Partial<Reco
 }
 
 /** The reference validation through the class-validator DTO; reports every reason. */
-export function validateReadingStrict(item: unknown, ctx: ParseContext): Reading | { reasons: RejectionReason<RejectionCode>[] } {
+export function validateReadingStrict(
+  item: unknown,
+  ctx: ParseContext,
+): Reading | { reasons: RejectionReason<RejectionCode>[] } {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return { reasons: [{ code: 'not_an_object', message: 'a reading must be a JSON object' }] };
   }
@@ -158,9 +180,17 @@ export function validateReadingStrict(item: unknown, ctx: ParseContext): Reading
   const sentTs = source['ts'] === undefined ? null : readingTimeToEpochMs(source['ts']);
   if (sentTs !== null) {
     if (sentTs > ctx.receivedAt + MAX_FUTURE_SKEW_MS) {
-      reasons.push({ code: 'ts_in_future', field: 'ts', message: `ts is ${Math.round((sentTs - ctx.receivedAt) / 1000)} s ahead of the server clock (at most ${MAX_FUTURE_SKEW_MS / 1000} s allowed)` });
+      reasons.push({
+        code: 'ts_in_future',
+        field: 'ts',
+        message: `ts is ${Math.round((sentTs - ctx.receivedAt) / 1000)} s ahead of the server clock (at most ${MAX_FUTURE_SKEW_MS / 1000} s allowed)`,
+      });
     } else if (sentTs < ctx.receivedAt - ctx.maxAgeMs) {
-      reasons.push({ code: 'ts_too_old', field: 'ts', message: `ts is older than the raw retention allows (${Math.floor(ctx.maxAgeMs / 3_600_000)} h)` });
+      reasons.push({
+        code: 'ts_too_old',
+        field: 'ts',
+        message: `ts is older than the raw retention allows (${Math.floor(ctx.maxAgeMs / 3_600_000)} h)`,
+      });
     }
   }
   if (reasons.length > 0) return { reasons };
@@ -177,7 +207,10 @@ function fieldReasons(errors: ValidationError[]): RejectionReason<RejectionCode>
   return errors.map((error) => {
     const contexts = (error.contexts ?? {}) as Record<string, { reason: RejectionCode }>;
     const messages = error.constraints ?? {};
-    const failed = Object.keys(messages).map((name) => ({ code: contexts[name]?.reason ?? 'wrong_type', message: messages[name] }));
+    const failed = Object.keys(messages).map((name) => ({
+      code: contexts[name]?.reason ?? 'wrong_type',
+      message: messages[name],
+    }));
     failed.sort((a, b) => REASON_PRIORITY.indexOf(a.code) - REASON_PRIORITY.indexOf(b.code));
     return { code: failed[0].code, field: error.property, message: failed[0].message };
   });

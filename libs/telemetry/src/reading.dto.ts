@@ -1,6 +1,4 @@
-import {
-  IsNumber, Max, Min, ValidateIf, ValidationOptions, registerDecorator,
-} from 'class-validator';
+import { IsNumber, Max, Min, ValidateIf, ValidationOptions, registerDecorator } from 'class-validator';
 import { DATA_FLAGS, DataFlag, METRICS, MetricKey, isDataFlag, isMetricKey } from './metrics';
 import { RejectionCode } from './rejection';
 
@@ -27,25 +25,41 @@ const NON_FINITE_TEXT = new Set(['NaN', 'Infinity', '+Infinity', '-Infinity', 'i
 
 /** Composite validator: the reading time of contract v1. */
 function IsReadingTime(): PropertyDecorator {
-  return (target, property) => registerDecorator({
-    name: 'isReadingTime', target: target.constructor, propertyName: property as string,
-    options: because('bad_timestamp', 'ts must be ISO 8601 with an offset (e.g. 2026-03-01T08:00:00+08:00) or integer epoch milliseconds'),
-    validator: { validate: (value: unknown) => readingTimeToEpochMs(value) !== null },
-  });
+  return (target, property) =>
+    registerDecorator({
+      name: 'isReadingTime',
+      target: target.constructor,
+      propertyName: property as string,
+      options: because(
+        'bad_timestamp',
+        'ts must be ISO 8601 with an offset (e.g. 2026-03-01T08:00:00+08:00) or integer epoch milliseconds',
+      ),
+      validator: { validate: (value: unknown) => readingTimeToEpochMs(value) !== null },
+    });
 }
 
 export function isDataFlagMap(value: unknown): value is Partial<Record<MetricKey, DataFlag>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    && Object.entries(value).every(([k, v]) => isMetricKey(k) && isDataFlag(v));
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.entries(value).every(([k, v]) => isMetricKey(k) && isDataFlag(v))
+  );
 }
 
 /** Composite validator: `flags` maps a metric key to an HJ 212 data flag. */
 function IsDataFlagMap(): PropertyDecorator {
-  return (target, property) => registerDecorator({
-    name: 'isDataFlagMap', target: target.constructor, propertyName: property as string,
-    options: because('bad_flag', `flags must map metric names to one of ${DATA_FLAGS.join('/')} (HJ 212-2017 data flags)`),
-    validator: { validate: isDataFlagMap },
-  });
+  return (target, property) =>
+    registerDecorator({
+      name: 'isDataFlagMap',
+      target: target.constructor,
+      propertyName: property as string,
+      options: because(
+        'bad_flag',
+        `flags must map metric names to one of ${DATA_FLAGS.join('/')} (HJ 212-2017 data flags)`,
+      ),
+      validator: { validate: isDataFlagMap },
+    });
 }
 
 /**
@@ -57,13 +71,19 @@ function IsMetricValue(key: MetricKey): PropertyDecorator {
   return (target, property) => {
     ValidateIf((o: Record<string, unknown>) => o[key] !== undefined)(target, property);
     registerDecorator({
-      name: 'isFinite', target: target.constructor, propertyName: property as string,
+      name: 'isFinite',
+      target: target.constructor,
+      propertyName: property as string,
       options: because('not_finite', `${key} must be a finite number (NaN and Infinity are refused)`),
       validator: {
-        validate: (v: unknown) => !((typeof v === 'number' && !Number.isFinite(v)) || (typeof v === 'string' && NON_FINITE_TEXT.has(v.trim()))),
+        validate: (v: unknown) =>
+          !((typeof v === 'number' && !Number.isFinite(v)) || (typeof v === 'string' && NON_FINITE_TEXT.has(v.trim()))),
       },
     });
-    IsNumber({ allowNaN: false, allowInfinity: false }, because('wrong_type', `${key} must be a JSON number in ${spec.unit}`))(target, property);
+    IsNumber(
+      { allowNaN: false, allowInfinity: false },
+      because('wrong_type', `${key} must be a JSON number in ${spec.unit}`),
+    )(target, property);
     Min(spec.min, because('out_of_range', `${key} must be ≥ ${spec.min} ${spec.unit}`))(target, property);
     Max(spec.max, because('out_of_range', `${key} must be ≤ ${spec.max} ${spec.unit}`))(target, property);
   };

@@ -3,7 +3,9 @@ import { deviceTopic, mayPublish, maySubscribe, mayWatchAlerts, parseDeviceTopic
 
 describe('ids', () => {
   it.each(['d1', 'CZ-001_a', 'a'.repeat(64)])('accepts %s', (id) => expect(isValidId(id)).toBe(true));
-  it.each(['', '-d1', 'a+b', 'a#', 'a/b', 'a b', 'a,b', 'a'.repeat(65), 'é'])('refuses %j', (id) => expect(isValidId(id)).toBe(false));
+  it.each(['', '-d1', 'a+b', 'a#', 'a/b', 'a b', 'a,b', 'a'.repeat(65), 'é'])('refuses %j', (id) =>
+    expect(isValidId(id)).toBe(false),
+  );
 });
 
 describe('topics', () => {
@@ -37,8 +39,14 @@ describe('topics', () => {
 
 describe('mayWatchAlerts', () => {
   it.each([
-    ['alerts/#', true], ['alerts/+', true], ['alerts/CZ-001', true],
-    ['alerts/CZ-001/#', false], ['alerts', false], ['#', false], ['devices/CZ-001-M1/readings', false], ['alerts/a b', false],
+    ['alerts/#', true],
+    ['alerts/+', true],
+    ['alerts/CZ-001', true],
+    ['alerts/CZ-001/#', false],
+    ['alerts', false],
+    ['#', false],
+    ['devices/CZ-001-M1/readings', false],
+    ['alerts/a b', false],
   ])('%s → %s', (filter, allowed) => {
     expect(mayWatchAlerts(filter)).toBe(allowed);
   });

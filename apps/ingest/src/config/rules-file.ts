@@ -9,7 +9,9 @@ export function loadRuleFile(path: string | undefined): RuleSet {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new RuleFileError([`DUSTWATCH_RULES_FILE=${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+    throw new RuleFileError([
+      `DUSTWATCH_RULES_FILE=${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    ]);
   }
   let document: unknown;
   try {

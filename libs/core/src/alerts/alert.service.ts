@@ -94,7 +94,8 @@ export class AlertService {
   acknowledge(id: number, by: Principal, note: string | undefined): AlertView {
     const event = this.repo.transaction(() => {
       const alert = this.require(id);
-      if (!this.repo.acknowledge(id, by.name, this.clock.now())) throw new ConflictError(`alert ${id} is ${alert.state}; only an open alert can be acknowledged`);
+      if (!this.repo.acknowledge(id, by.name, this.clock.now()))
+        throw new ConflictError(`alert ${id} is ${alert.state}; only an open alert can be acknowledged`);
       return this.record(id, 'acknowledged', this.clock.now(), by.name, null, note?.trim() || null);
     });
     this.published([event]);
@@ -105,8 +106,12 @@ export class AlertService {
     if (note.trim() === '') throw new InvalidInputError('a close-out needs a note saying what was done');
     const event = this.repo.transaction(() => {
       const alert = this.require(id);
-      if (alert.state === 'open' || alert.state === 'acknowledged') throw new ConflictError(`alert ${id} is ${alert.state}: its condition still holds; it can be closed once it is resolved`);
-      if (!this.repo.close(id, by.name, this.clock.now(), note.trim())) throw new ConflictError(`alert ${id} is closed already`);
+      if (alert.state === 'open' || alert.state === 'acknowledged')
+        throw new ConflictError(
+          `alert ${id} is ${alert.state}: its condition still holds; it can be closed once it is resolved`,
+        );
+      if (!this.repo.close(id, by.name, this.clock.now(), note.trim()))
+        throw new ConflictError(`alert ${id} is closed already`);
       return this.record(id, 'closed', this.clock.now(), by.name, null, note.trim());
     });
     this.published([event]);
@@ -116,7 +121,9 @@ export class AlertService {
   /** Re-notifies every open (unacknowledged) alert last notified `intervalMs` ago or more. */
   remind(intervalMs: number): AlertEventView[] {
     const now = this.clock.now();
-    const events = this.repo.transaction(() => this.repo.dueReminders(now - intervalMs).map((id) => this.record(id, 'reminder', now, null, null, null)));
+    const events = this.repo.transaction(() =>
+      this.repo.dueReminders(now - intervalMs).map((id) => this.record(id, 'reminder', now, null, null, null)),
+    );
     this.published(events);
     return events;
   }
@@ -135,8 +142,18 @@ export class AlertService {
     switch (t.type) {
       case 'raise': {
         const { id, created } = this.repo.open({
-          subject: t.subject, rule: t.ruleId, metric: t.metric, siteId: t.device.siteId, district: t.device.district, deviceId: t.device.deviceId,
-          severity: t.severity, threshold: t.threshold, at: t.at, since: t.since, value: t.value, evidenceFrom: t.window?.from ?? null,
+          subject: t.subject,
+          rule: t.ruleId,
+          metric: t.metric,
+          siteId: t.device.siteId,
+          district: t.device.district,
+          deviceId: t.device.deviceId,
+          severity: t.severity,
+          threshold: t.threshold,
+          at: t.at,
+          since: t.since,
+          value: t.value,
+          evidenceFrom: t.window?.from ?? null,
         });
         if (!created) return [];
         this.metrics.alertsOpened.inc({ rule: t.ruleId, severity: t.severity });
@@ -156,7 +173,14 @@ export class AlertService {
     }
   }
 
-  private record(alertId: number, type: AlertEventType, at: number, actor: string | null, value: number | null, note: string | null): AlertEventView {
+  private record(
+    alertId: number,
+    type: AlertEventType,
+    at: number,
+    actor: string | null,
+    value: number | null,
+    note: string | null,
+  ): AlertEventView {
     const event = this.repo.addEvent(alertId, type, at, actor, value, note);
     this.outbox.enqueue(event.id, this.channels, (channel) => deliveryIdOf(event.id, channel), this.clock.now());
     this.repo.touchNotified(alertId, this.clock.now());

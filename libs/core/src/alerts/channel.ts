@@ -8,15 +8,19 @@ export interface NotificationChannel {
   deliver(deliveryId: string, event: AlertEventView): Promise<void>;
 }
 
-const SHANGHAI = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', dateStyle: 'short', timeStyle: 'short' });
+const SHANGHAI = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: 'Asia/Shanghai',
+  dateStyle: 'short',
+  timeStyle: 'short',
+});
 
 /** One human line per event, for chat robots and logs. Times in Asia/Shanghai, the bureau's zone. */
 export function alertText(e: AlertEventView): string {
   const a = e.alert;
   const unit = a.metric === 'offline' ? 'min' : unitOf(a.metric as MetricKey);
-  const value = e.value === null ? '' : ` — ${Math.round(e.value * 10) / 10} ${unit} (threshold ${a.threshold} ${unit})`;
+  const value =
+    e.value === null ? '' : ` — ${Math.round(e.value * 10) / 10} ${unit} (threshold ${a.threshold} ${unit})`;
   const who = e.actor ? ` by ${e.actor}` : '';
   const note = e.note ? `: ${e.note}` : '';
   return `[Dustwatch] ${a.severity.toUpperCase()} ${a.rule} ${e.type}${who} — site ${a.siteName ?? a.siteId} (${a.siteId}, ${a.district}), device ${a.deviceId}${value}, ${SHANGHAI.format(new Date(e.at))} (UTC+8), alert #${a.id}${note}`;
 }
-

@@ -76,7 +76,8 @@ export class NotificationDispatcher {
 
   /** Resolves when no delivery round is running (tests; shutdown uses stop). */
   async settled(): Promise<void> {
-    while ([...this.lanes.values()].some((l) => l.running)) await Promise.all([...this.lanes.values()].map((l) => l.running));
+    while ([...this.lanes.values()].some((l) => l.running))
+      await Promise.all([...this.lanes.values()].map((l) => l.running));
   }
 
   kick(): void {
@@ -92,7 +93,10 @@ export class NotificationDispatcher {
           lane.again = false;
           await this.drainChannel(channel);
         } while (lane.again && !this.stopped);
-      })().catch((error: Error) => this.logger.error('notification dispatch failed', { channel: channel.name, error: error.message }))
+      })()
+        .catch((error: Error) =>
+          this.logger.error('notification dispatch failed', { channel: channel.name, error: error.message }),
+        )
         .finally(() => {
           lane.running = null;
         });
@@ -141,13 +145,30 @@ export class NotificationDispatcher {
               const message = (error as Error).message;
               const dead = attempts >= this.policy.maxAttempts;
               const nextAttemptAt = this.clock.now() + retryDelay(this.policy, attempts);
-              outcomes.push({ id: row.id, attempts, at: this.clock.now(), ok: false, nextAttemptAt, error: message, dead });
+              outcomes.push({
+                id: row.id,
+                attempts,
+                at: this.clock.now(),
+                ok: false,
+                nextAttemptAt,
+                error: message,
+                dead,
+              });
               this.metrics.notificationFailures.inc({ channel: channel.name, outcome: dead ? 'dead' : 'retry' });
               if (dead) {
-                this.logger.error('notification dead after its last attempt; kept in the outbox (GET /api/notifications?state=dead)', { channel: channel.name, deliveryId: row.deliveryId, attempts, error: message });
+                this.logger.error(
+                  'notification dead after its last attempt; kept in the outbox (GET /api/notifications?state=dead)',
+                  { channel: channel.name, deliveryId: row.deliveryId, attempts, error: message },
+                );
                 continue;
               }
-              this.logger.warn('notification failed; will retry', { channel: channel.name, deliveryId: row.deliveryId, attempts, retryInMs: nextAttemptAt - this.clock.now(), error: message });
+              this.logger.warn('notification failed; will retry', {
+                channel: channel.name,
+                deliveryId: row.deliveryId,
+                attempts,
+                retryInMs: nextAttemptAt - this.clock.now(),
+                error: message,
+              });
               break; // hold this alert's later events back until this one is through
             }
           }

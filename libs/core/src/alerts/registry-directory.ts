@@ -11,13 +11,17 @@ export class RegistryDirectory implements DeviceDirectory {
   private devices = new Map<string, DeviceInfo>();
   private backgrounds = new Map<string, string[]>();
 
-  constructor(private readonly registry: RegistryStore, private readonly presence: Presence) {}
+  constructor(
+    private readonly registry: RegistryStore,
+    private readonly presence: Presence,
+  ) {}
 
   async refresh(): Promise<void> {
     const rows = await this.registry.deviceDirectory();
     this.devices = new Map(rows.map((r) => [r.deviceId, r]));
     const backgrounds = new Map<string, string[]>();
-    for (const r of rows) if (r.kind === 'background') backgrounds.set(r.district, [...(backgrounds.get(r.district) ?? []), r.deviceId]);
+    for (const r of rows)
+      if (r.kind === 'background') backgrounds.set(r.district, [...(backgrounds.get(r.district) ?? []), r.deviceId]);
     this.backgrounds = backgrounds;
   }
 

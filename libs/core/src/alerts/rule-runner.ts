@@ -66,11 +66,14 @@ export class RuleRunner {
     if (this.directory.device(event.deviceId)) return this.evaluate(event);
     // A device provisioned a moment ago: reload the fleet, then judge its readings in order.
     this.waiting = [event];
-    void this.directory.refresh().catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message })).finally(() => {
-      const queued = this.waiting ?? [];
-      this.waiting = null;
-      for (const e of queued) this.evaluate(e);
-    });
+    void this.directory
+      .refresh()
+      .catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message }))
+      .finally(() => {
+        const queued = this.waiting ?? [];
+        this.waiting = null;
+        for (const e of queued) this.evaluate(e);
+      });
   }
 
   private evaluate(event: ReadingsAccepted): void {
@@ -78,11 +81,16 @@ export class RuleRunner {
       const kept = this.engine.metricsKept;
       const samples: RuleSample[] = event.readings.map((r) => ({ ts: r.ts, values: complianceValues(r, kept) }));
       const output = this.engine.onReadings(event.deviceId, samples, event.receivedAt);
-      if (output.skippedTooOld > 0) this.metrics.ruleReadingsSkipped.inc({ reason: 'older_than_horizon' }, output.skippedTooOld);
+      if (output.skippedTooOld > 0)
+        this.metrics.ruleReadingsSkipped.inc({ reason: 'older_than_horizon' }, output.skippedTooOld);
       this.enqueue(output);
     } catch (error) {
       this.metrics.ruleFailures.inc();
-      this.logger.error('rule evaluation failed', { deviceId: event.deviceId, error: (error as Error).message, stack: (error as Error).stack });
+      this.logger.error('rule evaluation failed', {
+        deviceId: event.deviceId,
+        error: (error as Error).message,
+        stack: (error as Error).stack,
+      });
     }
   }
 
@@ -106,7 +114,10 @@ export class RuleRunner {
       this.pending = [];
     } catch (error) {
       this.metrics.ruleFailures.inc();
-      this.logger.error('alert commit failed; kept, retried on the next tick', { outputs: outputs.length, error: (error as Error).message });
+      this.logger.error('alert commit failed; kept, retried on the next tick', {
+        outputs: outputs.length,
+        error: (error as Error).message,
+      });
     }
   }
 
@@ -148,10 +159,13 @@ export class RuleRunner {
       if (now - this.lastRefresh > DIRECTORY_REFRESH_MS) {
         this.lastRefresh = now;
         // Catches devices moved or removed by a CLI import while the service runs.
-        void this.directory.refresh().catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message }));
+        void this.directory
+          .refresh()
+          .catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message }));
       }
       this.metrics.alertsActive.reset();
-      for (const c of this.store.activeCounts()) this.metrics.alertsActive.set({ rule: c.rule, severity: c.severity }, c.n);
+      for (const c of this.store.activeCounts())
+        this.metrics.alertsActive.set({ rule: c.rule, severity: c.severity }, c.n);
     } catch (error) {
       this.metrics.ruleFailures.inc();
       this.logger.error('rule timer failed', { error: (error as Error).message });

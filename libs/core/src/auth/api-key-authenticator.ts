@@ -15,7 +15,11 @@ export const hashApiKey = (key: string): string => createHash('sha256').update(k
 export class ApiKeyAuthenticator {
   private readonly adminHash: Buffer;
 
-  constructor(adminApiKey: string, private readonly keys: ApiKeyStore, private readonly clock: Clock) {
+  constructor(
+    adminApiKey: string,
+    private readonly keys: ApiKeyStore,
+    private readonly clock: Clock,
+  ) {
     this.adminHash = Buffer.from(hashApiKey(adminApiKey), 'hex');
   }
 

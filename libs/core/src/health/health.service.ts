@@ -14,7 +14,15 @@ export interface TimeSeriesHealth {
 export interface HealthReport {
   status: 'ok' | 'degraded';
   broker: { listening: boolean; port: number | null; connectedDevices: number };
-  spool: { writable: boolean; depth: number; bytes: number; quotaBytes: number; overQuota: boolean; oldestAgeSeconds: number; deadLines: number };
+  spool: {
+    writable: boolean;
+    depth: number;
+    bytes: number;
+    quotaBytes: number;
+    overQuota: boolean;
+    oldestAgeSeconds: number;
+    deadLines: number;
+  };
   influx: { reachable: boolean; writing: boolean; lastError: string | null; lastSuccessAt: string | null };
 }
 
@@ -56,11 +64,29 @@ export class HealthService {
     const lastSuccessAt = this.timeSeries.lastSuccessAt;
     const report: HealthReport = {
       status: 'ok',
-      broker: { listening: broker?.listening ?? false, port: broker?.port ?? null, connectedDevices: broker?.connectedCount ?? 0 },
-      spool: { writable, depth: this.spool.depth, bytes: this.spool.bytes, quotaBytes: this.spool.quota, overQuota: this.spool.overQuota, oldestAgeSeconds, deadLines },
-      influx: { reachable, writing: this.timeSeries.writing, lastError: this.timeSeries.lastError, lastSuccessAt: lastSuccessAt === null ? null : new Date(lastSuccessAt).toISOString() },
+      broker: {
+        listening: broker?.listening ?? false,
+        port: broker?.port ?? null,
+        connectedDevices: broker?.connectedCount ?? 0,
+      },
+      spool: {
+        writable,
+        depth: this.spool.depth,
+        bytes: this.spool.bytes,
+        quotaBytes: this.spool.quota,
+        overQuota: this.spool.overQuota,
+        oldestAgeSeconds,
+        deadLines,
+      },
+      influx: {
+        reachable,
+        writing: this.timeSeries.writing,
+        lastError: this.timeSeries.lastError,
+        lastSuccessAt: lastSuccessAt === null ? null : new Date(lastSuccessAt).toISOString(),
+      },
     };
-    report.status = listening && writable && !this.spool.overQuota && reachable && this.timeSeries.writing ? 'ok' : 'degraded';
+    report.status =
+      listening && writable && !this.spool.overQuota && reachable && this.timeSeries.writing ? 'ok' : 'degraded';
     return report;
   }
 }

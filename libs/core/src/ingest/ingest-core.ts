@@ -48,7 +48,13 @@ export class IngestCore {
     if (this.readings.overQuota) throw new SpoolFullError(`spool is at its quota of ${this.readings.quota} bytes`);
     const { deviceId, readings, rejections, receivedAt } = command;
     const quarantined = rejections.length > 0 ? this.quarantine.add(deviceId, receivedAt, rejections) : undefined;
-    const committed = readings.length > 0 ? this.readings.commit(readings.map((r) => this.spoolEntry(r, command.siteId)), receivedAt) : undefined;
+    const committed =
+      readings.length > 0
+        ? this.readings.commit(
+            readings.map((r) => this.spoolEntry(r, command.siteId)),
+            receivedAt,
+          )
+        : undefined;
     await quarantined;
     const { duplicates } = (await committed) ?? { duplicates: 0 };
     for (const r of rejections) this.metrics.readingsRejected.inc({ reason: r.reasons[0].code });
@@ -63,6 +69,13 @@ export class IngestCore {
   private spoolEntry(reading: Reading, siteId: string): SpoolEntry {
     // A reading without its own time is keyed by its receive time, so its redelivery (received
     // later) is not recognised: contract v1 asks devices to send `ts`.
-    return { line: readingToLine(reading, siteId), journal: { deviceId: reading.deviceId, ts: reading.ts, vals: JSON.stringify(complianceValues(reading, this.options.journalMetrics)) } };
+    return {
+      line: readingToLine(reading, siteId),
+      journal: {
+        deviceId: reading.deviceId,
+        ts: reading.ts,
+        vals: JSON.stringify(complianceValues(reading, this.options.journalMetrics)),
+      },
+    };
   }
 }

@@ -30,7 +30,10 @@ export class ReadingsAcceptedBus {
       try {
         listener(event);
       } catch (error) {
-        this.logger.error('a ReadingsAccepted listener failed', { deviceId: event.deviceId, error: (error as Error).message });
+        this.logger.error('a ReadingsAccepted listener failed', {
+          deviceId: event.deviceId,
+          error: (error as Error).message,
+        });
       }
     }
   }

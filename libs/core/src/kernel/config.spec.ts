@@ -6,21 +6,48 @@ describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({ DUSTWATCH_ADMIN_API_KEY: KEY });
     expect({ ...config }).toEqual({
-      httpHost: '0.0.0.0', httpPort: 3000, mqttHost: '0.0.0.0', mqttPort: 1883, dataDir: './data',
-      influxUrl: 'http://127.0.0.1:8086', influxDatabase: 'dustwatch', rawRetentionDays: 90, longRetentionDays: 0,
-      writeBatchLines: 5000, writeMaxDelayMs: 200, adminApiKey: KEY, spoolQuotaMb: 1024, spoolSync: 'full', logLevel: 'log', logFormat: 'auto',
-      ruleTickMs: 1000, alertRenotifyMinutes: 30, snapshotSeconds: 60, webhookFormat: 'json', notifyMaxAttempts: 20, notifyRetryBaseMs: 1000, notifyRetryMaxMs: 300_000,
+      httpHost: '0.0.0.0',
+      httpPort: 3000,
+      mqttHost: '0.0.0.0',
+      mqttPort: 1883,
+      dataDir: './data',
+      influxUrl: 'http://127.0.0.1:8086',
+      influxDatabase: 'dustwatch',
+      rawRetentionDays: 90,
+      longRetentionDays: 0,
+      writeBatchLines: 5000,
+      writeMaxDelayMs: 200,
+      adminApiKey: KEY,
+      spoolQuotaMb: 1024,
+      spoolSync: 'full',
+      logLevel: 'log',
+      logFormat: 'auto',
+      ruleTickMs: 1000,
+      alertRenotifyMinutes: 30,
+      snapshotSeconds: 60,
+      webhookFormat: 'json',
+      notifyMaxAttempts: 20,
+      notifyRetryBaseMs: 1000,
+      notifyRetryMaxMs: 300_000,
     });
   });
 
   it('refuses a short admin key', () => {
-    expect(() => loadConfig({ DUSTWATCH_ADMIN_API_KEY: 'short' })).toThrow('DUSTWATCH_ADMIN_API_KEY: adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)');
+    expect(() => loadConfig({ DUSTWATCH_ADMIN_API_KEY: 'short' })).toThrow(
+      'DUSTWATCH_ADMIN_API_KEY: adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)',
+    );
   });
 
   it('lists every problem at once', () => {
     let error: unknown;
     try {
-      loadConfig({ DUSTWATCH_MQTT_PORT: 'abc', DUSTWATCH_HTTP_PORT: '70000', DUSTWATCH_INFLUX_DB: 'bad db', DUSTWATCH_SPOOL_SYNC: 'off', DUSTWATCH_INFLUX_USERNAME: 'u' });
+      loadConfig({
+        DUSTWATCH_MQTT_PORT: 'abc',
+        DUSTWATCH_HTTP_PORT: '70000',
+        DUSTWATCH_INFLUX_DB: 'bad db',
+        DUSTWATCH_SPOOL_SYNC: 'off',
+        DUSTWATCH_INFLUX_USERNAME: 'u',
+      });
     } catch (e) {
       error = e;
     }
@@ -36,12 +63,21 @@ describe('loadConfig', () => {
   });
 
   it('needs a signing secret with a webhook, and a sane retry range', () => {
-    expect(() => loadConfig({ DUSTWATCH_ADMIN_API_KEY: KEY, DUSTWATCH_WEBHOOK_URL: 'http://inspectors.example/hook', DUSTWATCH_WEBHOOK_FORMAT: 'slack', DUSTWATCH_NOTIFY_RETRY_BASE_MS: '5000', DUSTWATCH_NOTIFY_RETRY_MAX_MS: '1000' }))
-      .toThrow([
+    expect(() =>
+      loadConfig({
+        DUSTWATCH_ADMIN_API_KEY: KEY,
+        DUSTWATCH_WEBHOOK_URL: 'http://inspectors.example/hook',
+        DUSTWATCH_WEBHOOK_FORMAT: 'slack',
+        DUSTWATCH_NOTIFY_RETRY_BASE_MS: '5000',
+        DUSTWATCH_NOTIFY_RETRY_MAX_MS: '1000',
+      }),
+    ).toThrow(
+      [
         'Invalid configuration (3 problems):',
         '  - DUSTWATCH_WEBHOOK_FORMAT: webhookFormat must be one of the following values: json, wecom, dingtalk',
         '  - DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)',
         '  - DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS',
-      ].join('\n'));
+      ].join('\n'),
+    );
   });
 });

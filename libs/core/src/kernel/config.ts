@@ -1,4 +1,15 @@
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MinLength, Min, ValidationError, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MinLength,
+  Min,
+  ValidationError,
+  validateSync,
+} from 'class-validator';
 import { ID_PATTERN } from '@dustwatch/telemetry';
 
 /**
@@ -13,7 +24,8 @@ export class IngestConfig {
   @IsInt() @Min(0) @Max(65535) mqttPort = 1883;
   @IsString() @MinLength(1) dataDir = './data';
 
-  @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'influxUrl must be http(s)://host[:port]' }) influxUrl = 'http://127.0.0.1:8086';
+  @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'influxUrl must be http(s)://host[:port]' }) influxUrl =
+    'http://127.0.0.1:8086';
   @Matches(ID_PATTERN, { message: 'influxDatabase must match ' + ID_PATTERN.source }) influxDatabase = 'dustwatch';
   @IsOptional() @IsString() influxUsername?: string;
   @IsOptional() @IsString() influxPassword?: string;
@@ -24,7 +36,9 @@ export class IngestConfig {
   @IsInt() @Min(1) @Max(5000) writeBatchLines = 5000;
   @IsInt() @Min(0) @Max(60_000) writeMaxDelayMs = 200;
 
-  @IsString() @MinLength(16, { message: 'adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)' }) adminApiKey!: string;
+  @IsString()
+  @MinLength(16, { message: 'adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)' })
+  adminApiKey!: string;
 
   @IsInt() @Min(1) spoolQuotaMb = 1024;
   @IsIn(['full', 'normal']) spoolSync: 'full' | 'normal' = 'full';
@@ -35,7 +49,10 @@ export class IngestConfig {
   /** Re-notify open alerts nobody acknowledged, every this many minutes; 0 = never. */
   @IsInt() @Min(0) @Max(10_080) alertRenotifyMinutes = 30;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'webhookUrl must be an http(s) URL' }) webhookUrl?: string;
-  @IsOptional() @IsString() @MinLength(16, { message: 'webhookSecret must be at least 16 characters' }) webhookSecret?: string;
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'webhookSecret must be at least 16 characters' })
+  webhookSecret?: string;
   @IsIn(['json', 'wecom', 'dingtalk']) webhookFormat: 'json' | 'wecom' | 'dingtalk' = 'json';
   /** How often the fleet's state (sites, devices online, active alerts) is written to InfluxDB for Grafana; 0 = never. */
   @IsInt() @Min(0) @Max(3600) snapshotSeconds = 60;
@@ -84,7 +101,9 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -93,7 +112,10 @@ export class ConfigError extends Error {
  * @param purpose `cli` for the offline admin commands, which open the database but serve no
  *   API and so need no admin API key.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>, purpose: 'server' | 'cli' = 'server'): IngestConfig {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  purpose: 'server' | 'cli' = 'server',
+): IngestConfig {
   const config = new IngestConfig() as unknown as Record<string, unknown>;
   if (purpose === 'cli' && !env['DUSTWATCH_ADMIN_API_KEY']) config['adminApiKey'] = 'not-used-by-the-cli';
   const problems: string[] = [];
@@ -120,10 +142,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, pu
     problems.push(`${variable}: ${Object.values(error.constraints ?? {}).join('; ')}`);
   }
   const typed = config as unknown as IngestConfig;
-  if (typed.influxToken && typed.influxUsername) problems.push('DUSTWATCH_INFLUX_TOKEN and DUSTWATCH_INFLUX_USERNAME are exclusive: use one way to authenticate');
-  if (Boolean(typed.influxUsername) !== Boolean(typed.influxPassword)) problems.push('DUSTWATCH_INFLUX_USERNAME and DUSTWATCH_INFLUX_PASSWORD go together');
-  if (typed.webhookUrl && !typed.webhookSecret) problems.push('DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)');
-  if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs) problems.push('DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS');
+  if (typed.influxToken && typed.influxUsername)
+    problems.push('DUSTWATCH_INFLUX_TOKEN and DUSTWATCH_INFLUX_USERNAME are exclusive: use one way to authenticate');
+  if (Boolean(typed.influxUsername) !== Boolean(typed.influxPassword))
+    problems.push('DUSTWATCH_INFLUX_USERNAME and DUSTWATCH_INFLUX_PASSWORD go together');
+  if (typed.webhookUrl && !typed.webhookSecret)
+    problems.push(
+      'DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)',
+    );
+  if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs)
+    problems.push('DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS');
   if (problems.length > 0) throw new ConfigError(problems);
   return typed;
 }

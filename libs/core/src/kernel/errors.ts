@@ -13,7 +13,10 @@ export class ConflictError extends DomainError {
 }
 export class InvalidInputError extends DomainError {
   readonly reason = 'invalid_input';
-  constructor(message: string, readonly problems: string[] = []) {
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
     super(message);
   }
 }

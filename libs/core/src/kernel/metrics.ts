@@ -4,33 +4,151 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class IngestMetrics {
   readonly registry = new Registry();
 
-  readonly readingsAccepted = new Counter({ name: 'dustwatch_readings_accepted_total', help: 'Readings validated and durably spooled', registers: [this.registry] });
-  readonly readingsDuplicate = new Counter({ name: 'dustwatch_readings_duplicate_total', help: 'Accepted readings that were redeliveries of a journalled reading (same device and time): acknowledged, not stored again', registers: [this.registry] });
-  readonly readingsRejected = new Counter({ name: 'dustwatch_readings_rejected_total', help: 'Readings (or whole payloads) refused and quarantined, by first reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly publishesRefused = new Counter({ name: 'dustwatch_mqtt_publishes_refused_total', help: 'PUBLISH packets refused (client disconnected, no PUBACK), by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly connectsRefused = new Counter({ name: 'dustwatch_mqtt_connects_refused_total', help: 'CONNECTs refused, by CONNACK return code', labelNames: ['code'], registers: [this.registry] });
-  readonly subscribesRefused = new Counter({ name: 'dustwatch_mqtt_subscribes_refused_total', help: 'Subscriptions refused with SUBACK 0x80', registers: [this.registry] });
-  readonly httpErrors = new Counter({ name: 'dustwatch_http_errors_total', help: 'HTTP requests answered with an error, by status and reason', labelNames: ['status', 'reason'], registers: [this.registry] });
-  readonly connectedDevices = new Gauge({ name: 'dustwatch_connected_devices', help: 'Devices connected to the embedded broker', registers: [this.registry] });
-  readonly spoolDepth = new Gauge({ name: 'dustwatch_spool_depth', help: 'Readings spooled and not yet acknowledged by InfluxDB', registers: [this.registry] });
-  readonly spoolBytes = new Gauge({ name: 'dustwatch_spool_bytes', help: 'Bytes of line protocol in the spool', registers: [this.registry] });
-  readonly spoolQuotaBytes = new Gauge({ name: 'dustwatch_spool_quota_bytes', help: 'Spool quota: at it the service stops acknowledging', registers: [this.registry] });
-  readonly spoolOverQuota = new Gauge({ name: 'dustwatch_spool_over_quota', help: '1 while the spool is at its quota and readings are refused', registers: [this.registry] });
-  readonly spoolOldestAge = new Gauge({ name: 'dustwatch_spool_oldest_age_seconds', help: 'Age of the oldest spooled reading (0 when empty)', registers: [this.registry] });
-  readonly spoolDead = new Gauge({ name: 'dustwatch_spool_dead_lines', help: 'Lines InfluxDB refused as malformed, kept in spool_dead', registers: [this.registry] });
-  readonly influxWriteSeconds = new Histogram({ name: 'dustwatch_influx_write_duration_seconds', help: 'InfluxDB /write latency of successful batches', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
-  readonly influxBatchLines = new Histogram({ name: 'dustwatch_influx_batch_lines', help: 'Lines per InfluxDB write batch', buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000], registers: [this.registry] });
-  readonly influxWriteFailures = new Counter({ name: 'dustwatch_influx_write_failures_total', help: 'Failed InfluxDB writes, by kind (retryable/rejected)', labelNames: ['kind'], registers: [this.registry] });
-  readonly influxPointsWritten = new Counter({ name: 'dustwatch_influx_points_written_total', help: 'Points acknowledged by InfluxDB', registers: [this.registry] });
+  readonly readingsAccepted = new Counter({
+    name: 'dustwatch_readings_accepted_total',
+    help: 'Readings validated and durably spooled',
+    registers: [this.registry],
+  });
+  readonly readingsDuplicate = new Counter({
+    name: 'dustwatch_readings_duplicate_total',
+    help: 'Accepted readings that were redeliveries of a journalled reading (same device and time): acknowledged, not stored again',
+    registers: [this.registry],
+  });
+  readonly readingsRejected = new Counter({
+    name: 'dustwatch_readings_rejected_total',
+    help: 'Readings (or whole payloads) refused and quarantined, by first reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly publishesRefused = new Counter({
+    name: 'dustwatch_mqtt_publishes_refused_total',
+    help: 'PUBLISH packets refused (client disconnected, no PUBACK), by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly connectsRefused = new Counter({
+    name: 'dustwatch_mqtt_connects_refused_total',
+    help: 'CONNECTs refused, by CONNACK return code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly subscribesRefused = new Counter({
+    name: 'dustwatch_mqtt_subscribes_refused_total',
+    help: 'Subscriptions refused with SUBACK 0x80',
+    registers: [this.registry],
+  });
+  readonly httpErrors = new Counter({
+    name: 'dustwatch_http_errors_total',
+    help: 'HTTP requests answered with an error, by status and reason',
+    labelNames: ['status', 'reason'],
+    registers: [this.registry],
+  });
+  readonly connectedDevices = new Gauge({
+    name: 'dustwatch_connected_devices',
+    help: 'Devices connected to the embedded broker',
+    registers: [this.registry],
+  });
+  readonly spoolDepth = new Gauge({
+    name: 'dustwatch_spool_depth',
+    help: 'Readings spooled and not yet acknowledged by InfluxDB',
+    registers: [this.registry],
+  });
+  readonly spoolBytes = new Gauge({
+    name: 'dustwatch_spool_bytes',
+    help: 'Bytes of line protocol in the spool',
+    registers: [this.registry],
+  });
+  readonly spoolQuotaBytes = new Gauge({
+    name: 'dustwatch_spool_quota_bytes',
+    help: 'Spool quota: at it the service stops acknowledging',
+    registers: [this.registry],
+  });
+  readonly spoolOverQuota = new Gauge({
+    name: 'dustwatch_spool_over_quota',
+    help: '1 while the spool is at its quota and readings are refused',
+    registers: [this.registry],
+  });
+  readonly spoolOldestAge = new Gauge({
+    name: 'dustwatch_spool_oldest_age_seconds',
+    help: 'Age of the oldest spooled reading (0 when empty)',
+    registers: [this.registry],
+  });
+  readonly spoolDead = new Gauge({
+    name: 'dustwatch_spool_dead_lines',
+    help: 'Lines InfluxDB refused as malformed, kept in spool_dead',
+    registers: [this.registry],
+  });
+  readonly influxWriteSeconds = new Histogram({
+    name: 'dustwatch_influx_write_duration_seconds',
+    help: 'InfluxDB /write latency of successful batches',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly influxBatchLines = new Histogram({
+    name: 'dustwatch_influx_batch_lines',
+    help: 'Lines per InfluxDB write batch',
+    buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  readonly influxWriteFailures = new Counter({
+    name: 'dustwatch_influx_write_failures_total',
+    help: 'Failed InfluxDB writes, by kind (retryable/rejected)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly influxPointsWritten = new Counter({
+    name: 'dustwatch_influx_points_written_total',
+    help: 'Points acknowledged by InfluxDB',
+    registers: [this.registry],
+  });
 
-  readonly alertsOpened = new Counter({ name: 'dustwatch_alerts_opened_total', help: 'Alerts opened, by rule and first severity', labelNames: ['rule', 'severity'], registers: [this.registry] });
-  readonly alertEvents = new Counter({ name: 'dustwatch_alert_events_total', help: 'Alert history events, by type', labelNames: ['type'], registers: [this.registry] });
-  readonly alertsActive = new Gauge({ name: 'dustwatch_alerts_active', help: 'Alerts whose condition holds (open or acknowledged), by rule and severity', labelNames: ['rule', 'severity'], registers: [this.registry] });
-  readonly ruleReadingsSkipped = new Counter({ name: 'dustwatch_rule_readings_skipped_total', help: 'Accepted readings the rules did not evaluate, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly ruleFailures = new Counter({ name: 'dustwatch_rule_failures_total', help: 'Rule evaluations that failed with an error (logged)', registers: [this.registry] });
-  readonly notificationsDelivered = new Counter({ name: 'dustwatch_notifications_delivered_total', help: 'Alert notifications delivered, by channel', labelNames: ['channel'], registers: [this.registry] });
-  readonly notificationFailures = new Counter({ name: 'dustwatch_notification_failures_total', help: 'Failed notification attempts, by channel and outcome (retry/dead)', labelNames: ['channel', 'outcome'], registers: [this.registry] });
-  readonly outbox = new Gauge({ name: 'dustwatch_notifications_outbox', help: 'Outbox rows by channel and state (pending/delivered/dead)', labelNames: ['channel', 'state'], registers: [this.registry] });
+  readonly alertsOpened = new Counter({
+    name: 'dustwatch_alerts_opened_total',
+    help: 'Alerts opened, by rule and first severity',
+    labelNames: ['rule', 'severity'],
+    registers: [this.registry],
+  });
+  readonly alertEvents = new Counter({
+    name: 'dustwatch_alert_events_total',
+    help: 'Alert history events, by type',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
+  readonly alertsActive = new Gauge({
+    name: 'dustwatch_alerts_active',
+    help: 'Alerts whose condition holds (open or acknowledged), by rule and severity',
+    labelNames: ['rule', 'severity'],
+    registers: [this.registry],
+  });
+  readonly ruleReadingsSkipped = new Counter({
+    name: 'dustwatch_rule_readings_skipped_total',
+    help: 'Accepted readings the rules did not evaluate, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly ruleFailures = new Counter({
+    name: 'dustwatch_rule_failures_total',
+    help: 'Rule evaluations that failed with an error (logged)',
+    registers: [this.registry],
+  });
+  readonly notificationsDelivered = new Counter({
+    name: 'dustwatch_notifications_delivered_total',
+    help: 'Alert notifications delivered, by channel',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly notificationFailures = new Counter({
+    name: 'dustwatch_notification_failures_total',
+    help: 'Failed notification attempts, by channel and outcome (retry/dead)',
+    labelNames: ['channel', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly outbox = new Gauge({
+    name: 'dustwatch_notifications_outbox',
+    help: 'Outbox rows by channel and state (pending/delivered/dead)',
+    labelNames: ['channel', 'state'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dustwatch_process_' });

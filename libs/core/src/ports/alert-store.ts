@@ -49,7 +49,14 @@ export interface AlertStore {
   dueReminders(before: number): number[];
   get(id: number): AlertView | undefined;
   list(f: AlertFilter): { total: number; items: AlertView[] };
-  addEvent(alertId: number, type: AlertEventType, at: number, actor: string | null, value: number | null, note: string | null): AlertEventView;
+  addEvent(
+    alertId: number,
+    type: AlertEventType,
+    at: number,
+    actor: string | null,
+    value: number | null,
+    note: string | null,
+  ): AlertEventView;
   history(alertId: number): AlertHistoryEntry[];
   /** Events after `afterId`, oldest first (SSE replay). */
   eventsAfter(afterId: number, limit: number): AlertEventView[];

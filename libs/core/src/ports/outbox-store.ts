@@ -26,7 +26,9 @@ export interface OutboxView {
   deliveredAt: string | null;
 }
 
-export type DeliveryOutcome = { id: number; attempts: number; at: number } & ({ ok: true } | { ok: false; nextAttemptAt: number; error: string; dead: boolean });
+export type DeliveryOutcome = { id: number; attempts: number; at: number } & (
+  { ok: true } | { ok: false; nextAttemptAt: number; error: string; dead: boolean }
+);
 
 /**
  * The notification outbox. Rows are written by the alert ledger in its transaction (`enqueue`)

@@ -50,5 +50,8 @@ export interface RegistryStore {
   /** Every device with its site's district: what the rule engine needs to know of the fleet. */
   deviceDirectory(): Promise<DirectoryEntry[]>;
   /** Upserts a whole fleet in one transaction; returns the created/updated counts. */
-  importFleet(sites: readonly FleetImportSite[], now: number): Promise<{ sites: { created: number; updated: number }; devices: { created: number; updated: number } }>;
+  importFleet(
+    sites: readonly FleetImportSite[],
+    now: number,
+  ): Promise<{ sites: { created: number; updated: number }; devices: { created: number; updated: number } }>;
 }

@@ -3,7 +3,14 @@ import { ContextLogger } from '../kernel/logger';
 import { Scheduler, TimerHandle } from '../kernel/scheduler';
 import { DevicePresence, PresenceStore } from '../ports/presence-store';
 
-const EMPTY: DevicePresence = { online: false, lastConnectAt: null, lastDisconnectAt: null, lastSeenAt: null, lastStatus: null, lastStatusAt: null };
+const EMPTY: DevicePresence = {
+  online: false,
+  lastConnectAt: null,
+  lastDisconnectAt: null,
+  lastSeenAt: null,
+  lastStatus: null,
+  lastStatusAt: null,
+};
 
 /**
  * The one owner of who is connected and when each device was last heard from. State lives here,
@@ -82,7 +89,10 @@ export class Presence {
       await this.store.save(batch);
     } catch (error) {
       for (const [id, p] of batch) if (!this.dirty.has(id)) this.dirty.set(id, p);
-      this.logger.error('device presence not saved; will retry', { devices: batch.size, error: (error as Error).message });
+      this.logger.error('device presence not saved; will retry', {
+        devices: batch.size,
+        error: (error as Error).message,
+      });
     }
   }
 

@@ -1,13 +1,27 @@
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, IsArray, IsIn, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested, ValidationError,
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+  ValidationError,
 } from 'class-validator';
 import { ID_PATTERN } from '@dustwatch/telemetry';
 import { DEVICE_KINDS, DeviceKind } from '../ports/registry-store';
 
 /** Composite validator for every id that reaches a topic, an InfluxDB tag or SQL. */
 export function IsEntityId(): PropertyDecorator {
-  return Matches(ID_PATTERN, { message: '$property must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (letters, digits, _ and -; no +, #, / or spaces)' });
+  return Matches(ID_PATTERN, {
+    message: '$property must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (letters, digits, _ and -; no +, #, / or spaces)',
+  });
 }
 
 export class FleetDeviceDto {
@@ -39,7 +53,11 @@ export class FleetFileDto {
 export function describeValidationErrors(errors: ValidationError[], prefix = ''): string[] {
   const lines: string[] = [];
   for (const error of errors) {
-    const path = /^\d+$/.test(error.property) ? `${prefix}[${error.property}]` : prefix ? `${prefix}.${error.property}` : error.property;
+    const path = /^\d+$/.test(error.property)
+      ? `${prefix}[${error.property}]`
+      : prefix
+        ? `${prefix}.${error.property}`
+        : error.property;
     if (error.value === undefined && error.constraints) lines.push(`${path}: is required`);
     else for (const message of Object.values(error.constraints ?? {})) lines.push(`${path}: ${message}`);
     if (error.children?.length) lines.push(...describeValidationErrors(error.children, path));

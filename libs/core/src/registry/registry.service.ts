@@ -37,8 +37,7 @@ export interface DeviceWithStatus extends Device {
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export type DeviceAuthResult =
-  | { ok: true; device: Device }
-  | { ok: false; reason: 'unknown_or_bad_secret' | 'disabled' };
+  { ok: true; device: Device } | { ok: false; reason: 'unknown_or_bad_secret' | 'disabled' };
 
 export interface FleetImportSummary {
   sites: { created: number; updated: number };
@@ -56,7 +55,11 @@ export class RegistryService {
   private readonly changedListeners = new Set<() => void>();
 
   /** `presence` is absent in the offline CLI, which lists no devices. */
-  constructor(private readonly repo: RegistryStore, private readonly clock: Clock, private readonly presence?: Presence) {}
+  constructor(
+    private readonly repo: RegistryStore,
+    private readonly clock: Clock,
+    private readonly presence?: Presence,
+  ) {}
 
   /** A device's credentials stopped being valid: an edge drops its connection. */
   onCredentialsRevoked(listener: (deviceId: string) => void): void {
@@ -70,7 +73,14 @@ export class RegistryService {
 
   async createSite(dto: NewSite): Promise<Site> {
     if (await this.repo.findSite(dto.id)) throw new ConflictError(`site ${dto.id} already exists`);
-    const site = { id: dto.id, name: dto.name, district: dto.district, lat: dto.lat, lon: dto.lon, areaM2: dto.areaM2 ?? null };
+    const site = {
+      id: dto.id,
+      name: dto.name,
+      district: dto.district,
+      lat: dto.lat,
+      lon: dto.lon,
+      areaM2: dto.areaM2 ?? null,
+    };
     await this.repo.upsertSite(site, this.clock.now());
     this.emitChanged();
     return site;
@@ -87,7 +97,8 @@ export class RegistryService {
     const hash = await hashSecret(secret);
     const device: Device = { id: dto.id, siteId: dto.siteId, model: dto.model, kind: dto.kind, enabled: true };
     // Another request may have created it during the hash: the insert itself decides.
-    if (!(await this.repo.insertDevice(device, hash, this.clock.now()))) throw new ConflictError(`device ${dto.id} already exists`);
+    if (!(await this.repo.insertDevice(device, hash, this.clock.now())))
+      throw new ConflictError(`device ${dto.id} already exists`);
     this.emitChanged();
     return { device, secret };
   }
@@ -97,8 +108,13 @@ export class RegistryService {
     return (await this.repo.listDevices(siteId)).map((d) => {
       const p = this.presence?.get(d.id);
       return {
-        ...d, online: p?.online ?? false, lastConnectAt: iso(p?.lastConnectAt ?? null), lastDisconnectAt: iso(p?.lastDisconnectAt ?? null),
-        lastSeenAt: iso(p?.lastSeenAt ?? null), lastStatus: p?.lastStatus ?? null, lastStatusAt: iso(p?.lastStatusAt ?? null),
+        ...d,
+        online: p?.online ?? false,
+        lastConnectAt: iso(p?.lastConnectAt ?? null),
+        lastDisconnectAt: iso(p?.lastDisconnectAt ?? null),
+        lastSeenAt: iso(p?.lastSeenAt ?? null),
+        lastStatus: p?.lastStatus ?? null,
+        lastStatusAt: iso(p?.lastStatusAt ?? null),
       };
     });
   }
@@ -144,17 +160,22 @@ export class RegistryService {
    * transaction: re-importing the same file is harmless. Devices keep their secret unless the
    * file gives one; new devices without one get a generated secret in the summary.
    */
-  async importFleet(document: unknown, onProgress: (done: number, total: number) => void = () => undefined): Promise<FleetImportSummary> {
+  async importFleet(
+    document: unknown,
+    onProgress: (done: number, total: number) => void = () => undefined,
+  ): Promise<FleetImportSummary> {
     const fleet = plainToInstance(FleetFileDto, document);
-    const problems = typeof document === 'object' && document !== null
-      ? describeValidationErrors(validateSync(fleet, { forbidUnknownValues: true }))
-      : ['the fleet file must be a YAML/JSON object with version and sites'];
+    const problems =
+      typeof document === 'object' && document !== null
+        ? describeValidationErrors(validateSync(fleet, { forbidUnknownValues: true }))
+        : ['the fleet file must be a YAML/JSON object with version and sites'];
     const seen = new Set<string>();
     (fleet.sites ?? []).forEach((site, i) => {
       if (seen.has(`site:${site?.id}`)) problems.push(`sites[${i}].id: duplicate site id ${site.id}`);
       seen.add(`site:${site?.id}`);
       (site?.devices ?? []).forEach((device, j) => {
-        if (seen.has(`device:${device?.id}`)) problems.push(`sites[${i}].devices[${j}].id: duplicate device id ${device.id}`);
+        if (seen.has(`device:${device?.id}`))
+          problems.push(`sites[${i}].devices[${j}].id: duplicate device id ${device.id}`);
         seen.add(`device:${device?.id}`);
       });
     });
@@ -166,23 +187,35 @@ export class RegistryService {
     let done = 0;
     // Hash in parallel on the thread pool; report progress as it goes.
     const changedSecrets: string[] = [];
-    await Promise.all(devices.map(async ({ device }) => {
-      const existing = await this.repo.findCredentials(device.id);
-      let secret = device.secret;
-      if (!secret && !existing) {
-        secret = generateSecret();
-        generatedSecrets.push({ deviceId: device.id, secret });
-      }
-      // An unchanged secret keeps its hash, so re-importing a file does not drop live devices.
-      const unchanged = !secret || (existing !== undefined && await verifySecret(secret, existing.secretHash));
-      hashes.set(device.id, unchanged ? null : await hashSecret(secret as string));
-      if (existing && !unchanged) changedSecrets.push(device.id);
-      onProgress(++done, devices.length);
-    }));
+    await Promise.all(
+      devices.map(async ({ device }) => {
+        const existing = await this.repo.findCredentials(device.id);
+        let secret = device.secret;
+        if (!secret && !existing) {
+          secret = generateSecret();
+          generatedSecrets.push({ deviceId: device.id, secret });
+        }
+        // An unchanged secret keeps its hash, so re-importing a file does not drop live devices.
+        const unchanged = !secret || (existing !== undefined && (await verifySecret(secret, existing.secretHash)));
+        hashes.set(device.id, unchanged ? null : await hashSecret(secret as string));
+        if (existing && !unchanged) changedSecrets.push(device.id);
+        onProgress(++done, devices.length);
+      }),
+    );
 
     const sites: FleetImportSite[] = fleet.sites.map((site) => ({
-      site: { id: site.id, name: site.name, district: site.district, lat: site.lat, lon: site.lon, areaM2: site.areaM2 ?? null },
-      devices: site.devices.map((device) => ({ device: { id: device.id, siteId: site.id, model: device.model, kind: device.kind, enabled: true }, secretHash: hashes.get(device.id) ?? null })),
+      site: {
+        id: site.id,
+        name: site.name,
+        district: site.district,
+        lat: site.lat,
+        lon: site.lon,
+        areaM2: site.areaM2 ?? null,
+      },
+      devices: site.devices.map((device) => ({
+        device: { id: device.id, siteId: site.id, model: device.model, kind: device.kind, enabled: true },
+        secretHash: hashes.get(device.id) ?? null,
+      })),
     }));
     const counts = await this.repo.importFleet(sites, this.clock.now());
     for (const id of changedSecrets) this.emitRevoked(id);

@@ -33,7 +33,9 @@ export class FleetSnapshot {
   start(periodSeconds: number): void {
     if (periodSeconds <= 0) return;
     const run = (): void => {
-      this.write(this.clock.now()).catch((error: Error) => this.logger.warn('fleet snapshot not written', { error: error.message }));
+      this.write(this.clock.now()).catch((error: Error) =>
+        this.logger.warn('fleet snapshot not written', { error: error.message }),
+      );
     };
     run();
     this.timer = this.scheduler.every(periodSeconds * 1000, run);
@@ -52,10 +54,22 @@ export class FleetSnapshot {
       const own = devices.filter((d) => d.siteId === site.id);
       const kind = own.length > 0 && own.every((d) => d.kind === 'background') ? 'background' : 'site';
       const alerts = active.get(site.id) ?? { warning: 0, critical: 0 };
-      lines.push(pointToLine(SITE_STATUS_MEASUREMENT, { site: site.id, district: site.district, kind }, {
-        lat: site.lat, lon: site.lon, devices: { int: own.length }, online: { int: own.filter((d) => this.presence.get(d.id).online).length },
-        active_warning: { int: alerts.warning }, active_critical: { int: alerts.critical }, name: site.name,
-      }, now));
+      lines.push(
+        pointToLine(
+          SITE_STATUS_MEASUREMENT,
+          { site: site.id, district: site.district, kind },
+          {
+            lat: site.lat,
+            lon: site.lon,
+            devices: { int: own.length },
+            online: { int: own.filter((d) => this.presence.get(d.id).online).length },
+            active_warning: { int: alerts.warning },
+            active_critical: { int: alerts.critical },
+            name: site.name,
+          },
+          now,
+        ),
+      );
     }
     for (const d of devices) {
       const p = this.presence.get(d.id);
@@ -63,7 +77,10 @@ export class FleetSnapshot {
       if (p.lastSeenAt !== null) fields['last_seen_age_s'] = Math.max(0, Math.round((now - p.lastSeenAt) / 1000));
       lines.push(pointToLine(DEVICE_STATUS_MEASUREMENT, { device: d.id, site: d.siteId, kind: d.kind }, fields, now));
     }
-    await this.spool.commit(lines.map((line) => ({ line, journal: null })), now);
+    await this.spool.commit(
+      lines.map((line) => ({ line, journal: null })),
+      now,
+    );
     return lines.length;
   }
 }
