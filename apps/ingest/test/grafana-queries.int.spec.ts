@@ -169,7 +169,16 @@ beforeAll(async () => {
     Math.floor(from / HOUR) * HOUR,
     Math.floor(now / HOUR) * HOUR,
   );
-  await new Promise((r) => setTimeout(r, 2500));
+  const mark = Date.now();
+  await eventually(
+    async () =>
+      Number(
+        (await influx.rows(TEST_DB, `SELECT count(online) FROM raw.site_status WHERE time > ${mark}ms`))[0]?.count ?? 0,
+      ),
+    (n) => n > 0,
+    20_000,
+    'a fleet snapshot taken after the last alert change',
+  );
 }, 180_000);
 
 afterAll(async () => {

@@ -169,3 +169,13 @@ export async function metricValue(baseUrl: string, sample: string): Promise<numb
   const line = text.split('\n').find((l) => l.startsWith(sample + ' '));
   return line ? Number(line.slice(sample.length + 1)) : null;
 }
+
+/** Waits until the spool is empty: every acknowledged line is in InfluxDB, so counts there are final. */
+export async function spoolDrained(baseUrl: string, timeoutMs = 20_000): Promise<void> {
+  await eventually(
+    async () => ((await (await fetch(`${baseUrl}/health`)).json()) as { spool: { depth: number } }).spool.depth,
+    (depth) => depth === 0,
+    timeoutMs,
+    'the spool to drain into InfluxDB',
+  );
+}

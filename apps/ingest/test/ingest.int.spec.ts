@@ -9,6 +9,7 @@ import {
   metricValue,
   provision,
   removeDir,
+  spoolDrained,
   startTestService,
 } from './harness';
 
@@ -167,22 +168,28 @@ describe('readings over MQTT land in InfluxDB', () => {
     );
   });
 
-  it('stores a redelivered QoS 1 duplicate once', async () => {
+  it('stores a redelivered QoS 1 duplicate once: written to InfluxDB once, counted as a duplicate', async () => {
+    // InfluxDB merges points of the same series and time, so the stored rows alone cannot show a
+    // double write: the points-written counter can.
+    await spoolDrained(service.baseUrl);
+    const written = async (): Promise<number> =>
+      (await metricValue(service.baseUrl, 'dustwatch_influx_points_written_total')) ?? 0;
+    const duplicates = async (): Promise<number> =>
+      (await metricValue(service.baseUrl, 'dustwatch_readings_duplicate_total')) ?? 0;
+    const [writtenBefore, duplicatesBefore] = [await written(), await duplicates()];
     const client = await device('dev-d');
     const reading = JSON.stringify({ ts: T0 + 5000, pm10: 77 });
     await client.publishAsync('devices/dev-d/readings', reading, { qos: 1 });
     await client.publishAsync('devices/dev-d/readings', reading, { qos: 1, dup: true });
+    await client.publishAsync('devices/dev-d/readings', JSON.stringify({ ts: T0 + 5000, pm10: 99 }), { qos: 1 }); // same time, other value: the first stays
     await client.publishAsync('devices/dev-d/readings', JSON.stringify({ ts: T0 + 65_000, pm10: 78 }), { qos: 1 });
-    const rows = await eventually(
-      () => points(`device = 'dev-d'`),
-      (r) => r.length >= 2 && r.some((x) => x.pm10 === 78),
-      20_000,
-      'points',
-    );
-    expect(rows.map((r) => [r.time, r.pm10])).toEqual([
+    await spoolDrained(service.baseUrl);
+    expect((await points(`device = 'dev-d'`)).map((r) => [r.time, r.pm10])).toEqual([
       [T0 + 5000, 77],
       [T0 + 65_000, 78],
     ]);
+    expect((await written()) - writtenBefore).toBe(2);
+    expect((await duplicates()) - duplicatesBefore).toBe(2);
   });
 
   it('stamps a reading without ts with the receive time and marks it', async () => {
@@ -457,7 +464,19 @@ describe('admin API and operations endpoints', () => {
     expect(body.broker).toMatchObject({ listening: true, port: service.mqttPort });
     expect(body.spool).toMatchObject({ writable: true, overQuota: false });
     expect(body.influx.reachable).toBe(true);
-    expect(await metricValue(service.baseUrl, 'dustwatch_readings_accepted_total')).toBeGreaterThanOrEqual(10);
+    const accepted = async (): Promise<number> =>
+      (await metricValue(service.baseUrl, 'dustwatch_readings_accepted_total')) ?? 0;
+    const before = await accepted();
+    const client = await device('dev-e');
+    await client.publishAsync(
+      'devices/dev-e/readings',
+      JSON.stringify([
+        { ts: T0 + 300_000, pm10: 12 },
+        { ts: T0 + 360_000, pm10: 13 },
+      ]),
+      { qos: 1 },
+    );
+    expect((await accepted()) - before).toBe(2); // PUBACK came after the count
     expect(await metricValue(service.baseUrl, 'dustwatch_spool_quota_bytes')).toBe(1024 * 1024 * 1024);
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { InfluxServer } from './influx-server';
 import { sim } from './sim-cli';
-import { TEST_DB, TestService, removeDir, startTestService } from './harness';
+import { TEST_DB, TestService, removeDir, spoolDrained, startTestService } from './harness';
 
 // The simulator drives the real service exactly as monitors do: a short accelerated run of a
 // small generated fleet with malformed payloads, QoS 1 duplicates, a silent device that comes
@@ -99,9 +99,9 @@ it('an accelerated run with scenarios: every acknowledged reading stored once, e
   expect(summary.readingsAcked).toBeGreaterThanOrEqual(30 * ids.length);
   expect(summary.readingsAcked).toBeLessThanOrEqual(31 * ids.length);
 
-  // Let the writer flush (≤ 200 ms batching), then count: duplicates stored once, the silent
-  // device's buffered readings present.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Once the spool is empty every acknowledged reading is in InfluxDB: duplicates stored once,
+  // the silent device's buffered readings present.
+  await spoolDrained(service.baseUrl);
   const rows = await influx.rows(TEST_DB, 'SELECT count(pm10) FROM raw.readings GROUP BY device');
   const perDevice = Object.fromEntries(rows.map((r) => [r.device as string, r.count as number]));
   expect(Object.values(perDevice).reduce((a, b) => a + b, 0)).toBe(summary.readingsAcked);
@@ -147,7 +147,7 @@ it('backfills a period: every planned reading acknowledged and stored, and load 
   expect(summary.readingsPlanned).toBe(devices * 12 * 60);
   expect(summary.readingsAcked).toBe(summary.readingsPlanned);
   expect(summary.publishRetries).toBe(0);
-  await new Promise((r) => setTimeout(r, 1500));
+  await spoolDrained(service.baseUrl);
   const rows = await influx.rows(
     TEST_DB,
     `SELECT count(pm10) FROM raw.readings WHERE time >= ${from}ms AND time < ${to}ms`,
