@@ -493,5 +493,24 @@ describe('admin API and operations endpoints', () => {
         '/metrics',
       ]),
     );
+    // Every route declares what it answers: a 2xx with a schema (the console is built on them).
+    type Operation = { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> };
+    const undeclared: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const ok = Object.entries(op.responses).filter(([code]) => code.startsWith('2'));
+        const typed = ok.some(
+          ([code, r]) => code === '204' || Object.values(r.content ?? {}).some((c) => c.schema !== undefined),
+        );
+        if (!typed) undeclared.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(undeclared).toEqual([]);
+    const schemas = (
+      doc as unknown as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }
+    ).components.schemas;
+    expect(Object.keys(schemas['AlertResponse'].properties)).toEqual(
+      expect.arrayContaining(['id', 'rule', 'state', 'severity', 'evidence', 'closeNote']),
+    );
   });
 });

@@ -12,7 +12,15 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
   ALERT_STORE,
@@ -20,22 +28,39 @@ import {
   AlertFeed,
   AlertService,
   AlertStore,
+  AlertView,
   CLOCK,
   Clock,
   EVIDENCE_READER,
   EvidenceReader,
+  EvidenceReadings,
   NotFoundError,
   OUTBOX_STORE,
   OutboxStore,
+  OutboxView,
 } from '@dustwatch/core';
 import { ApiKeyGuard, AuthenticatedRequest } from './api-key.guard';
 import { MinRole } from './min-role';
+import { ApiErrors } from './api-errors';
+import {
+  AlertDetailResponse,
+  AlertEventResponse,
+  AlertListResponse,
+  AlertResponse,
+  ErrorResponse,
+  NotificationsResponse,
+  RetryResponse,
+} from './responses';
 import { AcknowledgeAlertDto, CloseAlertDto, ListAlertsQuery, ListNotificationsQuery } from './alerts.dto';
+
+/** GET /api/alerts/:id: the alert, its history and the readings behind it. */
+type AlertDetail = ReturnType<AlertService['get']> & { evidenceReadings: EvidenceReadings };
 
 const sseFrame = (e: AlertEventView): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
 @ApiTags('alerts')
 @ApiSecurity('api-key')
+@ApiErrors()
 @UseGuards(ApiKeyGuard)
 @Controller('api')
 export class AlertsController {
@@ -53,7 +78,8 @@ export class AlertsController {
   @ApiOperation({
     summary: 'List alerts, newest first; by default the inspector list (open, acknowledged, resolved — not yet closed)',
   })
-  list(@Query() q: ListAlertsQuery) {
+  @ApiOkResponse({ type: AlertListResponse })
+  list(@Query() q: ListAlertsQuery): { total: number; items: AlertView[] } {
     return this.alerts.list({
       state: q.state ?? ['open', 'acknowledged', 'resolved'],
       siteId: q.siteId,
@@ -75,7 +101,17 @@ export class AlertsController {
   @Get('alerts/stream')
   @MinRole('viewer')
   @ApiOperation({ summary: 'Live alert events (text/event-stream); resumes after Last-Event-ID' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    type: AlertEventResponse,
+    description: 'A stream of `id`/`event`/`data` frames; each data is one AlertEvent as JSON',
+  })
   stream(@Req() req: AuthenticatedRequest, @Res() res: Response): void {
+    // Subscribed before anything is read, live events held until the replay is done: an event
+    // committed meanwhile is sent once, in order (send drops ids already sent), whatever the
+    // store's reads await.
+    let held: AlertEventView[] | null = [];
+    const unsubscribe = this.feed.subscribe((events) => (held ? held.push(...events) : events.forEach(send)));
     const resumeFrom = Number(req.headers['last-event-id'] ?? req.query['since'] ?? NaN);
     let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : this.repo.lastEventId();
     res.writeHead(200, {
@@ -90,11 +126,11 @@ export class AlertsController {
       last = e.id;
       res.write(sseFrame(e));
     };
-    // SQLite reads and feed publishes run on this one thread: no event can commit between the
-    // replay and the subscription below.
     for (let page = this.repo.eventsAfter(last, 500); page.length > 0; page = this.repo.eventsAfter(last, 500))
       page.forEach(send);
-    const unsubscribe = this.feed.subscribe((events) => events.forEach(send));
+    const replayed = held;
+    held = null;
+    replayed.sort((a, b) => a.id - b.id).forEach(send);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.on('close', () => {
       clearInterval(keepAlive);
@@ -105,7 +141,9 @@ export class AlertsController {
   @Get('alerts/:id')
   @MinRole('viewer')
   @ApiOperation({ summary: 'One alert with its history and the readings of its evidence window' })
-  async get(@Param('id', ParseIntPipe) id: number) {
+  @ApiOkResponse({ type: AlertDetailResponse })
+  @ApiNotFoundResponse({ type: ErrorResponse })
+  async get(@Param('id', ParseIntPipe) id: number): Promise<AlertDetail> {
     const alert = this.alerts.get(id);
     return { ...alert, evidenceReadings: await this.evidence.readingsFor(alert) };
   }
@@ -114,11 +152,14 @@ export class AlertsController {
   @HttpCode(200)
   @MinRole('inspector')
   @ApiOperation({ summary: 'Acknowledge an open alert, as the API key holder' })
+  @ApiOkResponse({ type: AlertResponse })
+  @ApiNotFoundResponse({ type: ErrorResponse })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'Not open (acknowledged, resolved or closed already)' })
   acknowledge(
     @Param('id', ParseIntPipe) id: number,
     @Body() dto: AcknowledgeAlertDto,
     @Req() req: AuthenticatedRequest,
-  ) {
+  ): AlertView {
     return this.alerts.acknowledge(id, req.principal!, dto.note);
   }
 
@@ -126,14 +167,24 @@ export class AlertsController {
   @HttpCode(200)
   @MinRole('inspector')
   @ApiOperation({ summary: 'Close out a resolved alert with a note saying what was done' })
-  close(@Param('id', ParseIntPipe) id: number, @Body() dto: CloseAlertDto, @Req() req: AuthenticatedRequest) {
+  @ApiOkResponse({ type: AlertResponse })
+  @ApiNotFoundResponse({ type: ErrorResponse })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'Not resolved yet, or closed already' })
+  close(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() dto: CloseAlertDto,
+    @Req() req: AuthenticatedRequest,
+  ): AlertView {
     return this.alerts.close(id, req.principal!, dto.note);
   }
 
   @Get('notifications')
   @MinRole('viewer')
   @ApiOperation({ summary: 'Notification deliveries (outbox), newest first; state=dead lists the ones that gave up' })
-  async notifications(@Query() q: ListNotificationsQuery) {
+  @ApiOkResponse({ type: NotificationsResponse })
+  async notifications(
+    @Query() q: ListNotificationsQuery,
+  ): Promise<{ counts: Record<string, number>; items: OutboxView[] }> {
     return { counts: await this.outbox.counts(), items: await this.outbox.list(q.state, q.limit) };
   }
 
@@ -141,7 +192,9 @@ export class AlertsController {
   @HttpCode(200)
   @MinRole('admin')
   @ApiOperation({ summary: 'Put a dead delivery back in line' })
-  async retry(@Param('id', ParseIntPipe) id: number) {
+  @ApiOkResponse({ type: RetryResponse })
+  @ApiNotFoundResponse({ type: ErrorResponse })
+  async retry(@Param('id', ParseIntPipe) id: number): Promise<{ id: number; state: 'pending' }> {
     if (!(await this.outbox.retry(id, this.clock.now()))) throw new NotFoundError(`no dead delivery with id ${id}`);
     return { id, state: 'pending' };
   }

@@ -1,8 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseIntPipe, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiProperty, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsIn, Matches } from 'class-validator';
 import { ID_PATTERN } from '@dustwatch/telemetry';
-import { ApiKeyAuthenticator, ROLES, Role } from '@dustwatch/core';
+import { ApiKeyAuthenticator, ApiKeyRecord, ROLES, Role } from '@dustwatch/core';
+import { ApiErrors } from './api-errors';
+import { ApiKeyResponse, CreatedApiKeyResponse } from './responses';
 import { ApiKeyGuard } from './api-key.guard';
 import { MinRole } from './min-role';
 
@@ -15,6 +25,7 @@ export class CreateApiKeyDto {
 
 @ApiTags('admin')
 @ApiSecurity('api-key')
+@ApiErrors()
 @UseGuards(ApiKeyGuard)
 @MinRole('admin')
 @Controller('api/keys')
@@ -25,19 +36,22 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'Create an API key (admin, inspector or viewer); the key is in the response, shown this once',
   })
-  create(@Body() dto: CreateApiKeyDto) {
+  @ApiCreatedResponse({ type: CreatedApiKeyResponse })
+  create(@Body() dto: CreateApiKeyDto): Promise<ApiKeyRecord & { key: string }> {
     return this.keys.create(dto.name, dto.role);
   }
 
   @Get()
   @ApiOperation({ summary: 'List API keys (never the keys themselves)' })
-  list() {
+  @ApiOkResponse({ type: [ApiKeyResponse] })
+  list(): Promise<ApiKeyRecord[]> {
     return this.keys.list();
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key' })
+  @ApiNoContentResponse({ description: 'Revoked' })
   revoke(@Param('id', ParseIntPipe) id: number): Promise<void> {
     return this.keys.revoke(id);
   }

@@ -2,26 +2,40 @@ import {
   BadRequestException,
   Body,
   Controller,
-  DefaultValuePipe,
   Get,
   HttpCode,
   Inject,
   Param,
-  ParseIntPipe,
   PipeTransform,
   Post,
   Query,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { isValidId } from '@dustwatch/telemetry';
-import { QUARANTINE_STORE, QuarantineStore, RegistryService } from '@dustwatch/core';
+import { Device, DeviceWithStatus, FleetImportSummary, RegistryService, Site } from '@dustwatch/core';
 import { ApiKeyGuard } from './api-key.guard';
 import { MinRole } from './min-role';
 import { CreateDeviceDto, CreateSiteDto } from './registry.dto';
+import {
+  DeviceResponse,
+  DeviceSecretResponse,
+  DeviceWithStatusResponse,
+  FleetImportResponse,
+  SiteResponse,
+} from './responses';
+import { ApiErrors } from './api-errors';
 
 /** Path ids are validated like body ids: nothing unvalidated reaches SQL. */
-class IdPipe implements PipeTransform<string, string> {
+export class IdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!isValidId(value)) throw new BadRequestException('id must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$');
     return value;
@@ -30,31 +44,32 @@ class IdPipe implements PipeTransform<string, string> {
 
 @ApiTags('admin')
 @ApiSecurity('api-key')
+@ApiErrors()
 @UseGuards(ApiKeyGuard)
 @MinRole('admin')
 @Controller('api')
 export class RegistryController {
-  constructor(
-    @Inject(RegistryService) private readonly registry: RegistryService,
-    @Inject(QUARANTINE_STORE) private readonly quarantine: QuarantineStore,
-  ) {}
+  constructor(@Inject(RegistryService) private readonly registry: RegistryService) {}
 
   @Get('sites')
   @ApiOperation({ summary: 'List sites' })
-  listSites() {
+  @ApiOkResponse({ type: [SiteResponse] })
+  listSites(): Promise<Site[]> {
     return this.registry.listSites();
   }
 
   @Post('sites')
   @ApiOperation({ summary: 'Create a site' })
-  createSite(@Body() dto: CreateSiteDto) {
+  @ApiCreatedResponse({ type: SiteResponse })
+  createSite(@Body() dto: CreateSiteDto): Promise<Site> {
     return this.registry.createSite(dto);
   }
 
   @Get('devices')
   @ApiOperation({ summary: 'List devices with online status and last-seen time' })
   @ApiQuery({ name: 'siteId', required: false })
-  listDevices(@Query('siteId') siteId?: string) {
+  @ApiOkResponse({ type: [DeviceWithStatusResponse] })
+  listDevices(@Query('siteId') siteId?: string): Promise<DeviceWithStatus[]> {
     if (siteId !== undefined && !isValidId(siteId))
       throw new BadRequestException('siteId must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$');
     return this.registry.listDevices(siteId);
@@ -62,28 +77,32 @@ export class RegistryController {
 
   @Post('devices')
   @ApiOperation({ summary: 'Create a device; the response holds its secret, shown this once' })
-  createDevice(@Body() dto: CreateDeviceDto) {
+  @ApiCreatedResponse({ type: DeviceSecretResponse })
+  createDevice(@Body() dto: CreateDeviceDto): Promise<{ device: Device; secret: string }> {
     return this.registry.createDevice(dto);
   }
 
   @Post('devices/:id/rotate-secret')
   @HttpCode(200)
   @ApiOperation({ summary: 'Issue a new secret (shown once); the device is disconnected' })
-  rotateSecret(@Param('id', IdPipe) id: string) {
+  @ApiOkResponse({ type: DeviceSecretResponse })
+  rotateSecret(@Param('id', IdPipe) id: string): Promise<{ device: Device; secret: string }> {
     return this.registry.rotateSecret(id);
   }
 
   @Post('devices/:id/disable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Disable a device; it is disconnected and refused (CONNACK 5)' })
-  disable(@Param('id', IdPipe) id: string) {
+  @ApiOkResponse({ type: DeviceResponse })
+  disable(@Param('id', IdPipe) id: string): Promise<Device> {
     return this.registry.setEnabled(id, false);
   }
 
   @Post('devices/:id/enable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Enable a disabled device' })
-  enable(@Param('id', IdPipe) id: string) {
+  @ApiOkResponse({ type: DeviceResponse })
+  enable(@Param('id', IdPipe) id: string): Promise<Device> {
     return this.registry.setEnabled(id, true);
   }
 
@@ -91,23 +110,8 @@ export class RegistryController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Import a fleet file (JSON form of the YAML fleet file); idempotent' })
   @ApiBody({ schema: { type: 'object' } })
-  importFleet(@Body() document: unknown) {
+  @ApiOkResponse({ type: FleetImportResponse })
+  importFleet(@Body() document: unknown): Promise<FleetImportSummary> {
     return this.registry.importFleet(document);
-  }
-
-  @Get('quarantine')
-  @ApiOperation({ summary: 'Refused readings, newest first, with every reason' })
-  @ApiQuery({ name: 'deviceId', required: false })
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiQuery({ name: 'beforeId', required: false })
-  listQuarantine(
-    @Query('deviceId') deviceId?: string,
-    @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit = 100,
-    @Query('beforeId', new DefaultValuePipe(0), ParseIntPipe) beforeId = 0,
-  ) {
-    if (deviceId !== undefined && !isValidId(deviceId))
-      throw new BadRequestException('deviceId must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$');
-    if (limit < 1 || limit > 1000) throw new BadRequestException('limit must be between 1 and 1000');
-    return this.quarantine.list({ deviceId, limit, beforeId: beforeId > 0 ? beforeId : undefined });
   }
 }
