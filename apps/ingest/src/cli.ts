@@ -8,7 +8,7 @@ import {
   loadConfigFromEnvironment,
   systemClock,
 } from '@dustwatch/core';
-import { MAIN_MIGRATIONS, RegistryRepository, openDatabase } from '@dustwatch/store-sqlite';
+import { MAIN_MIGRATIONS, RegistryRepository, WriteQueue, openDatabase } from '@dustwatch/store-sqlite';
 
 const USAGE = `Usage: dustwatch-admin <command>
 
@@ -49,7 +49,7 @@ async function importFleet(args: string[]): Promise<number> {
   }
   const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
   try {
-    const registry = new RegistryService(new RegistryRepository(db), systemClock);
+    const registry = new RegistryService(new RegistryRepository({ db, writes: new WriteQueue() }), systemClock);
     const started = Date.now();
     const summary = await registry.importFleet(document, progress);
     if (summary.generatedSecrets.length > 0) {

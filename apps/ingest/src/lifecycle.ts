@@ -53,7 +53,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
   async beforeApplicationShutdown(): Promise<void> {
     this.snapshot.stop();
     for (const edge of [...this.edges].reverse()) await edge.stop();
-    this.rules.stop();
+    await this.rules.stop();
     await this.dispatcher.stop();
     await this.readings.drain();
     await this.writer.stop();

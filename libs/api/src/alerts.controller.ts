@@ -54,7 +54,7 @@ import {
 import { AcknowledgeAlertDto, CloseAlertDto, ListAlertsQuery, ListNotificationsQuery } from './alerts.dto';
 
 /** GET /api/alerts/:id: the alert, its history and the readings behind it. */
-type AlertDetail = ReturnType<AlertService['get']> & { evidenceReadings: EvidenceReadings };
+type AlertDetail = Awaited<ReturnType<AlertService['get']>> & { evidenceReadings: EvidenceReadings };
 
 const sseFrame = (e: AlertEventView): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
@@ -79,7 +79,7 @@ export class AlertsController {
     summary: 'List alerts, newest first; by default the inspector list (open, acknowledged, resolved — not yet closed)',
   })
   @ApiOkResponse({ type: AlertListResponse })
-  list(@Query() q: ListAlertsQuery): { total: number; items: AlertView[] } {
+  list(@Query() q: ListAlertsQuery): Promise<{ total: number; items: AlertView[] }> {
     return this.alerts.list({
       state: q.state ?? ['open', 'acknowledged', 'resolved'],
       siteId: q.siteId,
@@ -106,14 +106,19 @@ export class AlertsController {
     type: AlertEventResponse,
     description: 'A stream of `id`/`event`/`data` frames; each data is one AlertEvent as JSON',
   })
-  stream(@Req() req: AuthenticatedRequest, @Res() res: Response): void {
+  async stream(@Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     // Subscribed before anything is read, live events held until the replay is done: an event
     // committed meanwhile is sent once, in order (send drops ids already sent), whatever the
     // store's reads await.
     let held: AlertEventView[] | null = [];
     const unsubscribe = this.feed.subscribe((events) => (held ? held.push(...events) : events.forEach(send)));
+    let keepAlive: NodeJS.Timeout | undefined;
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
     const resumeFrom = Number(req.headers['last-event-id'] ?? req.query['since'] ?? NaN);
-    let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : this.repo.lastEventId();
+    let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : await this.repo.lastEventId();
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
@@ -126,16 +131,16 @@ export class AlertsController {
       last = e.id;
       res.write(sseFrame(e));
     };
-    for (let page = this.repo.eventsAfter(last, 500); page.length > 0; page = this.repo.eventsAfter(last, 500))
+    for (
+      let page = await this.repo.eventsAfter(last, 500);
+      page.length > 0;
+      page = await this.repo.eventsAfter(last, 500)
+    )
       page.forEach(send);
     const replayed = held;
     held = null;
     replayed.sort((a, b) => a.id - b.id).forEach(send);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-    });
+    if (!res.writableEnded && !req.destroyed) keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   }
 
   @Get('alerts/:id')
@@ -144,7 +149,7 @@ export class AlertsController {
   @ApiOkResponse({ type: AlertDetailResponse })
   @ApiNotFoundResponse({ type: ErrorResponse })
   async get(@Param('id', ParseIntPipe) id: number): Promise<AlertDetail> {
-    const alert = this.alerts.get(id);
+    const alert = await this.alerts.get(id);
     return { ...alert, evidenceReadings: await this.evidence.readingsFor(alert) };
   }
 
@@ -159,7 +164,7 @@ export class AlertsController {
     @Param('id', ParseIntPipe) id: number,
     @Body() dto: AcknowledgeAlertDto,
     @Req() req: AuthenticatedRequest,
-  ): AlertView {
+  ): Promise<AlertView> {
     return this.alerts.acknowledge(id, req.principal!, dto.note);
   }
 
@@ -174,7 +179,7 @@ export class AlertsController {
     @Param('id', ParseIntPipe) id: number,
     @Body() dto: CloseAlertDto,
     @Req() req: AuthenticatedRequest,
-  ): AlertView {
+  ): Promise<AlertView> {
     return this.alerts.close(id, req.principal!, dto.note);
   }
 

@@ -19,7 +19,6 @@ import {
   CLOCK,
   CONFIG,
   LOGGER,
-  OUTBOX_STORE,
   PRESENCE_STORE,
   QUARANTINE_STORE,
   READINGS_STORE,
@@ -29,7 +28,6 @@ import {
 } from './kernel/tokens';
 import { AlertStore } from './ports/alert-store';
 import { ApiKeyStore } from './ports/api-key-store';
-import { OutboxStore } from './ports/outbox-store';
 import { PresenceStore } from './ports/presence-store';
 import { QuarantineStore } from './ports/quarantine-store';
 import { ReadingsStore } from './ports/readings-store';
@@ -102,15 +100,9 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     AlertFeed,
     {
       provide: AlertService,
-      inject: [ALERT_STORE, OUTBOX_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics],
-      useFactory: (
-        store: AlertStore,
-        outbox: OutboxStore,
-        feed: AlertFeed,
-        config: IngestConfig,
-        clock: Clock,
-        metrics: IngestMetrics,
-      ) => new AlertService(store, outbox, feed, alertChannelNames(config), clock, metrics),
+      inject: [ALERT_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics],
+      useFactory: (store: AlertStore, feed: AlertFeed, config: IngestConfig, clock: Clock, metrics: IngestMetrics) =>
+        new AlertService(store, feed, alertChannelNames(config), clock, metrics),
     },
     {
       provide: RuleRunner,

@@ -23,19 +23,20 @@ describe('AlertRepository (SQLite on disk)', () => {
   };
 
   beforeEach(() => {
-    ({ db, dispose } = tempMainDatabase());
-    repo = new AlertRepository(db);
+    let main;
+    ({ db, main, dispose } = tempMainDatabase());
+    repo = new AlertRepository(main);
   });
   afterEach(() => {
     dispose();
   });
 
-  it('admits one active alert per (subject, rule): a second open in the same millisecond re-triggers the first', () => {
-    const first = repo.open(alert);
-    const second = repo.open({ ...alert, value: 180 });
+  it('admits one active alert per (subject, rule): a second open in the same millisecond re-triggers the first', async () => {
+    const first = await repo.transaction((tx) => tx.open(alert));
+    const second = await repo.transaction((tx) => tx.open({ ...alert, value: 180 }));
     expect(first).toEqual({ id: 1, created: true });
     expect(second).toEqual({ id: 1, created: false });
-    expect(repo.get(1)).toMatchObject({ peakValue: 180, lastValue: 180, state: 'open' });
+    expect(await repo.get(1)).toMatchObject({ peakValue: 180, lastValue: 180, state: 'open' });
     // the constraint itself, not only the code path: a raw second active row is refused
     expect(() =>
       db
@@ -46,11 +47,13 @@ describe('AlertRepository (SQLite on disk)', () => {
     ).toThrow('UNIQUE constraint failed: alerts.subject, alerts.rule');
   });
 
-  it('opens a new alert after the previous one resolved, and keeps both', () => {
-    repo.open(alert);
-    repo.resolve(1, 2_000, 'condition-cleared', 100);
-    expect(repo.open({ ...alert, at: 3_000 })).toEqual({ id: 2, created: true });
-    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.id, a.state])).toEqual([
+  it('opens a new alert after the previous one resolved, and keeps both', async () => {
+    await repo.transaction(async (tx) => {
+      await tx.open(alert);
+      await tx.resolve(1, 2_000, 'condition-cleared', 100);
+    });
+    expect(await repo.transaction((tx) => tx.open({ ...alert, at: 3_000 }))).toEqual({ id: 2, created: true });
+    expect((await repo.list({ limit: 10, offset: 0 })).items.map((a) => [a.id, a.state])).toEqual([
       [2, 'open'],
       [1, 'resolved'],
     ]);

@@ -6,6 +6,7 @@ import {
   AlertHistoryEntry,
   AlertState,
   AlertStore,
+  AlertTx,
   AlertView,
   DeliveryOutcome,
   NewAlert,
@@ -15,7 +16,7 @@ import {
   OutboxView,
   RuleStateRow,
 } from '@dustwatch/core';
-import { Db } from './sqlite';
+import { Db, QueuedDb } from './sqlite';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -96,12 +97,8 @@ function toView(r: AlertRow): AlertView {
  * All in the main database, so an alert change, its history entry, the rule state and the
  * notifications it causes commit together or not at all. Every value is a bound parameter.
  */
-export class AlertRepository implements AlertStore {
+class AlertStatements {
   constructor(private readonly db: Db) {}
-
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
-  }
 
   /**
    * Opens an alert. The partial unique index admits one active alert per (subject, rule): should
@@ -296,6 +293,13 @@ export class AlertRepository implements AlertStore {
         .run(subject, ruleId, state.phase, state.since, state.severity);
   }
 
+  enqueue(eventId: number, channels: readonly string[], deliveryIdOf: (channel: string) => string, now: number): void {
+    const insert = this.db.prepare(
+      "INSERT INTO outbox (delivery_id, event_id, channel, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+    );
+    for (const channel of channels) insert.run(deliveryIdOf(channel), eventId, channel, now, now);
+  }
+
   /** Active alerts per site and severity. */
   activeBySite(): Map<string, { warning: number; critical: number }> {
     const rows = this.db
@@ -320,13 +324,91 @@ export class AlertRepository implements AlertStore {
 }
 
 /**
+ * The alert ledger's store on the main database. A unit of work is BEGIN IMMEDIATE … COMMIT on
+ * the connection, taken through the write queue so no other component's write can join it; its
+ * statements are synchronous (better-sqlite3) behind the port's promises.
+ */
+export class AlertRepository implements AlertStore {
+  private readonly s: AlertStatements;
+  private readonly tx: AlertTx;
+
+  constructor(private readonly main: QueuedDb) {
+    const s = (this.s = new AlertStatements(main.db));
+    this.tx = {
+      open: async (a) => s.open(a),
+      activeId: async (subject, rule) => s.activeId(subject, rule),
+      exceeded: async (id, at, value) => s.exceeded(id, at, value),
+      escalate: async (id, severity, threshold) => s.escalate(id, severity, threshold),
+      resolve: async (id, at, reason, value) => s.resolve(id, at, reason, value),
+      acknowledge: async (id, by, at) => s.acknowledge(id, by, at),
+      close: async (id, by, at, note) => s.close(id, by, at, note),
+      touchNotified: async (id, at) => s.touchNotified(id, at),
+      dueReminders: async (before) => s.dueReminders(before),
+      get: async (id) => s.get(id),
+      addEvent: async (alertId, type, at, actor, value, note) => s.addEvent(alertId, type, at, actor, value, note),
+      saveRuleState: async (subject, ruleId, state) => s.saveRuleState(subject, ruleId, state),
+      enqueue: async (eventId, channels, deliveryIdOf, now) => s.enqueue(eventId, channels, deliveryIdOf, now),
+    };
+  }
+
+  transaction<T>(work: (tx: AlertTx) => Promise<T>): Promise<T> {
+    const db = this.main.db;
+    return this.main.writes.run(async () => {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(this.tx);
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  async get(id: number): Promise<AlertView | undefined> {
+    return this.s.get(id);
+  }
+
+  async list(f: AlertFilter): Promise<{ total: number; items: AlertView[] }> {
+    return this.s.list(f);
+  }
+
+  async history(alertId: number): Promise<AlertHistoryEntry[]> {
+    return this.s.history(alertId);
+  }
+
+  async eventsAfter(afterId: number, limit: number): Promise<AlertEventView[]> {
+    return this.s.eventsAfter(afterId, limit);
+  }
+
+  async lastEventId(): Promise<number> {
+    return this.s.lastEventId();
+  }
+
+  async loadRuleStates(): Promise<RuleStateRow[]> {
+    return this.s.loadRuleStates();
+  }
+
+  async activeBySite(): Promise<Map<string, { warning: number; critical: number }>> {
+    return this.s.activeBySite();
+  }
+
+  async activeCounts(): Promise<{ rule: string; severity: string; n: number }[]> {
+    return this.s.activeCounts();
+  }
+}
+
+/**
  * The notification outbox in the main database: rows are enqueued inside the alert ledger's
  * transaction (same connection), delivered by whoever claims them.
  */
 export class OutboxRepository implements OutboxStore {
   private readonly claimStatement;
+  private readonly db: Db;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly main: QueuedDb) {
+    const db = (this.db = main.db);
     // One statement takes the lease, so two dispatchers cannot both take a row. A row is due, not
     // leased to another owner, and no earlier pending row of its alert on this channel is either
     // still waiting for its retry time or leased to someone else (events of one alert in order).
@@ -341,17 +423,11 @@ export class OutboxRepository implements OutboxStore {
       RETURNING id`);
   }
 
-  enqueue(eventId: number, channels: readonly string[], deliveryIdOf: (channel: string) => string, now: number): void {
-    const insert = this.db.prepare(
-      "INSERT INTO outbox (delivery_id, event_id, channel, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-    );
-    for (const channel of channels) insert.run(deliveryIdOf(channel), eventId, channel, now, now);
-  }
-
   async claim(channel: string, limit: number, owner: string, now: number, leaseMs: number): Promise<OutboxRow[]> {
-    const ids = (this.claimStatement.all({ channel, limit, owner, now, until: now + leaseMs }) as { id: number }[]).map(
-      (r) => r.id,
+    const claimed = await this.main.writes.run(
+      () => this.claimStatement.all({ channel, limit, owner, now, until: now + leaseMs }) as { id: number }[],
     );
+    const ids = claimed.map((r) => r.id);
     if (ids.length === 0) return [];
     return this.db
       .prepare(
@@ -377,30 +453,34 @@ export class OutboxRepository implements OutboxStore {
    * use to drop the repeat.
    */
   async recordOutcomes(outcomes: readonly DeliveryOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
-    const delivered = this.db.prepare(
-      "UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-    );
-    const failed = this.db.prepare(
-      'UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?',
-    );
-    this.db.transaction(() => {
-      for (const o of outcomes) {
-        if (o.ok) delivered.run(o.at, o.attempts, o.id);
-        else failed.run(o.dead ? 'dead' : 'pending', o.attempts, o.nextAttemptAt, o.error.slice(0, 1000), o.id);
-      }
-    })();
+    return this.main.writes.run(async () => {
+      if (outcomes.length === 0) return;
+      const delivered = this.db.prepare(
+        "UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = ?, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+      );
+      const failed = this.db.prepare(
+        'UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?',
+      );
+      this.db.transaction(() => {
+        for (const o of outcomes) {
+          if (o.ok) delivered.run(o.at, o.attempts, o.id);
+          else failed.run(o.dead ? 'dead' : 'pending', o.attempts, o.nextAttemptAt, o.error.slice(0, 1000), o.id);
+        }
+      })();
+    });
   }
 
   /** Puts a dead delivery back in line (after the receiver was fixed). */
   async retry(id: number, now: number): Promise<boolean> {
-    return (
-      this.db
-        .prepare(
-          "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'dead'",
-        )
-        .run(now, id).changes === 1
-    );
+    return this.main.writes.run(async () => {
+      return (
+        this.db
+          .prepare(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'dead'",
+          )
+          .run(now, id).changes === 1
+      );
+    });
   }
 
   async list(state: OutboxState | undefined, limit: number): Promise<OutboxView[]> {
@@ -426,7 +506,9 @@ export class OutboxRepository implements OutboxStore {
 
   /** Delivered rows older than `before` are history nobody needs: the events stay in alert_events. */
   async pruneDelivered(before: number): Promise<number> {
-    return this.db.prepare("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?").run(before).changes;
+    return this.main.writes.run(async () => {
+      return this.db.prepare("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?").run(before).changes;
+    });
   }
 
   async counts(): Promise<Record<string, number>> {

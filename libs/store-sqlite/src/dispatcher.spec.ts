@@ -10,7 +10,7 @@ import {
   retryDelay,
   silentLogger,
 } from '@dustwatch/core';
-import { Db } from './sqlite';
+import { QueuedDb } from './sqlite';
 import { tempMainDatabase } from './temp-database';
 import { AlertRepository, OutboxRepository } from './alert.repository';
 
@@ -43,7 +43,7 @@ describe('retryDelay', () => {
 
 describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
   let dispose: () => void;
-  let db: Db;
+  let main: QueuedDb;
   let outbox: OutboxRepository;
   const clock = {
     t: 1_000_000,
@@ -53,8 +53,8 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
   };
 
   beforeEach(() => {
-    ({ db, dispose } = tempMainDatabase());
-    outbox = new OutboxRepository(db);
+    ({ main, dispose } = tempMainDatabase());
+    outbox = new OutboxRepository(main);
   });
   afterEach(() => {
     dispose();
@@ -63,7 +63,7 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
   function setup(channel: FlakyChannel, maxAttempts: number) {
     const feed = new AlertFeed();
     const metrics = new IngestMetrics();
-    const alerts = new AlertService(new AlertRepository(db), outbox, feed, ['webhook'], clock, metrics);
+    const alerts = new AlertService(new AlertRepository(main), feed, ['webhook'], clock, metrics);
     const dispatcher = (): NotificationDispatcher =>
       new NotificationDispatcher(outbox, [channel], feed, clock, manualScheduler, metrics, silentLogger, {
         maxAttempts,
@@ -71,7 +71,7 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
         maxDelayMs: 4000,
       });
     const device = { deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const };
-    const open = (subject = 'S1-M1'): void => {
+    const open = (subject = 'S1-M1'): Promise<unknown> =>
       alerts.apply([
         {
           transitions: [
@@ -93,8 +93,7 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
           skippedTooOld: 0,
         },
       ]);
-    };
-    const resolve = (): void => {
+    const resolve = (): Promise<unknown> =>
       alerts.apply([
         {
           transitions: [
@@ -114,7 +113,6 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
           skippedTooOld: 0,
         },
       ]);
-    };
     return { dispatcher, metrics, open, resolve };
   }
 
@@ -123,9 +121,9 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
     const { dispatcher: make, open, resolve } = setup(channel, 5);
     const dispatcher = make();
     dispatcher.start();
-    open(); // the feed kicks the dispatcher: attempt 1 fails
+    await open(); // the feed kicks the dispatcher: attempt 1 fails
     await dispatcher.settled();
-    resolve(); // "resolved" waits behind "opened", which is not due again yet
+    await resolve(); // "resolved" waits behind "opened", which is not due again yet
     await dispatcher.settled();
     expect(channel.received).toEqual([]);
     expect((await outbox.list(undefined, 10)).map((o) => [o.deliveryId, o.state, o.attempts])).toEqual([
@@ -147,7 +145,7 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
     const { dispatcher: make, metrics, open } = setup(channel, 3);
     const dispatcher = make();
     dispatcher.start();
-    open();
+    await open();
     await dispatcher.settled();
     for (let i = 0; i < 3; i++) {
       clock.t += 5000;
@@ -179,7 +177,7 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
     const second = make();
     let release!: () => void;
     channel.gate = new Promise<void>((r) => (release = r));
-    for (const id of ['S1-M1', 'S1-M2', 'S1-M3']) open(id);
+    for (const id of ['S1-M1', 'S1-M2', 'S1-M3']) await open(id);
     first.kick(); // claims all three and waits at the gate
     await new Promise((r) => setImmediate(r));
     second.kick(); // finds nothing it may claim

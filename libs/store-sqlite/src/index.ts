@@ -7,3 +7,4 @@ export * from './alert.repository';
 export * from './api-keys.repository';
 export * from './sqlite-store.module';
 export * from './temp-database';
+export * from './write-queue';

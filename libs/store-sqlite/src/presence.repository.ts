@@ -1,11 +1,14 @@
 import { DevicePresence, PresenceStore } from '@dustwatch/core';
-import { Db } from './sqlite';
+import { Db, QueuedDb } from './sqlite';
 
 /** `device_status`: the presence record, written behind by the Presence service in one transaction per flush. */
 export class SqlitePresenceStore implements PresenceStore {
   private readonly upsert;
 
-  constructor(private readonly db: Db) {
+  private readonly db: Db;
+
+  constructor(private readonly main: QueuedDb) {
+    const db = (this.db = main.db);
     this.upsert =
       db.prepare(`INSERT INTO device_status (device_id, online, last_connect_at, last_disconnect_at, last_seen_at, last_status, last_status_at)
       VALUES (@id, @online, @lastConnectAt, @lastDisconnectAt, @lastSeenAt, @lastStatus, @lastStatusAt)
@@ -29,12 +32,14 @@ export class SqlitePresenceStore implements PresenceStore {
    * (removed meanwhile) is skipped rather than failing the whole flush.
    */
   async save(changed: ReadonlyMap<string, DevicePresence>): Promise<void> {
-    const known = this.db.prepare('SELECT 1 FROM devices WHERE id = ?');
-    this.db.transaction(() => {
-      for (const [id, p] of changed) {
-        if (known.get(id) === undefined) continue;
-        this.upsert.run({ id, ...p, online: p.online ? 1 : 0 });
-      }
-    })();
+    return this.main.writes.run(async () => {
+      const known = this.db.prepare('SELECT 1 FROM devices WHERE id = ?');
+      this.db.transaction(() => {
+        for (const [id, p] of changed) {
+          if (known.get(id) === undefined) continue;
+          this.upsert.run({ id, ...p, online: p.online ? 1 : 0 });
+        }
+      })();
+    });
   }
 }

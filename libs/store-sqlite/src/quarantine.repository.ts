@@ -1,12 +1,15 @@
 import { Rejection, RejectionReason } from '@dustwatch/telemetry';
 import { QuarantineEntry, QuarantineStore } from '@dustwatch/core';
-import { Db } from './sqlite';
+import { Db, QueuedDb } from './sqlite';
 
 /** Refused readings, kept with their raw text (capped), device, receive time and every reason. */
 export class QuarantineRepository implements QuarantineStore {
   private readonly insert;
 
-  constructor(private readonly db: Db) {
+  private readonly db: Db;
+
+  constructor(private readonly main: QueuedDb) {
+    const db = (this.db = main.db);
     this.insert = db.prepare(
       'INSERT INTO quarantine (device_id, received_at, batch_index, reasons, raw) VALUES (?, ?, ?, ?, ?)',
     );
@@ -14,9 +17,11 @@ export class QuarantineRepository implements QuarantineStore {
 
   /** Committed when the promise resolves: the PUBACK that follows may rely on it. */
   async add(deviceId: string, receivedAt: number, rejections: readonly Rejection[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const r of rejections) this.insert.run(deviceId, receivedAt, r.index, JSON.stringify(r.reasons), r.raw);
-    })();
+    return this.main.writes.run(async () => {
+      this.db.transaction(() => {
+        for (const r of rejections) this.insert.run(deviceId, receivedAt, r.index, JSON.stringify(r.reasons), r.raw);
+      })();
+    });
   }
 
   async list(filter: { deviceId?: string; limit: number; beforeId?: number }): Promise<QuarantineEntry[]> {

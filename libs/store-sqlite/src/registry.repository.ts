@@ -1,5 +1,5 @@
 import { Device, DeviceCredentials, DirectoryEntry, FleetImportSite, RegistryStore, Site } from '@dustwatch/core';
-import { Db } from './sqlite';
+import { Db, QueuedDb } from './sqlite';
 
 const SITE_COLUMNS = 'id, name, district, lat, lon, area_m2 AS areaM2';
 const DEVICE_COLUMNS = 'd.id, d.site_id AS siteId, d.model, d.kind, d.enabled';
@@ -10,7 +10,11 @@ function toDevice<T extends { enabled: number | boolean }>(row: T): T & { enable
 
 /** SQLite access for sites and devices. Every value is a bound parameter, never concatenated. */
 export class RegistryRepository implements RegistryStore {
-  constructor(private readonly db: Db) {}
+  private readonly db: Db;
+
+  constructor(private readonly main: QueuedDb) {
+    this.db = main.db;
+  }
 
   async findSite(id: string): Promise<Site | undefined> {
     return this.site(id);
@@ -25,7 +29,9 @@ export class RegistryRepository implements RegistryStore {
   }
 
   async upsertSite(site: Site, now: number): Promise<'created' | 'updated'> {
-    return this.writeSite(site, now);
+    return this.main.writes.run(async () => {
+      return this.writeSite(site, now);
+    });
   }
 
   private writeSite(site: Site, now: number): 'created' | 'updated' {
@@ -73,36 +79,40 @@ export class RegistryRepository implements RegistryStore {
   }
 
   async insertDevice(device: Device, secretHash: string, now: number): Promise<boolean> {
-    return (
-      this.db
-        .prepare(
-          `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
-      VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now) ON CONFLICT(id) DO NOTHING`,
-        )
-        .run({
-          id: device.id,
-          siteId: device.siteId,
-          model: device.model,
-          kind: device.kind,
-          enabled: device.enabled ? 1 : 0,
-          secretHash,
-          now,
-        }).changes === 1
-    );
+    return this.main.writes.run(async () => {
+      return (
+        this.db
+          .prepare(
+            `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
+        VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now) ON CONFLICT(id) DO NOTHING`,
+          )
+          .run({
+            id: device.id,
+            siteId: device.siteId,
+            model: device.model,
+            kind: device.kind,
+            enabled: device.enabled ? 1 : 0,
+            secretHash,
+            now,
+          }).changes === 1
+      );
+    });
   }
 
   async importFleet(
     sites: readonly FleetImportSite[],
     now: number,
   ): Promise<{ sites: { created: number; updated: number }; devices: { created: number; updated: number } }> {
-    const counts = { sites: { created: 0, updated: 0 }, devices: { created: 0, updated: 0 } };
-    this.db.transaction(() => {
-      for (const { site, devices } of sites) {
-        counts.sites[this.writeSite(site, now)] += 1;
-        for (const { device, secretHash } of devices) counts.devices[this.upsertDevice(device, secretHash, now)] += 1;
-      }
-    })();
-    return counts;
+    return this.main.writes.run(async () => {
+      const counts = { sites: { created: 0, updated: 0 }, devices: { created: 0, updated: 0 } };
+      this.db.transaction(() => {
+        for (const { site, devices } of sites) {
+          counts.sites[this.writeSite(site, now)] += 1;
+          for (const { device, secretHash } of devices) counts.devices[this.upsertDevice(device, secretHash, now)] += 1;
+        }
+      })();
+      return counts;
+    });
   }
 
   private upsertDevice(device: Device, secretHash: string | null, now: number): 'created' | 'updated' {
@@ -135,10 +145,12 @@ export class RegistryRepository implements RegistryStore {
   }
 
   async setSecretHash(id: string, secretHash: string, now: number): Promise<boolean> {
-    return (
-      this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(secretHash, now, id)
-        .changes === 1
-    );
+    return this.main.writes.run(async () => {
+      return (
+        this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(secretHash, now, id)
+          .changes === 1
+      );
+    });
   }
 
   /** Every device with its site's district: what the rule engine needs to know of the fleet. */
@@ -151,9 +163,11 @@ export class RegistryRepository implements RegistryStore {
   }
 
   async setEnabled(id: string, enabled: boolean, now: number): Promise<boolean> {
-    return (
-      this.db.prepare('UPDATE devices SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id)
-        .changes === 1
-    );
+    return this.main.writes.run(async () => {
+      return (
+        this.db.prepare('UPDATE devices SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id)
+          .changes === 1
+      );
+    });
   }
 }

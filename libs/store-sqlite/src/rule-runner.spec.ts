@@ -13,9 +13,9 @@ import {
   Scheduler,
   silentLogger,
 } from '@dustwatch/core';
-import { Db } from './sqlite';
+import { QueuedDb } from './sqlite';
 import { tempMainDatabase } from './temp-database';
-import { AlertRepository, OutboxRepository } from './alert.repository';
+import { AlertRepository } from './alert.repository';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 2, 10, 0, 0, 0); // 08:00 in Asia/Shanghai
@@ -24,20 +24,20 @@ const T0 = Date.UTC(2026, 2, 10, 0, 0, 0); // 08:00 in Asia/Shanghai
 function failingOnce(store: AlertRepository): AlertStore & { failNext: boolean } {
   const wrapper = Object.create(store) as AlertRepository & { failNext: boolean };
   wrapper.failNext = false;
-  wrapper.transaction = <T>(fn: () => T): T => {
+  wrapper.transaction = async (work) => {
     if (wrapper.failNext) {
       wrapper.failNext = false;
       throw new Error('SQLITE_FULL: database or disk is full');
     }
-    return store.transaction(fn);
+    return store.transaction(work);
   };
   return wrapper;
 }
 
 describe('RuleRunner commits alerts (SQLite on disk)', () => {
   let dispose: () => void;
-  let db: Db;
-  beforeEach(() => ({ db, dispose } = tempMainDatabase()));
+  let main: QueuedDb;
+  beforeEach(() => ({ main, dispose } = tempMainDatabase()));
   afterEach(() => dispose());
 
   it('keeps the alert changes of a failed commit and commits them on the next tick: the alert is not lost', async () => {
@@ -48,10 +48,10 @@ describe('RuleRunner commits alerts (SQLite on disk)', () => {
       },
     };
     const scheduler: Scheduler = { every: () => ({ cancel: () => undefined }), sleep: () => Promise.resolve() };
-    const repo = new AlertRepository(db);
+    const repo = new AlertRepository(main);
     const store = failingOnce(repo);
     const metrics = new IngestMetrics();
-    const alerts = new AlertService(store, new OutboxRepository(db), new AlertFeed(), ['mqtt'], clock, metrics);
+    const alerts = new AlertService(store, new AlertFeed(), ['mqtt'], clock, metrics);
     const registry = {
       deviceDirectory: async () => [{ deviceId: 'S1-M1', siteId: 'S1', district: 'Luzhou', kind: 'site' as const }],
     } as unknown as RegistryStore;
@@ -87,23 +87,23 @@ describe('RuleRunner commits alerts (SQLite on disk)', () => {
         readings: [reading(i)],
         receivedAt: T0 + i * MIN,
       });
-    runner.commit();
-    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0); // 44 of 60 readings: not yet a valid hour
+    await runner.commit();
+    expect((await repo.list({ limit: 10, offset: 0 })).total).toBe(0); // 44 of 60 readings: not yet a valid hour
     store.failNext = true;
     clock.t = T0 + 44 * MIN;
     runner.onAccepted({ deviceId: 'S1-M1', siteId: 'S1', edge: 'mqtt', readings: [reading(44)], receivedAt: clock.t }); // the 45th: the alert opens
-    runner.commit(); // fails
-    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0);
+    await runner.commit(); // fails
+    expect((await repo.list({ limit: 10, offset: 0 })).total).toBe(0);
     expect(await metrics.registry.getSingleMetricAsString('dustwatch_rule_failures_total')).toContain(
       'dustwatch_rule_failures_total 1',
     );
-    runner.tick(); // commits what was kept
-    expect(repo.list({ limit: 10, offset: 0 }).items.map((a) => [a.rule, a.severity, a.state, a.openedAt])).toEqual([
-      ['pm10-hourly', 'critical', 'open', new Date(T0 + 44 * MIN).toISOString()],
-    ]);
-    expect(repo.loadRuleStates()).toEqual([
+    await runner.tick(); // commits what was kept
+    expect(
+      (await repo.list({ limit: 10, offset: 0 })).items.map((a) => [a.rule, a.severity, a.state, a.openedAt]),
+    ).toEqual([['pm10-hourly', 'critical', 'open', new Date(T0 + 44 * MIN).toISOString()]]);
+    expect(await repo.loadRuleStates()).toEqual([
       { subject: 'S1-M1', ruleId: 'pm10-hourly', phase: 'raised', since: T0 + 44 * MIN, severity: 'critical' },
     ]);
-    runner.stop();
+    await runner.stop();
   });
 });

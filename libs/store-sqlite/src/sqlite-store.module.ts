@@ -21,7 +21,8 @@ import { SqlitePresenceStore } from './presence.repository';
 import { QuarantineRepository } from './quarantine.repository';
 import { RegistryRepository } from './registry.repository';
 import { SqliteReadingsStore } from './spool';
-import { Db, MAIN_MIGRATIONS, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
+import { Db, MAIN_MIGRATIONS, QueuedDb, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
+import { WriteQueue } from './write-queue';
 
 const MAIN_DB = Symbol('MainDatabase');
 const SPOOL_DB = Symbol('SpoolDatabase');
@@ -40,7 +41,10 @@ const JOURNAL_SLACK_MS = 60_000;
     {
       provide: MAIN_DB,
       inject: [CONFIG],
-      useFactory: (config: IngestConfig) => openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS),
+      useFactory: (config: IngestConfig): QueuedDb => ({
+        db: openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS),
+        writes: new WriteQueue(),
+      }),
     },
     {
       provide: SPOOL_DB,
@@ -59,23 +63,24 @@ const JOURNAL_SLACK_MS = 60_000;
           () => clock.now(),
         ),
     },
-    { provide: QUARANTINE_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new QuarantineRepository(db) },
-    { provide: PRESENCE_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new SqlitePresenceStore(db) },
-    { provide: REGISTRY_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new RegistryRepository(db) },
-    { provide: ALERT_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new AlertRepository(db) },
-    { provide: OUTBOX_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new OutboxRepository(db) },
-    { provide: API_KEY_STORE, inject: [MAIN_DB], useFactory: (db: Db) => new ApiKeysRepository(db) },
+    { provide: QUARANTINE_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new QuarantineRepository(main) },
+    { provide: PRESENCE_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new SqlitePresenceStore(main) },
+    { provide: REGISTRY_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new RegistryRepository(main) },
+    { provide: ALERT_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new AlertRepository(main) },
+    { provide: OUTBOX_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new OutboxRepository(main) },
+    { provide: API_KEY_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new ApiKeysRepository(main) },
   ],
   exports: [READINGS_STORE, QUARANTINE_STORE, PRESENCE_STORE, REGISTRY_STORE, ALERT_STORE, OUTBOX_STORE, API_KEY_STORE],
 })
 export class SqliteStoreModule implements OnApplicationShutdown {
   constructor(
-    @Inject(MAIN_DB) private readonly main: Db,
+    @Inject(MAIN_DB) private readonly main: QueuedDb,
     @Inject(SPOOL_DB) private readonly spool: Db,
   ) {}
 
-  onApplicationShutdown(): void {
-    this.main.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.main.writes.run(() => undefined); // the last queued write first
+    this.main.db.close();
     this.spool.close();
   }
 }

@@ -1,8 +1,15 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { WriteQueue } from './write-queue';
 
 export type Db = Database.Database;
+
+/** A database connection with its write queue (see WriteQueue). */
+export interface QueuedDb {
+  readonly db: Db;
+  readonly writes: WriteQueue;
+}
 
 export interface Migration {
   readonly version: number;

@@ -39,6 +39,8 @@ export class RuleRunner {
   private lastRefresh = 0;
   private pending: EngineOutput[] = [];
   private commitScheduled = false;
+  private committing: Promise<void> = Promise.resolve();
+  private ticking = false;
   /** Readings that arrived while the directory was reloading for a device it did not know yet. */
   private waiting: ReadingsAccepted[] | null = null;
 
@@ -101,31 +103,38 @@ export class RuleRunner {
     this.commitScheduled = true;
     setImmediate(() => {
       this.commitScheduled = false;
-      this.commit();
+      void this.commit();
     });
   }
 
-  /** Commits the alert changes evaluated since the last commit; on failure they stay pending. */
-  commit(): void {
-    if (this.pending.length === 0) return;
-    const outputs = this.pending;
-    try {
-      this.alerts.apply(outputs);
+  /**
+   * Commits the alert changes evaluated since the last commit, one commit at a time and in
+   * order; on failure they stay pending (ahead of newer ones) for the next turn or tick.
+   */
+  commit(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      if (this.pending.length === 0) return;
+      const outputs = this.pending;
       this.pending = [];
-    } catch (error) {
-      this.metrics.ruleFailures.inc();
-      this.logger.error('alert commit failed; kept, retried on the next tick', {
-        outputs: outputs.length,
-        error: (error as Error).message,
-      });
-    }
+      try {
+        await this.alerts.apply(outputs);
+      } catch (error) {
+        this.pending = [...outputs, ...this.pending];
+        this.metrics.ruleFailures.inc();
+        this.logger.error('alert commit failed; kept, retried on the next tick', {
+          outputs: outputs.length,
+          error: (error as Error).message,
+        });
+      }
+    });
+    return this.committing;
   }
 
   async start(): Promise<void> {
     const now = this.clock.now();
     await this.directory.refresh();
     this.lastRefresh = now;
-    const states = this.store.loadRuleStates();
+    const states = await this.store.loadRuleStates();
     this.engine.restoreStates(states);
     const byDevice = new Map<string, RuleSample[]>();
     const rows = await this.journal.journalSince(now - this.engine.retentionMs);
@@ -137,38 +146,43 @@ export class RuleRunner {
     for (const [deviceId, samples] of byDevice) this.engine.restoreSamples(deviceId, samples);
     // A crash between a reading's commit and its evaluation would otherwise wait for the next reading.
     this.enqueue(this.engine.evaluateAll());
-    this.commit();
+    await this.commit();
     this.logger.log('rule engine started', { journalRestored: rows.length, ruleStatesRestored: states.length });
-    this.timer = this.scheduler.every(this.options.tickMs, () => this.tick());
+    this.timer = this.scheduler.every(this.options.tickMs, () => void this.tick());
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = null;
-    this.commit();
-    this.alerts.flushExceedances();
+    await this.commit();
+    await this.alerts
+      .flushExceedances()
+      .catch((error: Error) => this.logger.error('exceedances not written at shutdown', { error: error.message }));
   }
 
-  tick(): void {
+  /** The timer's round; a round still running when the next is due is not doubled. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
     try {
       this.enqueue(this.engine.tick());
-      this.commit();
-      this.alerts.flushExceedances();
-      if (this.options.renotifyMinutes > 0) this.alerts.remind(this.options.renotifyMinutes * 60_000);
+      await this.commit();
+      await this.alerts.flushExceedances();
+      if (this.options.renotifyMinutes > 0) await this.alerts.remind(this.options.renotifyMinutes * 60_000);
       const now = this.clock.now();
       if (now - this.lastRefresh > DIRECTORY_REFRESH_MS) {
         this.lastRefresh = now;
         // Catches devices moved or removed by a CLI import while the service runs.
-        void this.directory
-          .refresh()
-          .catch((error: Error) => this.logger.error('fleet directory reload failed', { error: error.message }));
+        await this.directory.refresh();
       }
       this.metrics.alertsActive.reset();
-      for (const c of this.store.activeCounts())
+      for (const c of await this.store.activeCounts())
         this.metrics.alertsActive.set({ rule: c.rule, severity: c.severity }, c.n);
     } catch (error) {
       this.metrics.ruleFailures.inc();
       this.logger.error('rule timer failed', { error: (error as Error).message });
+    } finally {
+      this.ticking = false;
     }
   }
 }

@@ -26,29 +26,21 @@ export interface RuleStateRow {
 
 export type AlertHistoryEntry = Omit<AlertEventView, 'alert'>;
 
-/**
- * The alert ledger's store: alerts, their history, the rule engine's state. `transaction` runs
- * the ledger's changes as one unit, so an alert change, its history entry, the rule state and
- * the outbox rows of its notifications commit together or not at all.
- *
- * Its methods are synchronous inside `transaction` (the SQLite implementation's shape); a
- * store over an asynchronous driver would need an async unit of work here — the one port not
- * yet asynchronous (docs/architecture.md).
- */
-export interface AlertStore {
-  transaction<T>(fn: () => T): T;
+/** The ledger's writes inside one unit of work. */
+export interface AlertTx {
   /** Opens an alert; an active one for the same (subject, rule) is updated instead (`created: false`). */
-  open(a: NewAlert): { id: number; created: boolean };
-  activeId(subject: string, rule: string): number | undefined;
-  exceeded(id: number, at: number, value: number): void;
-  escalate(id: number, severity: Severity, threshold: number): void;
-  resolve(id: number, at: number, reason: string, value: number | null): void;
-  acknowledge(id: number, by: string, at: number): boolean;
-  close(id: number, by: string, at: number, note: string): boolean;
-  touchNotified(id: number, at: number): void;
-  dueReminders(before: number): number[];
-  get(id: number): AlertView | undefined;
-  list(f: AlertFilter): { total: number; items: AlertView[] };
+  open(a: NewAlert): Promise<{ id: number; created: boolean }>;
+  activeId(subject: string, rule: string): Promise<number | undefined>;
+  exceeded(id: number, at: number, value: number): Promise<void>;
+  escalate(id: number, severity: Severity, threshold: number): Promise<void>;
+  resolve(id: number, at: number, reason: string, value: number | null): Promise<void>;
+  acknowledge(id: number, by: string, at: number): Promise<boolean>;
+  close(id: number, by: string, at: number, note: string): Promise<boolean>;
+  touchNotified(id: number, at: number): Promise<void>;
+  /** Open (unacknowledged) alerts last notified before `before`. */
+  dueReminders(before: number): Promise<number[]>;
+  get(id: number): Promise<AlertView | undefined>;
+  /** Appends a history entry with the alert as it now stands. */
   addEvent(
     alertId: number,
     type: AlertEventType,
@@ -56,14 +48,34 @@ export interface AlertStore {
     actor: string | null,
     value: number | null,
     note: string | null,
-  ): AlertEventView;
-  history(alertId: number): AlertHistoryEntry[];
+  ): Promise<AlertEventView>;
+  saveRuleState(subject: string, ruleId: string, state: Omit<RuleStateRow, 'subject' | 'ruleId'> | null): Promise<void>;
+  /** One outbox row per channel for an event (the outbox lives with the ledger: same unit of work). */
+  enqueue(
+    eventId: number,
+    channels: readonly string[],
+    deliveryIdOf: (channel: string) => string,
+    now: number,
+  ): Promise<void>;
+}
+
+/**
+ * The alert ledger's store: alerts, their history, the rule engine's state, the outbox rows of
+ * notifications. `transaction` runs the ledger's changes as one unit of work, so an alert change,
+ * its history entry, the rule state and the notifications it causes commit together or not at
+ * all; an implementation over an asynchronous driver (PostgreSQL) maps it to BEGIN … COMMIT on
+ * one connection.
+ */
+export interface AlertStore {
+  transaction<T>(work: (tx: AlertTx) => Promise<T>): Promise<T>;
+  get(id: number): Promise<AlertView | undefined>;
+  list(f: AlertFilter): Promise<{ total: number; items: AlertView[] }>;
+  history(alertId: number): Promise<AlertHistoryEntry[]>;
   /** Events after `afterId`, oldest first (SSE replay). */
-  eventsAfter(afterId: number, limit: number): AlertEventView[];
-  lastEventId(): number;
-  loadRuleStates(): RuleStateRow[];
-  saveRuleState(subject: string, ruleId: string, state: Omit<RuleStateRow, 'subject' | 'ruleId'> | null): void;
+  eventsAfter(afterId: number, limit: number): Promise<AlertEventView[]>;
+  lastEventId(): Promise<number>;
+  loadRuleStates(): Promise<RuleStateRow[]>;
   /** Active alerts per site and severity. */
-  activeBySite(): Map<string, { warning: number; critical: number }>;
-  activeCounts(): { rule: string; severity: string; n: number }[];
+  activeBySite(): Promise<Map<string, { warning: number; critical: number }>>;
+  activeCounts(): Promise<{ rule: string; severity: string; n: number }[]>;
 }

@@ -31,15 +31,14 @@ export type DeliveryOutcome = { id: number; attempts: number; at: number } & (
 );
 
 /**
- * The notification outbox. Rows are written by the alert ledger in its transaction (`enqueue`)
- * and delivered by whoever *claims* them: a claim is a lease (owner, until) taken in one
+ * The notification outbox. Rows are written by the alert ledger in its unit of work
+ * (AlertTx.enqueue) and delivered by whoever *claims* them: a claim is a lease (owner, until) taken in one
  * statement, so two dispatchers — two service instances — never deliver the same row at once,
  * and a crashed one's lease simply runs out. A row is never claimed while an earlier pending row
  * of the same alert and channel is leased to someone else, so each receiver sees one alert's
  * events in order.
  */
 export interface OutboxStore {
-  enqueue(eventId: number, channels: readonly string[], deliveryIdOf: (channel: string) => string, now: number): void;
   /** Leases the oldest due rows of a channel to `owner` until `now + leaseMs`. */
   claim(channel: string, limit: number, owner: string, now: number, leaseMs: number): Promise<OutboxRow[]>;
   events(ids: readonly number[]): Promise<Map<number, AlertEventView>>;

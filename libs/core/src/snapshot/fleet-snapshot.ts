@@ -48,7 +48,7 @@ export class FleetSnapshot {
 
   async write(now: number): Promise<number> {
     const devices = await this.registry.listDevices();
-    const active = this.alerts.activeBySite();
+    const active = await this.alerts.activeBySite();
     const lines: string[] = [];
     for (const site of await this.registry.listSites()) {
       const own = devices.filter((d) => d.siteId === site.id);
