@@ -1,26 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  ParseIntPipe,
-  Post,
-  Query,
-  Req,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
-import {
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Get, HttpCode, Inject, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
   ALERT_STORE,
@@ -39,9 +18,9 @@ import {
   OutboxStore,
   OutboxView,
 } from '@dustwatch/core';
-import { ApiKeyGuard, AuthenticatedRequest } from './api-key.guard';
+import { AuthenticatedRequest } from './api-key.guard';
 import { MinRole } from './min-role';
-import { ApiErrors } from './api-errors';
+import { KeyedController } from './keyed-controller';
 import {
   AlertDetailResponse,
   AlertEventResponse,
@@ -58,11 +37,7 @@ type AlertDetail = Awaited<ReturnType<AlertService['get']>> & { evidenceReadings
 
 const sseFrame = (e: AlertEventView): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
-@ApiTags('alerts')
-@ApiSecurity('api-key')
-@ApiErrors()
-@UseGuards(ApiKeyGuard)
-@Controller('api')
+@KeyedController('api', 'alerts')
 export class AlertsController {
   constructor(
     @Inject(AlertService) private readonly alerts: AlertService,

@@ -1,20 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseIntPipe, Post, UseGuards } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProperty,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty } from '@nestjs/swagger';
 import { IsIn, Matches } from 'class-validator';
 import { ID_PATTERN } from '@dustwatch/telemetry';
 import { ApiKeyAuthenticator, ApiKeyRecord, ROLES, Role } from '@dustwatch/core';
-import { ApiErrors } from './api-errors';
 import { ApiKeyResponse, CreatedApiKeyResponse } from './responses';
-import { ApiKeyGuard } from './api-key.guard';
-import { MinRole } from './min-role';
+
+import { KeyedController } from './keyed-controller';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'inspector-wang', description: 'Who holds the key: shown in the alert history as the actor' })
@@ -23,12 +14,7 @@ export class CreateApiKeyDto {
   @ApiProperty({ enum: ROLES }) @IsIn(ROLES as unknown as string[]) role!: Role;
 }
 
-@ApiTags('admin')
-@ApiSecurity('api-key')
-@ApiErrors()
-@UseGuards(ApiKeyGuard)
-@MinRole('admin')
-@Controller('api/keys')
+@KeyedController('api/keys', 'admin', 'admin')
 export class ApiKeysController {
   constructor(@Inject(ApiKeyAuthenticator) private readonly keys: ApiKeyAuthenticator) {}
 

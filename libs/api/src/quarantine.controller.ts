@@ -1,27 +1,12 @@
-import {
-  BadRequestException,
-  Controller,
-  DefaultValuePipe,
-  Get,
-  Inject,
-  ParseIntPipe,
-  Query,
-  UseGuards,
-} from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, DefaultValuePipe, Get, Inject, ParseIntPipe, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { isValidId } from '@dustwatch/telemetry';
 import { QUARANTINE_STORE, QuarantineEntry, QuarantineStore } from '@dustwatch/core';
-import { ApiErrors } from './api-errors';
-import { ApiKeyGuard } from './api-key.guard';
-import { MinRole } from './min-role';
+
+import { KeyedController } from './keyed-controller';
 import { QuarantineEntryResponse } from './responses';
 
-@ApiTags('admin')
-@ApiSecurity('api-key')
-@ApiErrors()
-@UseGuards(ApiKeyGuard)
-@MinRole('admin')
-@Controller('api')
+@KeyedController('api', 'admin', 'admin')
 export class QuarantineController {
   constructor(@Inject(QUARANTINE_STORE) private readonly quarantine: QuarantineStore) {}
 

@@ -1,29 +1,9 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  PipeTransform,
-  Post,
-  Query,
-  UseGuards,
-} from '@nestjs/common';
-import {
-  ApiBody,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiQuery,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { BadRequestException, Body, Get, HttpCode, Inject, Param, PipeTransform, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { isValidId } from '@dustwatch/telemetry';
 import { Device, DeviceWithStatus, FleetImportSummary, RegistryService, Site } from '@dustwatch/core';
-import { ApiKeyGuard } from './api-key.guard';
-import { MinRole } from './min-role';
+
+import { KeyedController } from './keyed-controller';
 import { CreateDeviceDto, CreateSiteDto } from './registry.dto';
 import {
   DeviceResponse,
@@ -32,7 +12,6 @@ import {
   FleetImportResponse,
   SiteResponse,
 } from './responses';
-import { ApiErrors } from './api-errors';
 
 /** Path ids are validated like body ids: nothing unvalidated reaches SQL. */
 export class IdPipe implements PipeTransform<string, string> {
@@ -42,12 +21,7 @@ export class IdPipe implements PipeTransform<string, string> {
   }
 }
 
-@ApiTags('admin')
-@ApiSecurity('api-key')
-@ApiErrors()
-@UseGuards(ApiKeyGuard)
-@MinRole('admin')
-@Controller('api')
+@KeyedController('api', 'admin', 'admin')
 export class RegistryController {
   constructor(@Inject(RegistryService) private readonly registry: RegistryService) {}
 

@@ -79,24 +79,28 @@ export class RegistryRepository implements RegistryStore {
   }
 
   async insertDevice(device: Device, secretHash: string, now: number): Promise<boolean> {
-    return this.main.writes.run(async () => {
-      return (
-        this.db
-          .prepare(
-            `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
+    return this.main.writes.run(() => this.insertRow(device, secretHash, now));
+  }
+
+  /** Inserts a device unless its id exists; true when inserted. */
+  private insertRow(device: Device, secretHash: string, now: number): boolean {
+    const row = {
+      id: device.id,
+      siteId: device.siteId,
+      model: device.model,
+      kind: device.kind,
+      enabled: device.enabled ? 1 : 0,
+      secretHash,
+      now,
+    };
+    return (
+      this.db
+        .prepare(
+          `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
         VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now) ON CONFLICT(id) DO NOTHING`,
-          )
-          .run({
-            id: device.id,
-            siteId: device.siteId,
-            model: device.model,
-            kind: device.kind,
-            enabled: device.enabled ? 1 : 0,
-            secretHash,
-            now,
-          }).changes === 1
-      );
-    });
+        )
+        .run(row).changes === 1
+    );
   }
 
   async importFleet(
@@ -126,20 +130,7 @@ export class RegistryRepository implements RegistryStore {
         .run({ id: device.id, siteId: device.siteId, model: device.model, kind: device.kind, secretHash, now });
     } else {
       if (secretHash === null) throw new Error(`a new device needs a secret hash: ${device.id}`);
-      this.db
-        .prepare(
-          `INSERT INTO devices (id, site_id, model, kind, enabled, secret_hash, created_at, updated_at)
-        VALUES (@id, @siteId, @model, @kind, @enabled, @secretHash, @now, @now)`,
-        )
-        .run({
-          id: device.id,
-          siteId: device.siteId,
-          model: device.model,
-          kind: device.kind,
-          enabled: device.enabled ? 1 : 0,
-          secretHash,
-          now,
-        });
+      this.insertRow(device, secretHash, now);
     }
     return existed ? 'updated' : 'created';
   }
