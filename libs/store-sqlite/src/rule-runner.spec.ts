@@ -85,13 +85,21 @@ describe('RuleRunner commits alerts (SQLite on disk)', () => {
         siteId: 'S1',
         edge: 'mqtt',
         readings: [reading(i)],
+        samples: [{ ts: T0 + i * MIN, values: { pm10: 300 } }],
         receivedAt: T0 + i * MIN,
       });
     await runner.commit();
     expect((await repo.list({ limit: 10, offset: 0 })).total).toBe(0); // 44 of 60 readings: not yet a valid hour
     store.failNext = true;
     clock.t = T0 + 44 * MIN;
-    runner.onAccepted({ deviceId: 'S1-M1', siteId: 'S1', edge: 'mqtt', readings: [reading(44)], receivedAt: clock.t }); // the 45th: the alert opens
+    runner.onAccepted({
+      deviceId: 'S1-M1',
+      siteId: 'S1',
+      edge: 'mqtt',
+      readings: [reading(44)],
+      samples: [{ ts: T0 + 44 * MIN, values: { pm10: 300 } }],
+      receivedAt: clock.t,
+    }); // the 45th: the alert opens
     await runner.commit(); // fails
     expect((await repo.list({ limit: 10, offset: 0 })).total).toBe(0);
     expect(await metrics.registry.getSingleMetricAsString('dustwatch_rule_failures_total')).toContain(

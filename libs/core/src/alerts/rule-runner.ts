@@ -1,5 +1,4 @@
 import { EngineOutput, RuleEngine, RuleSample, RuleSet } from '@dustwatch/rules';
-import { complianceValues } from '@dustwatch/telemetry';
 import { Clock } from '../kernel/clock';
 import { ContextLogger } from '../kernel/logger';
 import { IngestMetrics } from '../kernel/metrics';
@@ -80,9 +79,8 @@ export class RuleRunner {
 
   private evaluate(event: ReadingsAccepted): void {
     try {
-      const kept = this.engine.metricsKept;
-      const samples: RuleSample[] = event.readings.map((r) => ({ ts: r.ts, values: complianceValues(r, kept) }));
-      const output = this.engine.onReadings(event.deviceId, samples, event.receivedAt);
+      // The core journalled exactly these values (the rule set's metrics), so a restart rebuilds the same windows.
+      const output = this.engine.onReadings(event.deviceId, event.samples, event.receivedAt);
       if (output.skippedTooOld > 0)
         this.metrics.ruleReadingsSkipped.inc({ reason: 'older_than_horizon' }, output.skippedTooOld);
       this.enqueue(output);

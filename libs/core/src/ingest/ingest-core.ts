@@ -48,25 +48,21 @@ export class IngestCore {
     if (this.readings.overQuota) throw new SpoolFullError(`spool is at its quota of ${this.readings.quota} bytes`);
     const { deviceId, readings, rejections, receivedAt } = command;
     const quarantined = rejections.length > 0 ? this.quarantine.add(deviceId, receivedAt, rejections) : undefined;
-    const committed =
-      readings.length > 0
-        ? this.readings.commit(
-            readings.map((r) => this.spoolEntry(r, command.siteId)),
-            receivedAt,
-          )
-        : undefined;
+    const samples = readings.map((r) => ({ ts: r.ts, values: complianceValues(r, this.options.journalMetrics) }));
+    const entries = readings.map((r, i) => this.spoolEntry(r, command.siteId, samples[i].values));
+    const committed = readings.length > 0 ? this.readings.commit(entries, receivedAt) : undefined;
     await quarantined;
     const { duplicates } = (await committed) ?? { duplicates: 0 };
     for (const r of rejections) this.metrics.readingsRejected.inc({ reason: r.reasons[0].code });
     if (readings.length > 0) {
       this.metrics.readingsAccepted.inc(readings.length);
       if (duplicates > 0) this.metrics.readingsDuplicate.inc(duplicates);
-      this.accepted.publish({ deviceId, siteId: command.siteId, edge: command.edge, readings, receivedAt });
+      this.accepted.publish({ deviceId, siteId: command.siteId, edge: command.edge, readings, samples, receivedAt });
     }
     return { accepted: readings.length, duplicates, rejections };
   }
 
-  private spoolEntry(reading: Reading, siteId: string): SpoolEntry {
+  private spoolEntry(reading: Reading, siteId: string, journalValues: object): SpoolEntry {
     // A reading without its own time is keyed by its receive time, so its redelivery (received
     // later) is not recognised: contract v1 asks devices to send `ts`.
     return {
@@ -74,7 +70,7 @@ export class IngestCore {
       journal: {
         deviceId: reading.deviceId,
         ts: reading.ts,
-        vals: JSON.stringify(complianceValues(reading, this.options.journalMetrics)),
+        vals: JSON.stringify(journalValues),
       },
     };
   }

@@ -1,4 +1,4 @@
-import { Reading } from '@dustwatch/telemetry';
+import { MetricKey, Reading } from '@dustwatch/telemetry';
 import { ContextLogger } from '../kernel/logger';
 
 /** Readings the core has made durable; published after the commit, before the edge acknowledges. */
@@ -7,6 +7,8 @@ export interface ReadingsAccepted {
   readonly siteId: string;
   readonly edge: string;
   readonly readings: readonly Reading[];
+  /** Per reading, its time and the compliance-valid values of the journalled metrics (what the rule windows take). */
+  readonly samples: readonly { readonly ts: number; readonly values: Readonly<Partial<Record<MetricKey, number>>> }[];
   readonly receivedAt: number;
 }
 
