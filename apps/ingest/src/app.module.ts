@@ -95,7 +95,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggerModule.forRoot({ pinoHttp: { logger: rootLogger, autoLogging: false, quietReqLogger: true } }),
+        // No request middleware (forRoutes: []): its per-request AsyncLocalStorage switches on Node's
+        // promise hooks for the whole process, which cost the MQTT hot path ~3 µs a reading
+        // (bench:ingest, docs/benchmarks.md). Nest's own messages still go through pino.
+        LoggerModule.forRoot({ pinoHttp: { logger: rootLogger, autoLogging: false }, forRoutes: [] }),
         KernelModule.forRoot(kernel),
         SqliteStoreModule,
         CoreModule,
