@@ -59,5 +59,6 @@ export async function startService(config: IngestConfig, options: ServiceOptions
   const address = app.getHttpServer().address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   const mqttPort = app.get(DeviceBroker).port ?? config.mqttPort;
+  kernel.logger.forContext('Main').log('dustwatch ingest started', { httpPort, mqttPort });
   return { app, httpPort, mqttPort, close: () => app.close() };
 }

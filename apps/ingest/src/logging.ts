@@ -10,6 +10,9 @@ const PINO_LEVEL: Record<IngestConfig['logLevel'], pino.Level> = {
   error: 'error',
 };
 
+/** Nest's start-up chatter (one line per module and per route): debug, not info, so a terminal shows the service's own lines. */
+const NEST_STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
 /**
  * The service's one pino logger: JSON lines (`time`, `level`, `context`, `msg`, fields) for a
  * collector, or readable coloured lines for a person at a terminal (`text`; `auto` picks it when
@@ -24,6 +27,18 @@ export function createRootLogger(
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    hooks: {
+      logMethod(args, method, level) {
+        const first = args[0] as unknown;
+        const context =
+          typeof first === 'object' && first !== null ? (first as { context?: unknown }).context : undefined;
+        if (level === 30 && typeof context === 'string' && NEST_STARTUP_CONTEXTS.has(context)) {
+          if (this.isLevelEnabled('debug')) this.debug(...(args as [object, string]));
+          return;
+        }
+        method.apply(this, args);
+      },
+    },
   };
   if (sink) return pino(options, { write: (line: string) => sink(line.trimEnd()) } as DestinationStream);
   const text = config.logFormat === 'text' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
@@ -35,6 +50,7 @@ export function createRootLogger(
       translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
       ignore: 'context',
       messageFormat: '[{context}] {msg}',
+      singleLine: true,
       sync: true,
     }),
   );

@@ -1,4 +1,3 @@
-import { Logger } from 'nestjs-pino';
 import { RuleFileError } from '@dustwatch/rules';
 import { ConfigError, loadConfigFromEnvironment } from '@dustwatch/core';
 import { loadRuleFile } from './config/rules-file';
@@ -27,8 +26,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const service = await startService(config, { ruleSet });
-  service.app.get(Logger).log({ httpPort: service.httpPort, mqttPort: service.mqttPort }, 'dustwatch ingest started');
+  await startService(config, { ruleSet });
 }
 
 main().catch((error: Error) => {
