@@ -98,6 +98,21 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
     ).body.items.filter((a) => a.deviceId === deviceId);
   const deliveriesFor = (alertId: number): string[] =>
     webhook.deliveries.filter((d) => d.body.alert.id === alertId).map((d) => d.body.event.type);
+  /**
+   * The barrier for "nothing more happens": once the readings were acknowledged, their alert
+   * changes are committed (the rule runner commits in the same event-loop round as the PUBACK,
+   * before the service reads our next request), so when no outbox row is pending any more,
+   * every notification they caused has been delivered. No fixed sleep.
+   */
+  const outboxSettled = (): Promise<unknown> =>
+    eventually(
+      async () =>
+        (await service.api<{ counts: Record<string, number> }>('GET', '/api/notifications', undefined, viewerKey)).body
+          .counts,
+      (counts) => Object.entries(counts).every(([k, n]) => !k.endsWith(':pending') || n === 0),
+      20_000,
+      'no pending notification',
+    );
 
   it('a crossing opens exactly one alert; every channel gets it; ack, resolve and close-out are recorded and delivered in order', async () => {
     const secrets = await provision(service, 'S1', ['S1-M1']);
@@ -324,7 +339,7 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
         10_000,
         'the webhook',
       );
-      await new Promise((r) => setTimeout(r, 500)); // time for any second alert to show up
+      await outboxSettled(); // any second alert would have been committed and delivered by now
       expect(await alertsOf('S2-M1')).toHaveLength(1);
       expect(deliveriesFor(alerts[0].id)).toEqual(['opened']);
       expect(alerts[0]).toMatchObject({ severity: 'critical', state: 'open', peakValue: 300 });
@@ -405,7 +420,7 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
         10_000,
         'delivery after the outage',
       );
-      await new Promise((r) => setTimeout(r, 600));
+      await outboxSettled(); // the row is delivered: nothing is retried after it
       expect(deliveriesFor(alert.id)).toEqual(['opened']);
       expect(webhook.of('opened').filter((d) => d.body.alert.id === alert.id)[0].signatureValid).toBe(true);
     } finally {
@@ -444,12 +459,19 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
       service = await startTestService(influx, env(), service.dataDir, clock);
       device = await connectDevice(service.mqttPort, 'S5-M1', secrets['S5-M1']);
       await publishBatch(device, 'S5-M1', minutes(t0 + 45 * MIN, 10, 220));
-      await new Promise((r) => setTimeout(r, 800));
-      const after = await alertsOf('S5-M1');
+      // re-exceedances are written by the rule timer: wait for the peak, then nothing else may have changed
+      const expectedPeak = (45 * 200 + 10 * 220) / 55;
+      const after = await eventually(
+        () => alertsOf('S5-M1'),
+        (a) => Math.abs((a[0]?.peakValue ?? 0) - expectedPeak) < 1e-9,
+        10_000,
+        'the peak written by the rule timer',
+      );
+      await outboxSettled();
       expect(after).toHaveLength(1);
       expect(after[0]).toMatchObject({ id: alert.id, state: 'open' });
       // the window went on from before both restarts: 45 readings at 200 and 10 at 220
-      expect(after[0].peakValue).toBeCloseTo((45 * 200 + 10 * 220) / 55, 10);
+      expect(after[0].peakValue).toBeCloseTo(expectedPeak, 10);
       expect(deliveriesFor(alert.id)).toEqual(['opened']);
     } finally {
       device.end(true);
