@@ -137,19 +137,16 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         bus: ReadingsAcceptedBus,
       ) => {
         const directory = new RegistryDirectory(registryStore, presence);
-        registry.onFleetChanged(() => void directory.refresh());
-        const runner = new RuleRunner(
-          ruleSet,
-          directory,
-          readings,
-          store,
-          alerts,
-          clock,
-          scheduler,
-          metrics,
-          log.forContext('Rules'),
-          { tickMs: config.ruleTickMs, renotifyMinutes: config.alertRenotifyMinutes },
-        );
+        const logger = log.forContext('Rules');
+        registry.onFleetChanged(() => {
+          directory
+            .refresh()
+            .catch((error: Error) => logger.error('fleet directory reload failed', { error: error.message }));
+        });
+        const runner = new RuleRunner(ruleSet, directory, readings, store, alerts, clock, scheduler, metrics, logger, {
+          tickMs: config.ruleTickMs,
+          renotifyMinutes: config.alertRenotifyMinutes,
+        });
         bus.subscribe((e) => runner.onAccepted(e));
         return runner;
       },
