@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { REJECTION_CODES } from '@dustwatch/telemetry';
 import { parseDuration, parseInstant } from './duration';
 import { Overlays } from './model';
 
@@ -6,22 +7,8 @@ import { Overlays } from './model';
  * Scenario files (YAML or JSON, docs/scenarios.md): timed events the simulator plays on top of
  * the normal model. `at` is ISO 8601 with an offset, or relative to the run's start: "+90m", "+2h".
  */
-export const MALFORMED_KINDS = [
-  'invalid_utf8',
-  'malformed_json',
-  'empty_batch',
-  'batch_too_large',
-  'not_an_object',
-  'unknown_field',
-  'wrong_type',
-  'not_finite',
-  'out_of_range',
-  'no_metrics',
-  'bad_timestamp',
-  'ts_in_future',
-  'ts_too_old',
-  'bad_flag',
-] as const;
+/** One malformed payload per refusal reason of contract v1: the simulator can provoke each of them. */
+export const MALFORMED_KINDS = REJECTION_CODES;
 export type MalformedKind = (typeof MALFORMED_KINDS)[number];
 
 export type Scenario =

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { REJECTION_CODES } from '@dustwatch/telemetry';
 import { InfluxServer } from './influx-server';
 import { sim } from './sim-cli';
 import { TEST_DB, TestService, removeDir, spoolDrained, startTestService } from './harness';
@@ -10,22 +11,7 @@ import { TEST_DB, TestService, removeDir, spoolDrained, startTestService } from 
 // small generated fleet with malformed payloads, QoS 1 duplicates, a silent device that comes
 // back with its buffer, and a reconnect storm. Every acknowledged reading must be in InfluxDB
 // once, and every malformed kind quarantined with its reason.
-const KINDS = [
-  'invalid_utf8',
-  'malformed_json',
-  'empty_batch',
-  'batch_too_large',
-  'not_an_object',
-  'unknown_field',
-  'wrong_type',
-  'not_finite',
-  'out_of_range',
-  'no_metrics',
-  'bad_timestamp',
-  'ts_in_future',
-  'ts_too_old',
-  'bad_flag',
-];
+const KINDS = REJECTION_CODES; // contract v1's every refusal reason
 
 let influx: InfluxServer;
 let service: TestService;
