@@ -51,6 +51,8 @@ export function createRootLogger(
       ignore: 'context',
       messageFormat: '[{context}] {msg}',
       singleLine: true,
+      // our `error` fields are messages, not Error objects: keep them on the line
+      errorLikeObjectKeys: [],
       sync: true,
     }),
   );
