@@ -1,5 +1,5 @@
 import { Reading, parseReadingsPayload } from './parse-readings';
-import { REJECTION_CODES, Rejection } from './rejection';
+import { REJECTION_CODES, ReadingWarning, Rejection, WARNING_CODES } from './rejection';
 
 export interface DecodeContext {
   readonly deviceId: string;
@@ -13,6 +13,7 @@ export interface DecodeContext {
 export interface DecodedPayload {
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
+  readonly warnings: readonly ReadingWarning[];
 }
 
 /**
@@ -22,6 +23,7 @@ export interface DecodedPayload {
 export interface ReadingsDecoder {
   readonly protocol: string;
   readonly rejectionCodes: readonly string[];
+  readonly warningCodes: readonly string[];
   decode(payload: Uint8Array, ctx: DecodeContext): DecodedPayload;
 }
 
@@ -29,5 +31,6 @@ export interface ReadingsDecoder {
 export const contractV1Decoder: ReadingsDecoder = {
   protocol: 'contract-v1',
   rejectionCodes: REJECTION_CODES,
+  warningCodes: WARNING_CODES,
   decode: parseReadingsPayload,
 };

@@ -30,10 +30,12 @@ export function localDayOfYear(t: number): number {
 }
 
 /**
- * Epoch ms of a wall-clock time in Asia/Shanghai, or null when the fields name no real instant
- * (month 13, 31 September, 24:00): refused, never rolled over into the next day or month.
+ * Epoch ms of a wall-clock time at a fixed UTC offset, or null when the fields name no real
+ * instant (month 13, 31 September, 24:00, second 60): refused, never rolled over into the next
+ * day or month as `Date.UTC` and `Date.parse` would.
  */
-export function shanghaiWallTimeToEpochMs(
+export function wallTimeToEpochMs(
+  offsetMs: number,
   year: number,
   month: number,
   day: number,
@@ -53,5 +55,18 @@ export function shanghaiWallTimeToEpochMs(
     d.getUTCSeconds() !== second
   )
     return null;
-  return utc - SHANGHAI_OFFSET_MS;
+  return utc - offsetMs;
+}
+
+/** Epoch ms of a wall-clock time in Asia/Shanghai, or null when the fields name no real instant. */
+export function shanghaiWallTimeToEpochMs(
+  year: number,
+  month: number,
+  day: number,
+  hour = 0,
+  minute = 0,
+  second = 0,
+  ms = 0,
+): number | null {
+  return wallTimeToEpochMs(SHANGHAI_OFFSET_MS, year, month, day, hour, minute, second, ms);
 }

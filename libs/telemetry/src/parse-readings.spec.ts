@@ -83,6 +83,16 @@ describe('parseReadingsPayload: every bad-input class has its exact reason', () 
     ['no metric at all', { ts: NOW }, [['no_metrics']]],
     ['ts without offset', { pm10: 1, ts: '2026-03-01T08:00:00' }, [['bad_timestamp']]],
     ['ts as a fraction of ms', { pm10: 1, ts: 1.5 }, [['bad_timestamp']]],
+    [
+      '31 September (Date.parse moves it to 1 October)',
+      { pm10: 1, ts: '2026-09-31T10:00:00+08:00' },
+      [['bad_timestamp']],
+    ],
+    ['30 February', { pm10: 1, ts: '2026-02-30T10:00:00+08:00' }, [['bad_timestamp']]],
+    ['29 February of a common year', { pm10: 1, ts: '2026-02-29T10:00:00Z' }, [['bad_timestamp']]],
+    ['hour 24', { pm10: 1, ts: '2026-03-01T24:00:00+08:00' }, [['bad_timestamp']]],
+    ['second 60', { pm10: 1, ts: '2026-03-01T07:59:60+08:00' }, [['bad_timestamp']]],
+    ['an offset of +25:00', { pm10: 1, ts: '2026-03-01T07:59:00+25:00' }, [['bad_timestamp']]],
     ['ts 6 minutes ahead', { pm10: 1, ts: NOW + 6 * 60_000 }, [['ts_in_future']]],
     ['ts older than the retention', { pm10: 1, ts: NOW - 90 * 86_400_000 }, [['ts_too_old']]],
     ['flag outside HJ 212', { pm10: 1, flags: { pm10: 'X' } }, [['bad_flag']]],
@@ -94,6 +104,34 @@ describe('parseReadingsPayload: every bad-input class has its exact reason', () 
     const result = parse(payload);
     expect(result.readings).toEqual([]);
     expect(result.rejections.map((r) => r.reasons.map((x) => x.code))).toEqual(expected);
+  });
+
+  it('says why a well-formed ts is refused: it is not on the calendar', () => {
+    const reasons = parse({ pm10: 1, ts: '2026-09-31T10:00:00+08:00' }).rejections[0].reasons;
+    expect(reasons).toEqual([
+      {
+        code: 'bad_timestamp',
+        field: 'ts',
+        message: 'ts "2026-09-31T10:00:00+08:00" is not a real calendar date and time (or its offset is beyond ±14:59)',
+      },
+    ]);
+  });
+
+  it('reads fractions and offsets exactly', () => {
+    expect(parse({ pm10: 1, ts: '2026-03-01T07:59:59.5+08:00' }).readings[0].ts).toBe(NOW - 500);
+    expect(parse({ pm10: 1, ts: '2026-02-28T22:59:00.123456-00:30' }).readings[0].ts).toBe(
+      Date.UTC(2026, 1, 28, 23, 29, 0, 123),
+    );
+    expect(parse({ pm10: 1, ts: '2024-02-29T00:00:00Z' }).rejections.map((r) => r.reasons[0].code)).toEqual([
+      'ts_too_old',
+    ]);
+  });
+
+  it('keeps the raw text of a refused element as sent, not re-serialised', () => {
+    const text = '[{"pm10": 1}, {"pm10": 1e400, "note": "a, [b]"} ,{"pm10":2,"x":"\\\\"}]';
+    const result = parse(text);
+    expect(result.rejections.map((r) => r.raw)).toEqual(['{"pm10": 1e400, "note": "a, [b]"}', '{"pm10":2,"x":"\\\\"}']);
+    expect(parse('{"pm10": 1e400}').rejections[0].raw).toBe('{"pm10": 1e400}');
   });
 
   it('refuses invalid UTF-8', () => {
@@ -126,6 +164,23 @@ describe('parseReadingsPayload: every bad-input class has its exact reason', () 
     const reasons = parse({ pm10: -5, noise: 'loud', extra: true, ts: 'yesterday' }).rejections[0].reasons;
     expect(reasons.map((r) => r.field)).toEqual(['extra', 'ts', 'pm10', 'noise']);
     expect(reasons[2].message).toBe('pm10 must be ≥ 0 µg/m³');
+  });
+});
+
+describe('a flag for a metric the reading does not carry', () => {
+  it('keeps the reading, drops the flag and says so', () => {
+    const result = parse([{ pm10: 87, flags: { tsp: 'C', pm10: 'N' } }, { pm10: 3 }]);
+    expect(result.rejections).toEqual([]);
+    expect(result.readings.map((r) => r.flags)).toEqual([{ pm10: 'N' }, {}]);
+    expect(result.warnings).toEqual([
+      {
+        index: 0,
+        code: 'flag_without_value',
+        field: 'flags.tsp',
+        message: 'flag for tsp dropped: the reading carries no tsp value (reading kept)',
+      },
+    ]);
+    expect(parse({ pm10: 87, flags: { tsp: 'C' } }).warnings.map((w) => w.index)).toEqual([null]);
   });
 });
 
@@ -164,6 +219,7 @@ describe('the hot path and the class-validator DTO agree', () => {
         NOW + 10 * 60_000,
         NOW - 100 * 86_400_000,
         '2026-03-01T07:00:00+08:00',
+        '2026-02-29T07:00:00+08:00',
         '2026-03-01 07:00',
         -1,
         1.5,
@@ -179,8 +235,10 @@ describe('the hot path and the class-validator DTO agree', () => {
       const reading = randomReading();
       const fast = acceptValid(reading, ctx);
       const strict = validateReadingStrict(reading, ctx);
-      // The hot path accepts exactly what the DTO accepts, with the same result, and nothing else.
-      if ('reasons' in strict) expect(fast).toBeNull();
+      // The hot path accepts exactly what the DTO accepts, with the same result, and nothing else —
+      // except a flag without its value, which it leaves to the strict path to warn about.
+      const strayFlag = reading['flags'] !== undefined && reading['pm10'] === undefined;
+      if ('reasons' in strict || strayFlag) expect(fast).toBeNull();
       else {
         expect(fast).toEqual(strict);
         accepted += 1;

@@ -1,7 +1,7 @@
 import { ValidationError, validateSync } from 'class-validator';
 import { DataFlag, METRICS, METRIC_KEYS, MetricKey } from './metrics';
 import { READING_FIELDS, ReadingDto, isDataFlagMap, readingTimeToEpochMs } from './reading.dto';
-import { Rejection, RejectionCode, RejectionReason } from './rejection';
+import { ReadingWarning, Rejection, RejectionCode, RejectionReason } from './rejection';
 
 /** A reading that passed contract v1, in the units of the metric catalogue. */
 export interface Reading {
@@ -25,6 +25,8 @@ export interface ParseContext {
 export interface ParseResult {
   readonly readings: Reading[];
   readonly rejections: Rejection<RejectionCode>[];
+  /** Accepted readings the device should still hear about (a flag for a metric it did not send). */
+  readonly warnings: ReadingWarning[];
 }
 
 export const MAX_BATCH_READINGS = 500;
@@ -49,7 +51,7 @@ function capped(text: string): string {
 }
 
 function whole(code: RejectionCode, message: string, raw: string): ParseResult {
-  return { readings: [], rejections: [{ index: null, reasons: [{ code, message }], raw: capped(raw) }] };
+  return { readings: [], rejections: [{ index: null, reasons: [{ code, message }], raw: capped(raw) }], warnings: [] };
 }
 
 /**
@@ -70,30 +72,77 @@ export function parseReadingsPayload(payload: Uint8Array, ctx: ParseContext): Pa
   } catch (e) {
     return whole('malformed_json', `payload is not JSON: ${(e as Error).message}`, text);
   }
-  if (!Array.isArray(doc)) return collect([doc], ctx, false);
+  if (!Array.isArray(doc)) return collect([doc], ctx, () => text, false);
   if (doc.length === 0) return whole('empty_batch', 'a batch must hold at least one reading', text);
   if (doc.length > MAX_BATCH_READINGS) {
     return whole('batch_too_large', `a batch holds at most ${MAX_BATCH_READINGS} readings, got ${doc.length}`, text);
   }
-  return collect(doc, ctx, true);
+  let elements: string[] | undefined;
+  return collect(doc, ctx, (i) => (elements ??= topLevelElements(text))[i], true);
 }
 
-function collect(items: unknown[], ctx: ParseContext, isBatch: boolean): ParseResult {
+/**
+ * @param rawOf the element's text exactly as the device sent it (the quarantine keeps that, not
+ *   a re-serialisation: `1e400` must stay `1e400`, not become `null`); asked for refused ones only.
+ */
+function collect(items: unknown[], ctx: ParseContext, rawOf: (i: number) => string, isBatch: boolean): ParseResult {
   const readings: Reading[] = [];
   const rejections: Rejection<RejectionCode>[] = [];
+  const warnings: ReadingWarning[] = [];
   items.forEach((item, i) => {
     const outcome = validateReading(item, ctx);
     if ('reasons' in outcome) {
-      rejections.push({
-        index: isBatch ? i : null,
-        reasons: outcome.reasons,
-        raw: capped(JSON.stringify(item) ?? String(item)),
-      });
-    } else {
-      readings.push(outcome);
+      rejections.push({ index: isBatch ? i : null, reasons: outcome.reasons, raw: capped(rawOf(i)) });
+      return;
     }
+    readings.push(outcome);
+    for (const field of strayFlags(item as Record<string, unknown>, outcome))
+      warnings.push({
+        index: isBatch ? i : null,
+        code: 'flag_without_value',
+        field: `flags.${field}`,
+        message: `flag for ${field} dropped: the reading carries no ${field} value (reading kept)`,
+      });
   });
-  return { readings, rejections };
+  return { readings, rejections, warnings };
+}
+
+/** Flagged metrics the reading has no value for (a sensor absent or broken): the reading is kept, the flag dropped. */
+function strayFlags(source: Record<string, unknown>, reading: Reading): string[] {
+  const sent = source['flags'];
+  if (typeof sent !== 'object' || sent === null) return [];
+  return Object.keys(sent).filter((key) => reading.values[key as MetricKey] === undefined);
+}
+
+/**
+ * The source text of each element of a JSON array that already parsed: splits at the commas of
+ * nesting depth 1, outside strings. Hand-written because JSON.parse gives values, not their text.
+ */
+export function topLevelElements(text: string): string[] {
+  const elements: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth === 1) start = i + 1;
+    } else if (c === ']' || c === '}') {
+      if (depth === 1) elements.push(text.slice(start, i).trim());
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      elements.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return elements;
 }
 
 /** Validates one element; returns the reading or every reason it was refused. */
@@ -135,6 +184,7 @@ export function acceptValid(item: unknown, ctx: ParseContext): Reading | null {
     }
   }
   if (metrics === 0) return null;
+  for (const key in flags) if (values[key as MetricKey] === undefined) return null; // warned about on the strict path
   if (ts !== null && (ts > ctx.receivedAt + MAX_FUTURE_SKEW_MS || ts < ctx.receivedAt - ctx.maxAgeMs)) return null;
   return {
     deviceId: ctx.deviceId,
@@ -199,8 +249,17 @@ export function validateReadingStrict(
     ts: sentTs ?? ctx.receivedAt,
     serverTime: sentTs === null,
     values,
-    flags: (source['flags'] as Partial<Record<MetricKey, DataFlag>> | undefined) ?? {},
+    flags: flagsOfValues(source['flags'] as Partial<Record<MetricKey, DataFlag>> | undefined, values),
   };
+}
+
+function flagsOfValues(
+  flags: Partial<Record<MetricKey, DataFlag>> | undefined,
+  values: Partial<Record<MetricKey, number>>,
+): Partial<Record<MetricKey, DataFlag>> {
+  const kept: Partial<Record<MetricKey, DataFlag>> = {};
+  for (const key of METRIC_KEYS) if (flags?.[key] !== undefined && values[key] !== undefined) kept[key] = flags[key];
+  return kept;
 }
 
 function fieldReasons(errors: ValidationError[]): RejectionReason<RejectionCode>[] {

@@ -1,5 +1,6 @@
 import { IsNumber, Max, Min, ValidateIf, ValidationOptions, registerDecorator } from 'class-validator';
 import { DATA_FLAGS, DataFlag, METRICS, MetricKey, isDataFlag, isMetricKey } from './metrics';
+import { wallTimeToEpochMs } from './local-time';
 import { RejectionCode } from './rejection';
 
 /** Tags a class-validator constraint with the rejection code it stands for. */
@@ -11,17 +12,35 @@ function because(reason: RejectionCode, message: string): ValidationOptions {
  * ISO 8601 with an explicit offset (`Z` or `±hh:mm`): a local time without a zone is ambiguous
  * for devices that may run on UTC or on Asia/Shanghai time.
  */
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))$/;
 
-/** Reading time as sent: ISO 8601 with offset, or integer epoch milliseconds. Null if neither. */
+/**
+ * Reading time as sent: ISO 8601 with offset, or integer epoch milliseconds. Null if neither, or
+ * if the date is not on the calendar: `Date.parse` would move 2026-09-31 to 1 October.
+ */
 export function readingTimeToEpochMs(value: unknown): number | null {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : null;
-  if (typeof value !== 'string' || !ISO_WITH_OFFSET.test(value)) return null;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? ms : null;
+  if (typeof value !== 'string') return null;
+  const m = ISO_WITH_OFFSET.exec(value);
+  if (m === null) return null;
+  const offsetHours = m[8] ? 0 : Number(m[10]);
+  const offsetMinutes = m[8] ? 0 : Number(m[11]);
+  if (offsetHours > 14 || offsetMinutes > 59) return null;
+  const offsetMs = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  const fraction = m[7] ? Number(m[7].padEnd(3, '0').slice(0, 3)) : 0;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  return wallTimeToEpochMs(offsetMs, year, month, day, hour, minute, second, fraction);
 }
 
 const NON_FINITE_TEXT = new Set(['NaN', 'Infinity', '+Infinity', '-Infinity', 'inf', '-inf', 'nan']);
+
+/** Why a `ts` is refused, as precisely as can be said. */
+function readingTimeProblem(value: unknown): string {
+  if (typeof value === 'string' && ISO_WITH_OFFSET.test(value))
+    return `ts "${value.slice(0, 40)}" is not a real calendar date and time (or its offset is beyond ±14:59)`;
+  return 'ts must be ISO 8601 with an offset (e.g. 2026-03-01T08:00:00+08:00) or integer epoch milliseconds';
+}
 
 /** Composite validator: the reading time of contract v1. */
 function IsReadingTime(): PropertyDecorator {
@@ -30,10 +49,7 @@ function IsReadingTime(): PropertyDecorator {
       name: 'isReadingTime',
       target: target.constructor,
       propertyName: property as string,
-      options: because(
-        'bad_timestamp',
-        'ts must be ISO 8601 with an offset (e.g. 2026-03-01T08:00:00+08:00) or integer epoch milliseconds',
-      ),
+      options: { context: { reason: 'bad_timestamp' }, message: (args) => readingTimeProblem(args.value) },
       validator: { validate: (value: unknown) => readingTimeToEpochMs(value) !== null },
     });
 }

@@ -36,3 +36,18 @@ export interface Rejection<Code extends string = string> {
   /** The refused element (or whole payload) as text, for the quarantine. */
   readonly raw: string;
 }
+
+/**
+ * Accepted readings with something the device should fix, counted in
+ * `dustwatch_readings_warnings_total{reason}` and reported on `devices/{id}/errors`.
+ */
+export const WARNING_CODES = ['flag_without_value'] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+export interface ReadingWarning<Code extends string = string> {
+  /** Position in the batch, or null for a single reading. */
+  readonly index: number | null;
+  readonly code: Code;
+  readonly field: string;
+  readonly message: string;
+}
