@@ -5,10 +5,17 @@ import {
   ConfigError,
   InvalidInputError,
   RegistryService,
+  SecretHasher,
   loadConfigFromEnvironment,
   systemClock,
 } from '@dustwatch/core';
-import { MAIN_MIGRATIONS, RegistryRepository, WriteQueue, openDatabase } from '@dustwatch/store-sqlite';
+import {
+  MAIN_MIGRATIONS,
+  RegistryRepository,
+  WriteQueue,
+  loadOrCreatePepper,
+  openDatabase,
+} from '@dustwatch/store-sqlite';
 
 const USAGE = `Usage: dustwatch-admin <command>
 
@@ -49,7 +56,11 @@ async function importFleet(args: string[]): Promise<number> {
   }
   const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
   try {
-    const registry = new RegistryService(new RegistryRepository({ db, writes: new WriteQueue() }), systemClock);
+    const registry = new RegistryService(
+      new RegistryRepository({ db, writes: new WriteQueue() }),
+      systemClock,
+      new SecretHasher(loadOrCreatePepper(config.dataDir)),
+    );
     const started = Date.now();
     const summary = await registry.importFleet(document, progress);
     if (summary.generatedSecrets.length > 0) {

@@ -18,6 +18,7 @@ import {
   API_KEY_STORE,
   CLOCK,
   CONFIG,
+  DEVICE_SECRET_PEPPER,
   LOGGER,
   PRESENCE_STORE,
   QUARANTINE_STORE,
@@ -34,6 +35,8 @@ import { ReadingsStore } from './ports/readings-store';
 import { RegistryStore } from './ports/registry-store';
 import { Presence } from './presence/presence';
 import { RegistryService } from './registry/registry.service';
+import { SecretHasher } from './registry/secrets';
+import { DeviceLogin } from './auth/device-login';
 import { FleetSnapshot } from './snapshot/fleet-snapshot';
 
 /** Webhook is configured per deployment; MQTT and InfluxDB always listen. */
@@ -58,16 +61,20 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     },
     {
       provide: IngestCore,
-      inject: [READINGS_STORE, QUARANTINE_STORE, IngestMetrics, ReadingsAcceptedBus, RULE_SET],
+      inject: [READINGS_STORE, QUARANTINE_STORE, IngestMetrics, ReadingsAcceptedBus, RULE_SET, CONFIG],
       useFactory: (
         readings: ReadingsStore,
         quarantine: QuarantineStore,
         metrics: IngestMetrics,
         bus: ReadingsAcceptedBus,
         ruleSet: RuleSet,
+        config: IngestConfig,
       ) => {
-        metrics.declareRejectionCodes(contractV1Decoder.rejectionCodes);
-        return new IngestCore(readings, quarantine, metrics, bus, { journalMetrics: metricsUsed(ruleSet) });
+        metrics.declareRejectionCodes(contractV1Decoder.rejectionCodes, contractV1Decoder.warningCodes);
+        return new IngestCore(readings, quarantine, metrics, bus, {
+          journalMetrics: metricsUsed(ruleSet),
+          quarantinePerDeviceHour: config.quarantinePerDeviceHour,
+        });
       },
     },
     {
@@ -87,9 +94,15 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     },
     {
       provide: RegistryService,
-      inject: [REGISTRY_STORE, CLOCK, Presence],
-      useFactory: (store: RegistryStore, clock: Clock, presence: Presence) =>
-        new RegistryService(store, clock, presence),
+      inject: [REGISTRY_STORE, CLOCK, DEVICE_SECRET_PEPPER, Presence],
+      useFactory: (store: RegistryStore, clock: Clock, pepper: Buffer, presence: Presence) =>
+        new RegistryService(store, clock, new SecretHasher(pepper), presence),
+    },
+    {
+      provide: DeviceLogin,
+      inject: [RegistryService, CLOCK, IngestMetrics],
+      useFactory: (registry: RegistryService, clock: Clock, metrics: IngestMetrics) =>
+        new DeviceLogin(registry, clock, metrics),
     },
     {
       provide: ApiKeyAuthenticator,
@@ -170,6 +183,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     IngestCore,
     Presence,
     RegistryService,
+    DeviceLogin,
     ApiKeyAuthenticator,
     AlertFeed,
     AlertService,

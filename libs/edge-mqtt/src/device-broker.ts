@@ -15,10 +15,12 @@ import {
   ContextLogger,
   DeviceEdge,
   DeviceFeedback,
+  DeviceLogin,
   IngestCore,
   IngestMetrics,
   Presence,
   Principal,
+  RateLimitedLog,
   RegistryService,
   SpoolFullError,
 } from '@dustwatch/core';
@@ -32,6 +34,7 @@ const { Aedes: AedesBroker } = nodeRequire('aedes') as { Aedes: { createBroker(o
 
 // MQTT 3.1.1 §3.2.2.3 CONNACK return codes.
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -75,8 +78,9 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly connected = new Map<string, Client>();
-  private lastQuotaWarning = 0;
   private boundPort: number | null = null;
+  /** Warnings anyone can trigger are rate-limited per address or device and reason. */
+  private readonly warnings: RateLimitedLog;
 
   constructor(
     private readonly registry: RegistryService,
@@ -87,8 +91,10 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     private readonly logger: ContextLogger,
     private readonly options: BrokerOptions,
     private readonly apiKeys: ApiKeyAuthenticator,
+    private readonly logins: DeviceLogin,
   ) {
     registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
+    this.warnings = new RateLimitedLog(logger, clock, () => metrics.logLinesSuppressed.inc({ context: 'mqtt' }));
   }
 
   get listening(): boolean {
@@ -117,9 +123,14 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     const aedes = this.aedes;
     aedes.on('client', (client) => this.onConnected(client as DeviceClient));
     aedes.on('clientDisconnect', (client) => this.onDisconnected(client));
-    aedes.on('clientError', (client, error) =>
-      this.logger.warn('MQTT client error', { deviceId: client.id, error: error.message }),
-    );
+    aedes.on('clientError', (client, error) => {
+      // A refused CONNECT ends in a client error too; it was logged (rate-limited) when refused.
+      if ((error as Error & { errorCode?: number }).errorCode !== undefined) return;
+      this.warnings.warn(`client-error:${client.id}`, 'MQTT client error', {
+        deviceId: client.id,
+        error: error.message,
+      });
+    });
 
     this.server = createServer((socket) => this.accept(socket, aedes));
     await new Promise<void>((resolve, reject) => {
@@ -177,7 +188,10 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
       this.metrics.publishesRefused.inc({
         reason: error instanceof PacketTooLargeError ? 'packet_too_large' : 'malformed_packet',
       });
-      this.logger.warn('MQTT connection dropped', { remote: socket.remoteAddress, error: error.message });
+      this.warnings.warn(`dropped:${socket.remoteAddress}`, 'MQTT connection dropped', {
+        remote: socket.remoteAddress,
+        error: error.message,
+      });
       socket.destroy();
       return null;
     };
@@ -190,9 +204,15 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     password: Buffer | undefined,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): Promise<void> {
+    const remote = (client.conn as Partial<Socket>).remoteAddress ?? 'unknown';
     const refuse = (code: number, message: string): void => {
       this.metrics.connectsRefused.inc({ code: String(code) });
-      this.logger.warn('MQTT CONNECT refused', { clientId: String(client.id).slice(0, 80), code, reason: message });
+      this.warnings.warn(`connect:${remote}:${code}`, 'MQTT CONNECT refused', {
+        clientId: String(client.id).slice(0, 80),
+        remote,
+        code,
+        reason: message,
+      });
       done(refusal(code, message), false);
     };
     if (!isValidId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is not a valid device id');
@@ -201,8 +221,10 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     if (!password || password.length === 0) return refuse(BAD_USERNAME_OR_PASSWORD, 'password (device secret) missing');
     try {
       if (username === API_KEY_USERNAME) return await this.authenticateSubscriber(client, password, refuse, done);
-      const result = await this.registry.authenticateDevice(client.id, password.toString('utf8'));
+      const result = await this.logins.login(this.name, client.id, password.toString('utf8'), remote);
       if (!result.ok) {
+        if (result.reason === 'throttled')
+          return refuse(SERVER_UNAVAILABLE, 'too many failed logins from this address or for this device: try later');
         return result.reason === 'disabled'
           ? refuse(NOT_AUTHORIZED, 'device is disabled')
           : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
@@ -254,7 +276,7 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     if (!mayPublish(client.id, packet.topic)) {
       // MQTT 3.1.1 has no negative PUBACK: refusing means closing the connection (MQTT-3.3.5-2).
       this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
-      this.logger.warn('MQTT PUBLISH refused: topic not allowed', {
+      this.warnings.warn(`topic:${client.id}`, 'MQTT PUBLISH refused: topic not allowed', {
         deviceId: client.id,
         topic: packet.topic.slice(0, 200),
       });
@@ -286,28 +308,30 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
         edge: this.name,
         readings: decoded.readings,
         rejections: decoded.rejections,
+        warnings: decoded.warnings,
         receivedAt,
       })
       .then(
         (outcome) => {
-          if (outcome.rejections.length > 0)
+          if (outcome.rejections.length > 0 || outcome.warnings.length > 0)
             this.tellDevice(client.id, {
               accepted: outcome.accepted,
               rejected: outcome.rejections.map((r) => ({ index: r.index, reasons: r.reasons })),
+              warnings: outcome.warnings,
             });
           done(null);
         },
         (error: Error) => {
           if (error instanceof SpoolFullError) {
             this.metrics.publishesRefused.inc({ reason: 'spool_full' });
-            const now = this.clock.now();
-            if (now - this.lastQuotaWarning > 10_000) {
-              this.lastQuotaWarning = now;
-              this.logger.error('SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog', {
+            this.warnings.warn(
+              'spool-full',
+              'SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog',
+              {
                 deviceId: client.id,
                 error: error.message,
-              });
-            }
+              },
+            );
           } else {
             this.metrics.publishesRefused.inc({ reason: 'internal_error' });
             this.logger.error('ingest failed; reading not acknowledged', { deviceId: client.id, error: error.message });
@@ -326,13 +350,18 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
       client.dustwatch?.kind === 'subscriber' ? mayWatchAlerts(sub.topic) : maySubscribe(client.id, sub.topic);
     if (allowed) return done(null, sub);
     this.metrics.subscribesRefused.inc();
-    this.logger.warn('MQTT SUBSCRIBE refused', { deviceId: client.id, topic: sub.topic.slice(0, 200) });
+    this.warnings.warn(`subscribe:${client.id}`, 'MQTT SUBSCRIBE refused', {
+      deviceId: client.id,
+      topic: sub.topic.slice(0, 200),
+    });
     done(null, null); // aedes answers SUBACK 0x80 for a null subscription
   }
 
   /** Feedback on `devices/{id}/errors` (contract v1). */
   private tellDevice(deviceId: string, feedback: DeviceFeedback): void {
-    const body = JSON.stringify({ accepted: feedback.accepted, rejected: feedback.rejected });
+    const body = JSON.stringify(
+      feedback.warnings.length > 0 ? feedback : { accepted: feedback.accepted, rejected: feedback.rejected },
+    );
     this.aedes?.publish(
       {
         cmd: 'publish',

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import {
   ApiKeyAuthenticator,
+  DeviceLogin,
   CLOCK,
   CONFIG,
   Clock,
@@ -22,7 +23,17 @@ import { MqttAlertChannel } from './mqtt-alert.channel';
   providers: [
     {
       provide: DeviceBroker,
-      inject: [RegistryService, IngestCore, Presence, IngestMetrics, CLOCK, LOGGER, CONFIG, ApiKeyAuthenticator],
+      inject: [
+        RegistryService,
+        IngestCore,
+        Presence,
+        IngestMetrics,
+        CLOCK,
+        LOGGER,
+        CONFIG,
+        ApiKeyAuthenticator,
+        DeviceLogin,
+      ],
       useFactory: (
         registry: RegistryService,
         core: IngestCore,
@@ -32,6 +43,7 @@ import { MqttAlertChannel } from './mqtt-alert.channel';
         log: LoggerFactory,
         c: IngestConfig,
         apiKeys: ApiKeyAuthenticator,
+        logins: DeviceLogin,
       ) =>
         new DeviceBroker(
           registry,
@@ -42,6 +54,7 @@ import { MqttAlertChannel } from './mqtt-alert.channel';
           log.forContext('MqttBroker'),
           { host: c.mqttHost, port: c.mqttPort, maxReadingAgeMs: maxReadingAgeMs(c) },
           apiKeys,
+          logins,
         ),
     },
     {

@@ -8,3 +8,4 @@ export * from './api-keys.repository';
 export * from './sqlite-store.module';
 export * from './temp-database';
 export * from './write-queue';
+export * from './pepper';

@@ -2,25 +2,59 @@ import { Rejection, RejectionReason } from '@dustwatch/telemetry';
 import { QuarantineEntry, QuarantineStore } from '@dustwatch/core';
 import { Db, QueuedDb } from './sqlite';
 
-/** Refused readings, kept with their raw text (capped), device, receive time and every reason. */
+const HOUR_MS = 3_600_000;
+
+export interface QuarantineLimits {
+  /** Bytes of raw text and reasons kept; past it the oldest rows are deleted down to 90 %. */
+  readonly quotaBytes: number;
+  /** Rows older than this (by receive time) are deleted, checked once an hour. */
+  readonly retentionMs: number;
+}
+
+/**
+ * Refused readings, kept with their raw text (capped), device, receive time and every reason.
+ * Bounded twice: a byte quota (oldest rows go first, so the newest refusals, the ones an operator
+ * is looking into, stay) and a retention period. The per-device hourly cap is the ingest core's.
+ */
 export class QuarantineRepository implements QuarantineStore {
   private readonly insert;
-
   private readonly db: Db;
+  private storedBytes: number;
+  private lastRetentionAt = 0;
 
-  constructor(private readonly main: QueuedDb) {
+  constructor(
+    private readonly main: QueuedDb,
+    private readonly limits: QuarantineLimits,
+  ) {
     const db = (this.db = main.db);
     this.insert = db.prepare(
       'INSERT INTO quarantine (device_id, received_at, batch_index, reasons, raw) VALUES (?, ?, ?, ?, ?)',
     );
+    this.storedBytes = this.measure();
+  }
+
+  get bytes(): number {
+    return this.storedBytes;
+  }
+
+  get quota(): number {
+    return this.limits.quotaBytes;
   }
 
   /** Committed when the promise resolves: the PUBACK that follows may rely on it. */
   async add(deviceId: string, receivedAt: number, rejections: readonly Rejection[]): Promise<void> {
     return this.main.writes.run(async () => {
+      let added = 0;
       this.db.transaction(() => {
-        for (const r of rejections) this.insert.run(deviceId, receivedAt, r.index, JSON.stringify(r.reasons), r.raw);
+        for (const r of rejections) {
+          const reasons = JSON.stringify(r.reasons);
+          this.insert.run(deviceId, receivedAt, r.index, reasons, r.raw);
+          added += Buffer.byteLength(reasons) + Buffer.byteLength(r.raw);
+        }
       })();
+      this.storedBytes += added;
+      if (receivedAt - this.lastRetentionAt >= HOUR_MS) this.expire(receivedAt);
+      if (this.storedBytes > this.limits.quotaBytes) this.trim();
     });
   }
 
@@ -40,5 +74,40 @@ export class QuarantineRepository implements QuarantineStore {
       receivedAt: new Date(r.receivedAt).toISOString(),
       reasons: JSON.parse(r.reasons) as RejectionReason[],
     }));
+  }
+
+  private measure(): number {
+    return (
+      this.db
+        .prepare(
+          'SELECT coalesce(sum(length(CAST(reasons AS BLOB)) + length(CAST(raw AS BLOB))), 0) AS n FROM quarantine',
+        )
+        .get() as { n: number }
+    ).n;
+  }
+
+  private expire(now: number): void {
+    this.lastRetentionAt = now;
+    if (this.db.prepare('DELETE FROM quarantine WHERE received_at < ?').run(now - this.limits.retentionMs).changes > 0)
+      this.storedBytes = this.measure();
+  }
+
+  /** Deletes the oldest rows until the quarantine is at 90 % of its quota. */
+  private trim(): void {
+    const target = this.limits.quotaBytes * 0.9;
+    const oldest = this.db.prepare(
+      'SELECT id, length(CAST(reasons AS BLOB)) + length(CAST(raw AS BLOB)) AS bytes FROM quarantine ORDER BY id LIMIT 1000',
+    );
+    while (this.storedBytes > target) {
+      const rows = oldest.all() as { id: number; bytes: number }[];
+      if (rows.length === 0) break;
+      let lastId = rows[0].id;
+      for (const row of rows) {
+        if (this.storedBytes <= target) break;
+        this.storedBytes -= row.bytes;
+        lastId = row.id;
+      }
+      this.db.prepare('DELETE FROM quarantine WHERE id <= ?').run(lastId);
+    }
   }
 }

@@ -144,6 +144,16 @@ export class RegistryRepository implements RegistryStore {
     });
   }
 
+  async replaceSecretHash(id: string, expected: string, secretHash: string, now: number): Promise<boolean> {
+    return this.main.writes.run(async () => {
+      return (
+        this.db
+          .prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ? AND secret_hash = ?')
+          .run(secretHash, now, id, expected).changes === 1
+      );
+    });
+  }
+
   /** Every device with its site's district: what the rule engine needs to know of the fleet. */
   async deviceDirectory(): Promise<DirectoryEntry[]> {
     return this.db

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { JournalEntry, ReadingsStore, SpoolBatch, SpoolEntry, SpoolFullError } from '@dustwatch/core';
 import { Db } from './sqlite';
 
@@ -21,13 +22,20 @@ interface PendingCommit {
  * is a redelivery (QoS 1 DUP, a resent buffer) and its line is not spooled again — first wins,
  * as in the rule windows. The journal is kept `journalRetentionMs` (what the rule windows need
  * after a restart), pruned by this store once a minute.
+ *
+ * The quota is on disk, as an operator sizes it: the pages of spool.db in use (pages freed by
+ * deletes are reused, so a file grown during an outage does not stay "full") plus the WAL file,
+ * measured after every commit and delete. Between measurements, pending lines count by length.
+ * The WAL is checkpointed and truncated in steps of an eighth and a quarter of the quota, so it
+ * never holds the quota's room by itself.
  */
 export class SqliteReadingsStore implements ReadingsStore {
   private pending: PendingCommit[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
   private depthRows: number;
-  private bytesStored: number;
+  private diskBytes = 0;
+  private readonly pageSize: number;
   private lastPrune = 0;
   private readonly listeners = new Set<() => void>();
   private readonly insert;
@@ -41,12 +49,11 @@ export class SqliteReadingsStore implements ReadingsStore {
     private readonly journalRetentionMs: number,
     private readonly now: () => number,
   ) {
-    const stats = db.prepare('SELECT count(*) AS n, coalesce(sum(length(line)), 0) AS bytes FROM spool').get() as {
-      n: number;
-      bytes: number;
-    };
-    this.depthRows = stats.n;
-    this.bytesStored = stats.bytes;
+    this.depthRows = (db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
+    const pageSize = (this.pageSize = db.pragma('page_size', { simple: true }) as number);
+    db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.min(1000, Math.floor(quotaBytes / 8 / pageSize)))}`);
+    db.pragma(`journal_size_limit = ${Math.min(64 * 1024 * 1024, Math.floor(quotaBytes / 4))}`);
+    this.measureDisk();
     this.insert = db.prepare('INSERT INTO spool (received_at, line) VALUES (?, ?)');
     this.insertJournal = db.prepare('INSERT OR IGNORE INTO readings_journal (device_id, ts, vals) VALUES (?, ?, ?)');
     this.selectBatch = db.prepare('SELECT id, received_at AS receivedAt, line FROM spool ORDER BY id LIMIT ?');
@@ -58,7 +65,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   get bytes(): number {
-    return this.bytesStored + this.pendingBytes;
+    return this.diskBytes + this.pendingBytes;
   }
 
   get overQuota(): boolean {
@@ -94,7 +101,6 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.pending = [];
     this.pendingBytes = 0;
     let rows = 0;
-    let bytes = 0;
     const duplicates: number[] = [];
     try {
       this.db.transaction(() => {
@@ -107,7 +113,6 @@ export class SqliteReadingsStore implements ReadingsStore {
             }
             this.insert.run(item.receivedAt, line);
             rows += 1;
-            bytes += line.length;
           }
           duplicates.push(dup);
         }
@@ -117,7 +122,7 @@ export class SqliteReadingsStore implements ReadingsStore {
       return;
     }
     this.depthRows += rows;
-    this.bytesStored += bytes;
+    this.measureDisk();
     batch.forEach((item, i) => item.resolve({ duplicates: duplicates[i] }));
     for (const listener of this.listeners) listener();
     this.pruneJournal();
@@ -138,7 +143,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   async remove(batch: SpoolBatch): Promise<void> {
     this.deleteUpTo.run(batch.lastId);
     this.depthRows -= batch.lines.length;
-    this.bytesStored -= batch.bytes;
+    this.measureDisk();
   }
 
   async bury(batch: SpoolBatch, error: string, now: number): Promise<void> {
@@ -152,7 +157,21 @@ export class SqliteReadingsStore implements ReadingsStore {
       this.deleteUpTo.run(batch.lastId);
     })();
     this.depthRows -= batch.lines.length;
-    this.bytesStored -= batch.bytes;
+    this.measureDisk();
+  }
+
+  /** Used pages of the database file plus the WAL file's size. */
+  private measureDisk(): void {
+    const pages =
+      (this.db.pragma('page_count', { simple: true }) as number) -
+      (this.db.pragma('freelist_count', { simple: true }) as number);
+    let wal = 0;
+    try {
+      wal = statSync(`${this.db.name}-wal`).size;
+    } catch {
+      // no WAL file (yet): nothing to add
+    }
+    this.diskBytes = pages * this.pageSize + wal;
   }
 
   /** True when SQLite can take a write lock on the spool right now. */

@@ -7,6 +7,7 @@ import {
   CLOCK,
   CONFIG,
   Clock,
+  DEVICE_SECRET_PEPPER,
   IngestConfig,
   OUTBOX_STORE,
   PRESENCE_STORE,
@@ -20,6 +21,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { SqlitePresenceStore } from './presence.repository';
 import { QuarantineRepository } from './quarantine.repository';
 import { RegistryRepository } from './registry.repository';
+import { loadOrCreatePepper } from './pepper';
 import { SqliteReadingsStore } from './spool';
 import { Db, MAIN_MIGRATIONS, QueuedDb, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
 import { WriteQueue } from './write-queue';
@@ -63,14 +65,36 @@ const JOURNAL_SLACK_MS = 60_000;
           () => clock.now(),
         ),
     },
-    { provide: QUARANTINE_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new QuarantineRepository(main) },
+    {
+      provide: DEVICE_SECRET_PEPPER,
+      inject: [CONFIG],
+      useFactory: (config: IngestConfig) => loadOrCreatePepper(config.dataDir),
+    },
+    {
+      provide: QUARANTINE_STORE,
+      inject: [MAIN_DB, CONFIG],
+      useFactory: (main: QueuedDb, config: IngestConfig) =>
+        new QuarantineRepository(main, {
+          quotaBytes: config.quarantineQuotaMb * 1024 * 1024,
+          retentionMs: config.quarantineRetentionDays * 86_400_000,
+        }),
+    },
     { provide: PRESENCE_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new SqlitePresenceStore(main) },
     { provide: REGISTRY_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new RegistryRepository(main) },
     { provide: ALERT_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new AlertRepository(main) },
     { provide: OUTBOX_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new OutboxRepository(main) },
     { provide: API_KEY_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new ApiKeysRepository(main) },
   ],
-  exports: [READINGS_STORE, QUARANTINE_STORE, PRESENCE_STORE, REGISTRY_STORE, ALERT_STORE, OUTBOX_STORE, API_KEY_STORE],
+  exports: [
+    DEVICE_SECRET_PEPPER,
+    READINGS_STORE,
+    QUARANTINE_STORE,
+    PRESENCE_STORE,
+    REGISTRY_STORE,
+    ALERT_STORE,
+    OUTBOX_STORE,
+    API_KEY_STORE,
+  ],
 })
 export class SqliteStoreModule implements OnApplicationShutdown {
   constructor(

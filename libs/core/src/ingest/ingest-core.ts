@@ -1,4 +1,4 @@
-import { MetricKey, Reading, Rejection, complianceValues, readingToLine } from '@dustwatch/telemetry';
+import { MetricKey, Reading, ReadingWarning, Rejection, complianceValues, readingToLine } from '@dustwatch/telemetry';
 import { SpoolFullError } from '../kernel/errors';
 import { IngestMetrics } from '../kernel/metrics';
 import { QuarantineStore } from '../ports/quarantine-store';
@@ -13,6 +13,7 @@ export interface IngestCommand {
   readonly edge: string;
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
+  readonly warnings: readonly ReadingWarning[];
   readonly receivedAt: number;
 }
 
@@ -21,45 +22,80 @@ export interface IngestOutcome {
   /** Accepted readings that were redeliveries of one already journalled: acknowledged, not stored again. */
   readonly duplicates: number;
   readonly rejections: readonly Rejection[];
+  readonly warnings: readonly ReadingWarning[];
 }
 
 export interface IngestCoreOptions {
   /** Metrics whose compliance-valid values are journalled with each reading (what the rule windows rebuild from). */
   readonly journalMetrics: readonly MetricKey[];
+  /** Refused readings whose raw text is kept, per device and clock hour; the rest are counted only. */
+  readonly quarantinePerDeviceHour: number;
+}
+
+/**
+ * The quarantine's per-device rate cap: a device that floods garbage keeps its first refusals of
+ * each hour (enough to diagnose it), not 37,000 rows a second. One map entry per device that
+ * sent refused readings this hour; only authenticated devices get here.
+ */
+export class QuarantineBudget {
+  private hour = -1;
+  private readonly kept = new Map<string, number>();
+
+  constructor(private readonly perDeviceHour: number) {}
+
+  /** How many of `count` refused readings received now may be kept. */
+  take(deviceId: string, receivedAt: number, count: number): number {
+    const hour = Math.floor(receivedAt / 3_600_000);
+    if (hour !== this.hour) {
+      this.hour = hour;
+      this.kept.clear();
+    }
+    const used = this.kept.get(deviceId) ?? 0;
+    const allowed = Math.max(0, Math.min(count, this.perDeviceHour - used));
+    if (allowed > 0) this.kept.set(deviceId, used + allowed);
+    return allowed;
+  }
 }
 
 /**
  * The ingest use case, shared by every edge. One unit of work per payload: refused readings to
- * the quarantine, accepted ones (line protocol plus journal entry) to the spool; it resolves only
+ * the quarantine (within the device's hourly cap), accepted ones (line protocol plus journal entry) to the spool; it resolves only
  * when both are on disk, so the edge may acknowledge afterwards, and only then publishes
  * ReadingsAccepted (presence, rules). Throws SpoolFullError at the quota, before writing anything:
  * a refused payload is redelivered and must not leave a quarantine row behind each time.
  */
 export class IngestCore {
+  private readonly quarantineBudget: QuarantineBudget;
+
   constructor(
     private readonly readings: ReadingsStore,
     private readonly quarantine: QuarantineStore,
     private readonly metrics: IngestMetrics,
     private readonly accepted: ReadingsAcceptedBus,
     private readonly options: IngestCoreOptions,
-  ) {}
+  ) {
+    this.quarantineBudget = new QuarantineBudget(options.quarantinePerDeviceHour);
+  }
 
   async execute(command: IngestCommand): Promise<IngestOutcome> {
     if (this.readings.overQuota) throw new SpoolFullError(`spool is at its quota of ${this.readings.quota} bytes`);
-    const { deviceId, readings, rejections, receivedAt } = command;
-    const quarantined = rejections.length > 0 ? this.quarantine.add(deviceId, receivedAt, rejections) : undefined;
+    const { deviceId, readings, rejections, warnings, receivedAt } = command;
+    const kept = rejections.length > 0 ? this.quarantineBudget.take(deviceId, receivedAt, rejections.length) : 0;
+    const quarantined = kept > 0 ? this.quarantine.add(deviceId, receivedAt, rejections.slice(0, kept)) : undefined;
     const samples = readings.map((r) => ({ ts: r.ts, values: complianceValues(r, this.options.journalMetrics) }));
     const entries = readings.map((r, i) => this.spoolEntry(r, command.siteId, samples[i].values));
     const committed = readings.length > 0 ? this.readings.commit(entries, receivedAt) : undefined;
     await quarantined;
     const { duplicates } = (await committed) ?? { duplicates: 0 };
     for (const r of rejections) this.metrics.readingsRejected.inc({ reason: r.reasons[0].code });
+    if (kept < rejections.length) this.metrics.quarantineNotKept.inc(rejections.length - kept);
+    for (const w of warnings) this.metrics.readingsWarned.inc({ reason: w.code });
     if (readings.length > 0) {
       this.metrics.readingsAccepted.inc(readings.length);
       if (duplicates > 0) this.metrics.readingsDuplicate.inc(duplicates);
       this.accepted.publish({ deviceId, siteId: command.siteId, edge: command.edge, readings, samples, receivedAt });
     }
-    return { accepted: readings.length, duplicates, rejections };
+    return { accepted: readings.length, duplicates, rejections, warnings };
   }
 
   private spoolEntry(reading: Reading, siteId: string, journalValues: object): SpoolEntry {

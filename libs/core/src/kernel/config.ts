@@ -40,7 +40,13 @@ export class IngestConfig {
   @MinLength(16, { message: 'adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)' })
   adminApiKey!: string;
 
+  /** Disk the spool may take (spool.db's used pages plus its WAL); at it readings are refused. */
   @IsInt() @Min(1) spoolQuotaMb = 1024;
+  /** Refused readings kept with their raw text, per device and hour; the rest are counted only. */
+  @IsInt() @Min(0) @Max(100_000) quarantinePerDeviceHour = 100;
+  /** Bytes of raw text and reasons the quarantine keeps; beyond it the oldest entries go. */
+  @IsInt() @Min(1) quarantineQuotaMb = 64;
+  @IsInt() @Min(1) @Max(3650) quarantineRetentionDays = 30;
   @IsIn(['full', 'normal']) spoolSync: 'full' | 'normal' = 'full';
 
   /** YAML or JSON rule file (docs/rules.md); the domain reference's defaults when unset. */
@@ -85,6 +91,9 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_ADMIN_API_KEY', 'adminApiKey', 'string'],
   ['DUSTWATCH_SPOOL_QUOTA_MB', 'spoolQuotaMb', 'int'],
   ['DUSTWATCH_SPOOL_SYNC', 'spoolSync', 'string'],
+  ['DUSTWATCH_QUARANTINE_PER_DEVICE_HOUR', 'quarantinePerDeviceHour', 'int'],
+  ['DUSTWATCH_QUARANTINE_QUOTA_MB', 'quarantineQuotaMb', 'int'],
+  ['DUSTWATCH_QUARANTINE_RETENTION_DAYS', 'quarantineRetentionDays', 'int'],
   ['DUSTWATCH_RULES_FILE', 'rulesFile', 'string'],
   ['DUSTWATCH_RULE_TICK_MS', 'ruleTickMs', 'int'],
   ['DUSTWATCH_ALERT_RENOTIFY_MINUTES', 'alertRenotifyMinutes', 'int'],

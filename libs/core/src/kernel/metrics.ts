@@ -32,6 +32,39 @@ export class IngestMetrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  readonly deviceLoginsRefused = new Counter({
+    name: 'dustwatch_device_logins_refused_total',
+    help: 'Device logins refused, by edge and reason (bad_credentials, disabled, throttled: refused unchecked during a back-off)',
+    labelNames: ['edge', 'reason'],
+    registers: [this.registry],
+  });
+  readonly logLinesSuppressed = new Counter({
+    name: 'dustwatch_log_lines_suppressed_total',
+    help: 'Repeated warnings held back by the per-key log rate limit, by logger',
+    labelNames: ['context'],
+    registers: [this.registry],
+  });
+  readonly readingsWarned = new Counter({
+    name: 'dustwatch_readings_warnings_total',
+    help: 'Accepted readings with something the device should fix (e.g. a flag for a metric it did not send), by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly quarantineNotKept = new Counter({
+    name: 'dustwatch_quarantine_not_kept_total',
+    help: "Refused readings counted but whose raw text was not kept: over the device's hourly quarantine cap",
+    registers: [this.registry],
+  });
+  readonly quarantineBytes = new Gauge({
+    name: 'dustwatch_quarantine_bytes',
+    help: 'Bytes of refused payloads (raw text and reasons) in the quarantine',
+    registers: [this.registry],
+  });
+  readonly quarantineQuotaBytes = new Gauge({
+    name: 'dustwatch_quarantine_quota_bytes',
+    help: 'Quarantine quota: beyond it the oldest entries are deleted',
+    registers: [this.registry],
+  });
   readonly subscribesRefused = new Counter({
     name: 'dustwatch_mqtt_subscribes_refused_total',
     help: 'Subscriptions refused with SUBACK 0x80',
@@ -55,7 +88,7 @@ export class IngestMetrics {
   });
   readonly spoolBytes = new Gauge({
     name: 'dustwatch_spool_bytes',
-    help: 'Bytes of line protocol in the spool',
+    help: 'Bytes the spool takes on disk: used pages of spool.db plus its WAL file',
     registers: [this.registry],
   });
   readonly spoolQuotaBytes = new Gauge({
@@ -155,7 +188,8 @@ export class IngestMetrics {
   }
 
   /** Publishes a decoder's every reason at 0, so dashboards and alerts see the series before the first refusal. */
-  declareRejectionCodes(codes: readonly string[]): void {
+  declareRejectionCodes(codes: readonly string[], warningCodes: readonly string[] = []): void {
     for (const reason of codes) this.readingsRejected.inc({ reason }, 0);
+    for (const reason of warningCodes) this.readingsWarned.inc({ reason }, 0);
   }
 }

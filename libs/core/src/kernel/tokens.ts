@@ -16,6 +16,8 @@ export const REGISTRY_STORE = Symbol('RegistryStore');
 export const ALERT_STORE = Symbol('AlertStore');
 export const OUTBOX_STORE = Symbol('OutboxStore');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
+/** The device-secret HMAC key (a Buffer), kept beside the database. */
+export const DEVICE_SECRET_PEPPER = Symbol('DeviceSecretPepper');
 export const DEVICE_EDGES = Symbol('DeviceEdges');
 export const NOTIFICATION_CHANNELS = Symbol('NotificationChannels');
 export const EVIDENCE_READER = Symbol('EvidenceReader');

@@ -2,6 +2,8 @@
 export interface DeviceFeedback {
   readonly accepted: number;
   readonly rejected: readonly { index: number | null; reasons: readonly unknown[] }[];
+  /** Accepted readings with something to fix (contract v1: a flag for a metric not sent). */
+  readonly warnings: readonly { index: number | null; code: string; field: string; message: string }[];
 }
 
 /**

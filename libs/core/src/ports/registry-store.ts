@@ -46,6 +46,8 @@ export interface RegistryStore {
   /** Inserts a new device; false when the id exists already. */
   insertDevice(device: Device, secretHash: string, now: number): Promise<boolean>;
   setSecretHash(id: string, secretHash: string, now: number): Promise<boolean>;
+  /** Compare-and-set: replaces the hash only if it is still `expected` (a rotation meanwhile wins). */
+  replaceSecretHash(id: string, expected: string, secretHash: string, now: number): Promise<boolean>;
   setEnabled(id: string, enabled: boolean, now: number): Promise<boolean>;
   /** Every device with its site's district: what the rule engine needs to know of the fleet. */
   deviceDirectory(): Promise<DirectoryEntry[]>;

@@ -5,7 +5,7 @@ import { Clock } from '../kernel/clock';
 import { Presence } from '../presence/presence';
 import { Device, DeviceKind, FleetImportSite, RegistryStore, Site } from '../ports/registry-store';
 import { FleetFileDto, describeValidationErrors } from './fleet-file';
-import { DUMMY_HASH, generateSecret, hashSecret, verifySecret } from './secrets';
+import { SecretHasher, generateSecret } from './secrets';
 
 export interface NewSite {
   id: string;
@@ -58,6 +58,7 @@ export class RegistryService {
   constructor(
     private readonly repo: RegistryStore,
     private readonly clock: Clock,
+    private readonly secrets: SecretHasher,
     private readonly presence?: Presence,
   ) {}
 
@@ -94,9 +95,9 @@ export class RegistryService {
     if (!(await this.repo.findSite(dto.siteId))) throw new InvalidInputError(`site ${dto.siteId} does not exist`);
     if (await this.repo.findDevice(dto.id)) throw new ConflictError(`device ${dto.id} already exists`);
     const secret = generateSecret();
-    const hash = await hashSecret(secret);
+    const hash = this.secrets.hash(secret);
     const device: Device = { id: dto.id, siteId: dto.siteId, model: dto.model, kind: dto.kind, enabled: true };
-    // Another request may have created it during the hash: the insert itself decides.
+    // Another request may have created it meanwhile: the insert itself decides.
     if (!(await this.repo.insertDevice(device, hash, this.clock.now())))
       throw new ConflictError(`device ${dto.id} already exists`);
     this.emitChanged();
@@ -132,7 +133,7 @@ export class RegistryService {
   async rotateSecret(id: string): Promise<{ device: Device; secret: string }> {
     const device = await this.getDevice(id);
     const secret = generateSecret();
-    await this.repo.setSecretHash(id, await hashSecret(secret), this.clock.now());
+    await this.repo.setSecretHash(id, this.secrets.hash(secret), this.clock.now());
     this.emitRevoked(id);
     return { device, secret };
   }
@@ -145,13 +146,19 @@ export class RegistryService {
     return this.getDevice(id);
   }
 
-  /** Checks a CONNECT's credentials. Unknown id and wrong secret look the same from outside. */
+  /**
+   * Checks a login's credentials (use DeviceLogin, which throttles failures). Unknown id and
+   * wrong secret look the same from outside. A hash of the former scrypt scheme is rewritten
+   * now that the secret is known, unless the secret was changed meanwhile.
+   */
   async authenticateDevice(id: string, secret: string): Promise<DeviceAuthResult> {
     const credentials = await this.repo.findCredentials(id);
-    const matches = await verifySecret(secret, credentials?.secretHash ?? DUMMY_HASH);
-    if (!credentials || !matches) return { ok: false, reason: 'unknown_or_bad_secret' };
+    const check = await this.secrets.verify(secret, credentials?.secretHash);
+    if (!credentials || !check.ok) return { ok: false, reason: 'unknown_or_bad_secret' };
     if (!credentials.enabled) return { ok: false, reason: 'disabled' };
-    const { secretHash: _hidden, ...device } = credentials;
+    const { secretHash, ...device } = credentials;
+    if (check.needsRehash)
+      await this.repo.replaceSecretHash(id, secretHash, this.secrets.hash(secret), this.clock.now());
     return { ok: true, device };
   }
 
@@ -185,7 +192,7 @@ export class RegistryService {
     const generatedSecrets: FleetImportSummary['generatedSecrets'] = [];
     const hashes = new Map<string, string | null>();
     let done = 0;
-    // Hash in parallel on the thread pool; report progress as it goes.
+    // Checks of old scrypt hashes run in parallel on the thread pool; report progress as it goes.
     const changedSecrets: string[] = [];
     await Promise.all(
       devices.map(async ({ device }) => {
@@ -196,8 +203,9 @@ export class RegistryService {
           generatedSecrets.push({ deviceId: device.id, secret });
         }
         // An unchanged secret keeps its hash, so re-importing a file does not drop live devices.
-        const unchanged = !secret || (existing !== undefined && (await verifySecret(secret, existing.secretHash)));
-        hashes.set(device.id, unchanged ? null : await hashSecret(secret as string));
+        const unchanged =
+          !secret || (existing !== undefined && (await this.secrets.verify(secret, existing.secretHash)).ok);
+        hashes.set(device.id, unchanged ? null : this.secrets.hash(secret as string));
         if (existing && !unchanged) changedSecrets.push(device.id);
         onProgress(++done, devices.length);
       }),

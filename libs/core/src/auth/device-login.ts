@@ -1,0 +1,69 @@
+import { Clock } from '../kernel/clock';
+import { IngestMetrics } from '../kernel/metrics';
+import { Device } from '../ports/registry-store';
+import { RegistryService } from '../registry/registry.service';
+import { FailureThrottle, FailureThrottleOptions } from './failure-throttle';
+
+export type LoginRefusal = 'bad_credentials' | 'disabled' | 'throttled';
+export type DeviceLoginResult = { ok: true; device: Device } | { ok: false; reason: LoginRefusal };
+
+export interface DeviceLoginOptions {
+  /** Per source address: generous, since many monitors may share a carrier's NAT address. */
+  readonly perAddress: FailureThrottleOptions;
+  /** Per device id, against guessing one device's secret from many addresses. */
+  readonly perDevice: FailureThrottleOptions;
+}
+
+export const DEFAULT_DEVICE_LOGIN: DeviceLoginOptions = {
+  perAddress: { freeFailures: 20, baseBlockMs: 1_000, maxBlockMs: 300_000, forgetAfterMs: 600_000, maxKeys: 50_000 },
+  perDevice: { freeFailures: 5, baseBlockMs: 1_000, maxBlockMs: 300_000, forgetAfterMs: 600_000, maxKeys: 50_000 },
+};
+
+/**
+ * Device logins for every edge (MQTT CONNECT, HJ 212 PW): the registry's check behind two
+ * failure throttles. A blocked address or device id is refused before any lookup, so a flood of
+ * wrong passwords costs a map look-up each. A device is never locked out by others' failures:
+ * the address it last logged in from passes both throttles for its own id.
+ */
+export class DeviceLogin {
+  private readonly byAddress: FailureThrottle;
+  private readonly byDevice: FailureThrottle;
+  /** Device id → the address of its last successful login. */
+  private readonly knownAddress = new Map<string, string>();
+
+  constructor(
+    private readonly registry: RegistryService,
+    clock: Clock,
+    private readonly metrics: IngestMetrics,
+    private readonly options: DeviceLoginOptions = DEFAULT_DEVICE_LOGIN,
+  ) {
+    this.byAddress = new FailureThrottle(clock, options.perAddress);
+    this.byDevice = new FailureThrottle(clock, options.perDevice);
+    registry.onCredentialsRevoked((deviceId) => this.knownAddress.delete(deviceId));
+    for (const reason of ['bad_credentials', 'disabled', 'throttled'])
+      for (const edge of ['mqtt', 'hj212']) metrics.deviceLoginsRefused.inc({ edge, reason }, 0);
+  }
+
+  async login(edge: string, deviceId: string, secret: string, address: string): Promise<DeviceLoginResult> {
+    const known = this.knownAddress.get(deviceId) === address;
+    if (!known && (this.byAddress.blockedFor(address) > 0 || this.byDevice.blockedFor(deviceId) > 0))
+      return this.refused(edge, 'throttled');
+    const result = await this.registry.authenticateDevice(deviceId, secret);
+    if (!result.ok) {
+      this.byAddress.failure(address);
+      this.byDevice.failure(deviceId);
+      return this.refused(edge, result.reason === 'disabled' ? 'disabled' : 'bad_credentials');
+    }
+    this.byDevice.success(deviceId);
+    this.knownAddress.delete(deviceId);
+    this.knownAddress.set(deviceId, address);
+    while (this.knownAddress.size > this.options.perDevice.maxKeys)
+      this.knownAddress.delete(this.knownAddress.keys().next().value as string);
+    return result;
+  }
+
+  private refused(edge: string, reason: LoginRefusal): DeviceLoginResult {
+    this.metrics.deviceLoginsRefused.inc({ edge, reason });
+    return { ok: false, reason };
+  }
+}

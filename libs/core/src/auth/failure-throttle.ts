@@ -1,0 +1,68 @@
+import { Clock } from '../kernel/clock';
+
+export interface FailureThrottleOptions {
+  /** Failures a key may have before it is blocked at all. */
+  readonly freeFailures: number;
+  /** The first block; each further failure doubles it, up to maxBlockMs. */
+  readonly baseBlockMs: number;
+  readonly maxBlockMs: number;
+  /** A key quiet this long starts over. */
+  readonly forgetAfterMs: number;
+  /** Keys held at most; the oldest are forgotten first, so a flood of new keys costs bounded memory. */
+  readonly maxKeys: number;
+}
+
+interface Entry {
+  failures: number;
+  lastFailureAt: number;
+  blockedUntil: number;
+}
+
+/**
+ * Exponential back-off after failed logins, per key (a source address, a device id). While a
+ * key is blocked its attempts are refused before any check; every failure past the free ones
+ * doubles the block. Hand-written rather than @nestjs/throttler: that one counts HTTP requests
+ * per route, this one failures per key across MQTT, HJ 212 and HTTP alike, with an injected clock.
+ */
+export class FailureThrottle {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: FailureThrottleOptions,
+  ) {}
+
+  /** Milliseconds the key stays blocked; 0 when it may try. */
+  blockedFor(key: string): number {
+    const entry = this.entries.get(key);
+    return entry ? Math.max(0, entry.blockedUntil - this.clock.now()) : 0;
+  }
+
+  failure(key: string): void {
+    const now = this.clock.now();
+    let entry = this.entries.get(key);
+    if (entry === undefined || now - entry.lastFailureAt > this.options.forgetAfterMs)
+      entry = { failures: 0, lastFailureAt: now, blockedUntil: 0 };
+    entry.failures += 1;
+    entry.lastFailureAt = now;
+    const over = entry.failures - this.options.freeFailures;
+    if (over > 0)
+      entry.blockedUntil =
+        now + Math.min(this.options.maxBlockMs, this.options.baseBlockMs * 2 ** Math.min(30, over - 1));
+    this.entries.delete(key); // re-inserted last: Map order is the eviction order
+    this.entries.set(key, entry);
+    while (this.entries.size > this.options.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  success(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /** Keys blocked right now (a gauge). */
+  blockedCount(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const entry of this.entries.values()) if (entry.blockedUntil > now) n += 1;
+    return n;
+  }
+}
