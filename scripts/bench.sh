@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # npm run bench:ingest -- [--devices N] [--per-device N] [--window N]
 # npm run bench:alerts -- [--devices N] [--seconds N] [--stride N] [--load-per-device N] [--phases fleet,full,storm]
-# Usage: bash scripts/bench.sh <ingest|alerts> [options]
+# npm run bench:auth-flood -- [--samples N] [--flood N] [--rate N] [--storm N] [--legacy N]
+# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name="${1:?usage: bash scripts/bench.sh <ingest|alerts> [options]}"
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true
 bash scripts/ensure-deps.sh

@@ -54,11 +54,14 @@ export function machine(): { cpus: number; cpuModel: string | undefined; memoryG
   };
 }
 
-/** Starts the built service as its own process; its logs go to stderr, stdout stays for the figures. */
-export function spawnService(env: Record<string, string>): ChildProcess {
+/**
+ * Starts the built service as its own process; its logs go to stderr, stdout stays for the
+ * figures. With `onLogLine`, its log lines are handed over instead (JSON, one per line).
+ */
+export function spawnService(env: Record<string, string>, onLogLine?: (line: string) => void): ChildProcess {
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...nodeArgs, MAIN_JS], {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
     env: {
       ...process.env,
       DUSTWATCH_ADMIN_API_KEY: ADMIN_KEY,
@@ -67,8 +70,19 @@ export function spawnService(env: Record<string, string>): ChildProcess {
       DUSTWATCH_LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 2, 2],
+    stdio: onLogLine ? ['ignore', 'pipe', 'pipe'] : ['ignore', 2, 2],
   });
+  if (onLogLine) {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let rest = '';
+      stream.on('data', (chunk: Buffer) => {
+        const lines = (rest + chunk.toString('utf8')).split('\n');
+        rest = lines.pop() ?? '';
+        lines.forEach(onLogLine);
+      });
+    }
+  }
+  return child;
 }
 
 export async function adminPost<T>(base: string, path: string, body: unknown): Promise<T> {

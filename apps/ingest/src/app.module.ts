@@ -19,6 +19,8 @@ import {
   NotificationDispatcher,
   OUTBOX_STORE,
   OutboxStore,
+  QUARANTINE_STORE,
+  QuarantineStore,
   READINGS_STORE,
   ReadingsStore,
   SCHEDULER,
@@ -54,14 +56,15 @@ import { Lifecycle } from './lifecycle';
     },
     {
       provide: HealthService,
-      inject: [DEVICE_EDGES, READINGS_STORE, TIME_SERIES_HEALTH, IngestMetrics, CLOCK],
+      inject: [DEVICE_EDGES, READINGS_STORE, QUARANTINE_STORE, TIME_SERIES_HEALTH, IngestMetrics, CLOCK],
       useFactory: (
         edges: DeviceEdge[],
         readings: ReadingsStore,
+        quarantine: QuarantineStore,
         ts: TimeSeriesHealth,
         metrics: IngestMetrics,
         clock: Clock,
-      ) => new HealthService(edges, readings, ts, metrics, clock),
+      ) => new HealthService(edges, readings, quarantine, ts, metrics, clock),
     },
     {
       provide: NotificationDispatcher,

@@ -5,7 +5,17 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { RuleSet } from '@dustwatch/rules';
-import { Clock, IngestConfig, Scheduler, systemClock, systemScheduler } from '@dustwatch/core';
+import {
+  ApiKeyAuthenticator,
+  Clock,
+  IngestConfig,
+  IngestMetrics,
+  Scheduler,
+  StreamTokens,
+  systemClock,
+  systemScheduler,
+} from '@dustwatch/core';
+import { installHttpEdge } from '@dustwatch/api';
 import { DeviceBroker } from '@dustwatch/edge-mqtt';
 import { AppModule } from './app.module';
 import { loadRuleFile } from './config/rules-file';
@@ -42,14 +52,18 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     bodyParser: false,
   });
   app.useLogger(app.get(NestPinoLogger));
-  // A whole city's fleet document is larger than Express's 100 kB default.
-  app.useBodyParser('json', { limit: '20mb' });
+  installHttpEdge(app, {
+    apiKeys: app.get(ApiKeyAuthenticator),
+    streamTokens: app.get(StreamTokens),
+    metrics: app.get(IngestMetrics),
+    clock: kernel.clock,
+  });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
   const openapi = new DocumentBuilder()
     .setTitle('Dustwatch ingest')
     .setDescription(
-      'API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every route needs an API key (x-api-key); roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).',
+      "API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every /api route needs an API key (x-api-key), checked before the body is read; bodies are limited to 64 KiB (20 MiB for an admin's fleet import). Roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).",
     )
     .setVersion('1')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InfluxServer } from './influx-server';
@@ -15,6 +15,7 @@ import {
   spoolDrained,
   startTestService,
   testEnv,
+  healthDetails,
 } from './harness';
 import { freePort } from './free-port';
 import { publishOrClosed, publishReadings } from './publisher';
@@ -55,9 +56,9 @@ it('keeps every acknowledged reading through an InfluxDB outage and drains the b
         if (n === 2000) {
           resumed = (async () => {
             await paused;
-            const health = await fetch(`${service.baseUrl}/health`);
+            const health = await healthDetails(service.baseUrl);
             statusDuringOutage = health.status;
-            depthDuringOutage = ((await health.json()) as { spool: { depth: number } }).spool.depth;
+            depthDuringOutage = health.body.spool.depth;
             await influx.resume();
           })();
         }
@@ -94,7 +95,7 @@ it('stops acknowledging at the spool quota, says so, and recovers once InfluxDB 
     const secrets = await provision(service, 'QUO-1', ['quota-1']);
     await influx.pause();
     const client = await connectDevice(service.mqttPort, 'quota-1', secrets['quota-1']);
-    // 400 readings per message (~30 KB of line protocol): about 35 messages fill 1 MiB.
+    // 400 readings per message (~30 KB of line protocol, more on disk with the journal and pages).
     let acked = 0;
     let refused = false;
     for (let m = 0; m < 100 && !refused; m++) {
@@ -109,9 +110,14 @@ it('stops acknowledging at the spool quota, says so, and recovers once InfluxDB 
       if (!refused) acked += 400;
     }
     expect(refused).toBe(true);
-    const health = await fetch(`${service.baseUrl}/health`);
+    // The quota is what the disk holds: spool.db and its WAL, not the line-protocol bytes.
+    const onDisk = ['spool.db', 'spool.db-wal']
+      .map((f) => join(service.dataDir, f))
+      .reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+    expect(onDisk).toBeLessThanOrEqual(1024 * 1024 + 128 * 1024);
+    const health = await healthDetails(service.baseUrl);
     expect(health.status).toBe(503);
-    expect(((await health.json()) as { spool: { overQuota: boolean } }).spool.overQuota).toBe(true);
+    expect(health.body.spool.overQuota).toBe(true);
     expect(await metricValue(service.baseUrl, 'dustwatch_spool_over_quota')).toBe(1);
     expect(
       await metricValue(service.baseUrl, 'dustwatch_mqtt_publishes_refused_total{reason="spool_full"}'),
@@ -203,8 +209,7 @@ describe('kill -9 of the service process', () => {
     await eventually(
       async () => {
         try {
-          const res = await fetch(`http://127.0.0.1:${httpPort}/health`);
-          return ((await res.json()) as { broker: { listening: boolean } }).broker.listening;
+          return (await healthDetails(`http://127.0.0.1:${httpPort}`)).body.broker.listening;
         } catch {
           return false;
         }

@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,15 +119,19 @@ export async function provision(
   return secrets;
 }
 
-/** Connects like a device does; rejects with the CONNACK code on refusal. */
+/**
+ * Connects like a device does; rejects with the CONNACK code on refusal. `localAddress` (any of
+ * 127.0.0.0/8) makes the device come from another source address than a flood from 127.0.0.1.
+ */
 export function connectDevice(
   port: number,
   deviceId: string,
   secret: string | undefined,
   options: IClientOptions = {},
+  localAddress?: string,
 ): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect({
+    const opts: IClientOptions = {
       host: '127.0.0.1',
       port,
       protocolVersion: 4,
@@ -137,7 +142,10 @@ export function connectDevice(
       connectTimeout: 5000,
       clean: true,
       ...options,
-    });
+    };
+    const client = localAddress
+      ? new mqtt.MqttClient(() => createConnection({ host: '127.0.0.1', port, localAddress }), opts)
+      : mqtt.connect(opts);
     client.once('connect', () => resolve(client));
     client.once('error', (error) => {
       client.end(true);
@@ -170,10 +178,24 @@ export async function metricValue(baseUrl: string, sample: string): Promise<numb
   return line ? Number(line.slice(sample.length + 1)) : null;
 }
 
+/** GET /api/health (the detailed report, behind a key): status code and body. */
+export async function healthDetails<T = HealthBody>(baseUrl: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${baseUrl}/api/health`, { headers: { 'x-api-key': ADMIN_KEY } });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export interface HealthBody {
+  status: string;
+  broker: { listening: boolean; port: number; connectedDevices: number };
+  spool: { writable: boolean; depth: number; bytes: number; quotaBytes: number; overQuota: boolean };
+  quarantine: { bytes: number; quotaBytes: number };
+  influx: { reachable: boolean; lastError: string | null };
+}
+
 /** Waits until the spool is empty: every acknowledged line is in InfluxDB, so counts there are final. */
 export async function spoolDrained(baseUrl: string, timeoutMs = 20_000): Promise<void> {
   await eventually(
-    async () => ((await (await fetch(`${baseUrl}/health`)).json()) as { spool: { depth: number } }).spool.depth,
+    async () => (await healthDetails(baseUrl)).body.spool.depth,
     (depth) => depth === 0,
     timeoutMs,
     'the spool to drain into InfluxDB',

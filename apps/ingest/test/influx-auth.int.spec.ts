@@ -1,5 +1,5 @@
 import { InfluxServer } from './influx-server';
-import { TEST_DB, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
+import { TEST_DB, connectDevice, eventually, healthDetails, provision, removeDir, startTestService } from './harness';
 
 // InfluxDB with HTTP auth on: wrong credentials are surfaced (health, log) while readings wait
 // in the spool; the same data folder restarted with the right ones delivers them.
@@ -39,13 +39,7 @@ it('surfaces refused InfluxDB credentials and delivers the spooled readings once
     );
     client.end(true);
     const health = await eventually(
-      async () => {
-        const res = await fetch(`${wrong.baseUrl}/health`);
-        return {
-          status: res.status,
-          body: (await res.json()) as { influx: { lastError: string | null }; spool: { depth: number } },
-        };
-      },
+      () => healthDetails(wrong.baseUrl),
       (h) => h.body.influx.lastError !== null,
       10_000,
       'the InfluxDB error in /health',

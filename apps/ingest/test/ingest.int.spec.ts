@@ -11,6 +11,7 @@ import {
   removeDir,
   spoolDrained,
   startTestService,
+  healthDetails,
 } from './harness';
 
 // Real parts: influxd from Debian's package, the service's embedded aedes over TCP, the mqtt
@@ -452,14 +453,14 @@ describe('admin API and operations endpoints', () => {
   });
 
   it('reports health and Prometheus metrics', async () => {
-    const health = await fetch(`${service.baseUrl}/health`);
-    expect(health.status).toBe(200);
-    const body = (await health.json()) as {
-      status: string;
-      broker: { listening: boolean; port: number };
-      spool: { writable: boolean; overQuota: boolean };
-      influx: { reachable: boolean };
-    };
+    // In public only up and ready; the details (InfluxDB's error text…) need a key.
+    const ready = await fetch(`${service.baseUrl}/health`);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ok' }]);
+    const live = await fetch(`${service.baseUrl}/health/live`);
+    expect([live.status, await live.json()]).toEqual([200, { status: 'ok' }]);
+    expect((await fetch(`${service.baseUrl}/api/health`)).status).toBe(401);
+    const { status, body } = await healthDetails(service.baseUrl);
+    expect(status).toBe(200);
     expect(body.status).toBe('ok');
     expect(body.broker).toMatchObject({ listening: true, port: service.mqttPort });
     expect(body.spool).toMatchObject({ writable: true, overQuota: false });
@@ -490,6 +491,9 @@ describe('admin API and operations endpoints', () => {
         '/api/devices/{id}/rotate-secret',
         '/api/fleet/import',
         '/health',
+        '/health/live',
+        '/api/health',
+        '/api/alerts/stream-token',
         '/metrics',
       ]),
     );

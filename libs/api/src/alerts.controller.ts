@@ -15,10 +15,11 @@ import {
   EvidenceReadings,
   NotFoundError,
   OUTBOX_STORE,
+  StreamTokens,
   OutboxStore,
   OutboxView,
 } from '@dustwatch/core';
-import { AuthenticatedRequest } from './api-key.guard';
+import { AuthenticatedRequest } from './http-edge';
 import { MinRole } from './min-role';
 import { KeyedController } from './keyed-controller';
 import {
@@ -29,6 +30,7 @@ import {
   ErrorResponse,
   NotificationsResponse,
   RetryResponse,
+  StreamTokenResponse,
 } from './responses';
 import { AcknowledgeAlertDto, CloseAlertDto, ListAlertsQuery, ListNotificationsQuery } from './alerts.dto';
 
@@ -46,6 +48,7 @@ export class AlertsController {
     @Inject(EVIDENCE_READER) private readonly evidence: EvidenceReader,
     @Inject(AlertFeed) private readonly feed: AlertFeed,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(StreamTokens) private readonly streamTokens: StreamTokens,
   ) {}
 
   @Get('alerts')
@@ -68,6 +71,18 @@ export class AlertsController {
     });
   }
 
+  @Post('alerts/stream-token')
+  @HttpCode(200)
+  @MinRole('viewer')
+  @ApiOperation({
+    summary:
+      "A token for ?token= on the alert stream (browsers' EventSource cannot send headers); opens streams for 5 minutes",
+  })
+  @ApiOkResponse({ type: StreamTokenResponse })
+  streamToken(@Req() req: AuthenticatedRequest): StreamTokenResponse {
+    return this.streamTokens.issue(req.principal!);
+  }
+
   /**
    * Server-Sent Events of every alert event. A client that reconnects with `Last-Event-ID` (or
    * `?since=<event id>`) first gets what it missed from the history, then live events: nothing is
@@ -75,7 +90,10 @@ export class AlertsController {
    */
   @Get('alerts/stream')
   @MinRole('viewer')
-  @ApiOperation({ summary: 'Live alert events (text/event-stream); resumes after Last-Event-ID' })
+  @ApiOperation({
+    summary:
+      'Live alert events (text/event-stream); resumes after Last-Event-ID. Authenticate with the key header, or ?token= from POST /api/alerts/stream-token',
+  })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
     type: AlertEventResponse,

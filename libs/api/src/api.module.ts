@@ -4,13 +4,20 @@ import { AlertsController } from './alerts.controller';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysController } from './api-keys.controller';
 import { HttpExceptionFilter } from './http-exception.filter';
-import { ObservabilityController } from './observability.controller';
+import { HealthDetailsController, ObservabilityController } from './observability.controller';
 import { QuarantineController } from './quarantine.controller';
 import { RegistryController } from './registry.controller';
 
 /** The HTTP edge: thin controllers over the core's services; domain errors mapped to statuses in one filter. */
 @Module({
-  controllers: [RegistryController, QuarantineController, AlertsController, ApiKeysController, ObservabilityController],
+  controllers: [
+    RegistryController,
+    QuarantineController,
+    AlertsController,
+    ApiKeysController,
+    ObservabilityController,
+    HealthDetailsController,
+  ],
   providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })
 export class ApiModule {}

@@ -20,6 +20,15 @@ const STATUS: ReadonlyArray<[new (...args: never[]) => DomainError, number]> = [
   [SpoolFullError, HttpStatus.SERVICE_UNAVAILABLE],
 ];
 
+/** The metric's reason label for Nest's own HTTP exceptions. */
+const HTTP_REASONS: Readonly<Record<number, string>> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'no_route',
+  413: 'payload_too_large',
+  429: 'throttled',
+};
+
 /**
  * Maps domain errors to HTTP at the edge. An unexpected error becomes a 500 with an error id
  * that is logged with the stack and returned, so a user's report can be matched to the log.
@@ -41,7 +50,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus();
       this.metrics.httpErrors.inc({
         status: String(status),
-        reason: status === 401 ? 'unauthorized' : status === 404 ? 'no_route' : 'invalid_request',
+        reason: HTTP_REASONS[status] ?? 'invalid_request',
       });
       res.status(status).json(exception.getResponse());
       return;

@@ -2,8 +2,14 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiServiceUnavailableResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { HealthService, IngestMetrics } from '@dustwatch/core';
-import { HealthResponse } from './responses';
+import { KeyedController } from './keyed-controller';
+import { MinRole } from './min-role';
+import { HealthResponse, HealthStatusResponse } from './responses';
 
+/**
+ * Public probes. They say only whether the service is up and ready: the details (InfluxDB's
+ * error text, spool depth) are for holders of a key, at GET /api/health.
+ */
 @ApiTags('operations')
 @Controller()
 export class ObservabilityController {
@@ -13,15 +19,19 @@ export class ObservabilityController {
   ) {}
 
   @Get('health')
-  @ApiOperation({ summary: 'Broker, spool and InfluxDB health; 503 when degraded' })
-  @ApiOkResponse({ type: HealthResponse })
-  @ApiServiceUnavailableResponse({
-    type: HealthResponse,
-    description: 'Degraded: the same report, saying what is wrong',
-  })
-  async getHealth(@Res() res: Response): Promise<void> {
-    const report = await this.health.report();
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  @ApiOperation({ summary: 'Readiness: 200 ok, 503 degraded (details at GET /api/health)' })
+  @ApiOkResponse({ type: HealthStatusResponse })
+  @ApiServiceUnavailableResponse({ type: HealthStatusResponse, description: 'Degraded' })
+  async readiness(@Res() res: Response): Promise<void> {
+    const { status } = await this.health.report();
+    res.status(status === 'ok' ? 200 : 503).json({ status });
+  }
+
+  @Get('health/live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process serves HTTP' })
+  @ApiOkResponse({ type: HealthStatusResponse })
+  live(): HealthStatusResponse {
+    return { status: 'ok' };
   }
 
   @Get('metrics')
@@ -32,5 +42,23 @@ export class ObservabilityController {
   async getMetrics(): Promise<string> {
     await this.health.refreshGauges();
     return this.metrics.registry.metrics();
+  }
+}
+
+@KeyedController('api', 'operations', 'viewer')
+export class HealthDetailsController {
+  constructor(@Inject(HealthService) private readonly health: HealthService) {}
+
+  @Get('health')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'Broker, spool, quarantine and InfluxDB health; 503 when degraded' })
+  @ApiOkResponse({ type: HealthResponse })
+  @ApiServiceUnavailableResponse({
+    type: HealthResponse,
+    description: 'Degraded: the same report, saying what is wrong',
+  })
+  async details(@Res() res: Response): Promise<void> {
+    const report = await this.health.report();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
   }
 }

@@ -211,7 +211,7 @@ class BrokerHealth {
 class SpoolHealth {
   @ApiProperty() writable!: boolean;
   @ApiProperty({ description: 'Readings spooled, not yet acknowledged by InfluxDB' }) depth!: number;
-  @ApiProperty() bytes!: number;
+  @ApiProperty({ description: 'On disk: used pages of spool.db plus its WAL' }) bytes!: number;
   @ApiProperty() quotaBytes!: number;
   @ApiProperty() overQuota!: boolean;
   @ApiProperty() oldestAgeSeconds!: number;
@@ -225,11 +225,27 @@ class InfluxHealth {
   @ApiProperty(nullableString) lastSuccessAt!: string | null;
 }
 
-export class HealthResponse {
+class QuarantineHealth {
+  @ApiProperty({ description: 'Bytes of raw text and reasons kept' }) bytes!: number;
+  @ApiProperty({ description: 'Past it the oldest entries are deleted' }) quotaBytes!: number;
+}
+
+/** What anyone may see: up, and ready or not. */
+export class HealthStatusResponse {
   @ApiProperty({ enum: ['ok', 'degraded'] }) status!: string;
+}
+
+export class HealthResponse extends HealthStatusResponse {
   @ApiProperty({ type: BrokerHealth }) broker!: BrokerHealth;
   @ApiProperty({ type: SpoolHealth }) spool!: SpoolHealth;
+  @ApiProperty({ type: QuarantineHealth }) quarantine!: QuarantineHealth;
   @ApiProperty({ type: InfluxHealth }) influx!: InfluxHealth;
+}
+
+export class StreamTokenResponse {
+  @ApiProperty({ description: 'Pass as ?token= to GET /api/alerts/stream; opens streams until expiresAt' })
+  token!: string;
+  @ApiProperty() expiresAt!: string;
 }
 
 /** The body of every 4xx/5xx answer. */

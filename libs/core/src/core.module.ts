@@ -37,6 +37,7 @@ import { Presence } from './presence/presence';
 import { RegistryService } from './registry/registry.service';
 import { SecretHasher } from './registry/secrets';
 import { DeviceLogin } from './auth/device-login';
+import { StreamTokens } from './auth/stream-tokens';
 import { FleetSnapshot } from './snapshot/fleet-snapshot';
 
 /** Webhook is configured per deployment; MQTT and InfluxDB always listen. */
@@ -110,6 +111,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
       useFactory: (config: IngestConfig, store: ApiKeyStore, clock: Clock) =>
         new ApiKeyAuthenticator(config.adminApiKey, store, clock),
     },
+    { provide: StreamTokens, inject: [CLOCK], useFactory: (clock: Clock) => new StreamTokens(clock) },
     AlertFeed,
     {
       provide: AlertService,
@@ -185,6 +187,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     RegistryService,
     DeviceLogin,
     ApiKeyAuthenticator,
+    StreamTokens,
     AlertFeed,
     AlertService,
     RuleRunner,

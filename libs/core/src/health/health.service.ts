@@ -1,6 +1,7 @@
 import { Clock } from '../kernel/clock';
 import { IngestMetrics } from '../kernel/metrics';
 import { DeviceEdge } from '../ports/device-edge';
+import { QuarantineStore } from '../ports/quarantine-store';
 import { ReadingsStore } from '../ports/readings-store';
 
 /** The time-series database as health sees it: reachable, and is the writer keeping up. */
@@ -23,6 +24,7 @@ export interface HealthReport {
     oldestAgeSeconds: number;
     deadLines: number;
   };
+  quarantine: { bytes: number; quotaBytes: number };
   influx: { reachable: boolean; writing: boolean; lastError: string | null; lastSuccessAt: string | null };
 }
 
@@ -36,6 +38,7 @@ export class HealthService {
   constructor(
     private readonly edges: readonly DeviceEdge[],
     private readonly spool: ReadingsStore,
+    private readonly quarantine: QuarantineStore,
     private readonly timeSeries: TimeSeriesHealth,
     private readonly metrics: IngestMetrics,
     private readonly clock: Clock,
@@ -51,6 +54,8 @@ export class HealthService {
     this.metrics.spoolOverQuota.set(this.spool.overQuota ? 1 : 0);
     this.metrics.spoolOldestAge.set(oldestAgeSeconds);
     this.metrics.spoolDead.set(deadLines);
+    this.metrics.quarantineBytes.set(this.quarantine.bytes);
+    this.metrics.quarantineQuotaBytes.set(this.quarantine.quota);
     this.metrics.connectedDevices.set(this.edges.reduce((n, e) => n + e.connectedCount, 0));
     return { oldestAgeSeconds, deadLines };
   }
@@ -78,6 +83,7 @@ export class HealthService {
         oldestAgeSeconds,
         deadLines,
       },
+      quarantine: { bytes: this.quarantine.bytes, quotaBytes: this.quarantine.quota },
       influx: {
         reachable,
         writing: this.timeSeries.writing,

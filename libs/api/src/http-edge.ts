@@ -1,0 +1,145 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { json } from 'express';
+import helmet from 'helmet';
+import { STATUS_CODES } from 'node:http';
+import { ApiKeyAuthenticator, Clock, FailureThrottle, IngestMetrics, Principal, StreamTokens } from '@dustwatch/core';
+
+export type AuthenticatedRequest = Request & { principal?: Principal };
+
+/** Bodies every route may have; the fleet import is the one large document, for admins only. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+export const FLEET_IMPORT_LIMIT_BYTES = 20 * 1024 * 1024;
+const LARGE_BODY_ROUTES: ReadonlySet<string> = new Set(['/api/fleet/import']);
+/** Deeper JSON than any request of this API needs is refused before a handler walks it. */
+export const MAX_JSON_DEPTH = 32;
+const STREAM_PATH = '/api/alerts/stream';
+const PUBLIC_API_PREFIX = '/api/docs';
+
+/** The key from `x-api-key` or `Authorization: Bearer <key>`. */
+export function apiKeyOf(req: Request): string | undefined {
+  const header = req.headers['x-api-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+}
+
+/** Iterative, so a 50,000-deep document cannot overflow the stack while it is measured. */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+interface EdgeDeps {
+  readonly apiKeys: ApiKeyAuthenticator;
+  readonly streamTokens: StreamTokens;
+  readonly metrics: IngestMetrics;
+  readonly clock: Clock;
+}
+
+/**
+ * What happens to an HTTP request before Nest routes it, in this order:
+ * 1. helmet's security headers (and no `X-Powered-By`);
+ * 2. authentication of every /api request from its headers alone — a request without a valid
+ *    key is answered 401 before one byte of its body is read, and its connection closed; wrong
+ *    keys are throttled per address (429 with Retry-After);
+ * 3. the JSON body, limited per route and role (64 KiB; 20 MiB for an admin's fleet import),
+ *    refused 413 past it, 400 when malformed or nested deeper than 32.
+ * It has to be Express middleware: Nest's guards run after body parsing. Roles stay with the
+ * guard (ApiKeyGuard), which reads the principal set here.
+ */
+export function installHttpEdge(app: INestApplication, deps: EdgeDeps): void {
+  app.use(helmet());
+  app.use(authenticate(deps));
+  const small = json({ limit: BODY_LIMIT_BYTES });
+  const large = json({ limit: FLEET_IMPORT_LIMIT_BYTES });
+  app.use((req: AuthenticatedRequest, res: Response, next: NextFunction) => {
+    const isLarge = LARGE_BODY_ROUTES.has(req.path) && req.principal?.role === 'admin';
+    // body-parser would read (and discard) a too-long body before answering; the announced
+    // length is enough to say no, and closing the connection spares reading it.
+    if (Number(req.headers['content-length'] ?? 0) > (isLarge ? FLEET_IMPORT_LIMIT_BYTES : BODY_LIMIT_BYTES)) {
+      res.setHeader('Connection', 'close');
+      return refuse(res, deps.metrics, 413, 'payload_too_large', 'request body is larger than this route accepts');
+    }
+    (isLarge ? large : small)(req, res, next);
+  });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    jsonDepthExceeds(req.body, MAX_JSON_DEPTH)
+      ? refuse(res, deps.metrics, 400, 'too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
+      : next(),
+  );
+  app.use(bodyErrors(deps.metrics));
+}
+
+/** Answers like Nest's own HTTP exceptions (`error` is the status text); the metric gets the reason. */
+function refuse(res: Response, metrics: IngestMetrics, status: number, reason: string, message: string): void {
+  metrics.httpErrors.inc({ status: String(status), reason });
+  res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message });
+}
+
+function authenticate({ apiKeys, streamTokens, metrics, clock }: EdgeDeps): RequestHandler {
+  const failures = new FailureThrottle(clock, {
+    freeFailures: 20,
+    baseBlockMs: 1_000,
+    maxBlockMs: 300_000,
+    forgetAfterMs: 600_000,
+    maxKeys: 50_000,
+  });
+  return (req: AuthenticatedRequest, res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/api/') || req.path.startsWith(PUBLIC_API_PREFIX)) return next();
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const blocked = failures.blockedFor(address);
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    // Answer without reading the body; closing the connection keeps Node from draining it.
+    const stop = (status: number, reason: string, message: string): void => {
+      if (hasBody) res.setHeader('Connection', 'close');
+      refuse(res, metrics, status, reason, message);
+    };
+    if (blocked > 0) {
+      res.setHeader('Retry-After', String(Math.ceil(blocked / 1000)));
+      return stop(429, 'throttled', 'too many failed authentications from this address: try later');
+    }
+    const key = apiKeyOf(req);
+    const token = req.path === STREAM_PATH && typeof req.query['token'] === 'string' ? req.query['token'] : undefined;
+    if (key === undefined && token === undefined)
+      return stop(401, 'unauthorized', 'API key required: send it as x-api-key or Authorization: Bearer');
+    const resolved = key !== undefined ? apiKeys.principalOf(key) : Promise.resolve(streamTokens.verify(token!));
+    resolved.then(
+      (principal) => {
+        if (!principal) {
+          failures.failure(address);
+          return stop(
+            401,
+            'unauthorized',
+            key !== undefined ? 'invalid or revoked API key' : 'invalid or expired stream token',
+          );
+        }
+        req.principal = principal;
+        next();
+      },
+      (error: Error) => next(error),
+    );
+  };
+}
+
+/** body-parser's errors carry a status and a type; Express's default handler would print a stack. */
+function bodyErrors(metrics: IngestMetrics) {
+  return (error: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (error.type === undefined || error.status === undefined || error.status >= 500) return next(error);
+    if (error.type === 'entity.too.large')
+      // chunked bodies have no announced length
+      return refuse(res, metrics, 413, 'payload_too_large', 'request body is larger than this route accepts');
+    refuse(
+      res,
+      metrics,
+      error.status,
+      'invalid_body',
+      error.type === 'entity.parse.failed' ? 'body is not valid JSON' : error.message,
+    );
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * bench:auth-flood — what unauthenticated CONNECTs and reconnect storms cost a real device.
+ *
+ * 1. Flood: a legitimate device (from 127.0.0.2) connects and publishes one reading, `samples`
+ *    times, first on a quiet service (the baseline), then while 127.0.0.1 sends `flood` wrong-
+ *    password CONNECTs at once plus `rate` more a second. Prints its CONNECT p50/p99/max and how
+ *    long each reading took to be visible in InfluxDB, the refusals by reason and the log lines.
+ * 2. Storm: `storm` devices, freshly imported, all (re)connect and publish one reading right after
+ *    a restart of the service; prints the time until all are connected, acknowledged and in
+ *    InfluxDB, the rate, and the service's RSS with every connection open. In the same run,
+ *    `legacy` devices whose secrets are stored as the former scrypt hashes storm the same way
+ *    (what every login cost before), then again once their hashes were migrated.
+ *
+ *   npm run bench:auth-flood -- [--samples 40] [--flood 500] [--rate 50] [--storm 10000] [--legacy 400]
+ */
+import { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { InfluxServer } from '../../apps/ingest/test/influx-server';
+import { freePort } from '../../apps/ingest/test/free-port';
+import { legacyScryptHash } from '../../libs/core/src/registry/secrets';
+import { ADMIN_KEY, adminPost, arg, log, machine, peakRssMb, spawnService, stopChild, waitFor } from './common';
+import { rawConnect, rawPublish } from './raw-device';
+
+const SAMPLES = arg('samples', 40);
+const FLOOD = arg('flood', 500);
+const RATE = arg('rate', 50);
+const STORM = arg('storm', 10_000);
+const LEGACY = arg('legacy', 400);
+const WINDOW = 500; // handshakes in flight: the accept backlog is 511
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pct = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return +sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
+};
+const rssMb = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+interface Env {
+  influx: InfluxServer;
+  dataDir: string;
+  httpPort: number;
+  mqttPort: number;
+  logLines: string[];
+}
+
+function start(env: Env): ChildProcess {
+  return spawnService(
+    {
+      DUSTWATCH_HTTP_PORT: String(env.httpPort),
+      DUSTWATCH_MQTT_PORT: String(env.mqttPort),
+      DUSTWATCH_DATA_DIR: env.dataDir,
+      DUSTWATCH_INFLUX_URL: env.influx.url,
+      DUSTWATCH_INFLUX_DB: 'bench',
+      DUSTWATCH_LOG_FORMAT: 'json',
+      DUSTWATCH_SNAPSHOT_SECONDS: '0',
+    },
+    (line) => env.logLines.push(line),
+  );
+}
+
+async function metrics(base: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const wanted =
+    /^(dustwatch_device_logins_refused_total\{[^}]*\}|dustwatch_log_lines_suppressed_total\{[^}]*\}) (\S+)$/;
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => wanted.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], Number(m[2])]),
+  );
+}
+
+/** The legitimate device: connect, publish one reading, wait until InfluxDB has it. */
+async function legitimateDevice(env: Env, secret: string, tsBase: number) {
+  const connects: number[] = [];
+  const readings: number[] = [];
+  let failures = 0;
+  for (let i = 0; i < SAMPLES; i++) {
+    const { code, socket, ms } = await rawConnect({
+      port: env.mqttPort,
+      id: 'legit-0001',
+      secret,
+      localAddress: '127.0.0.2',
+      timeoutMs: 10_000,
+    });
+    if (code !== 0) {
+      failures += 1;
+      continue;
+    }
+    connects.push(ms);
+    const ts = tsBase + i * 1000;
+    const sent = performance.now();
+    await rawPublish(socket, 'devices/legit-0001/readings', JSON.stringify({ ts, pm10: 40 + i }));
+    await waitFor(
+      async () =>
+        (await env.influx.rows('bench', `SELECT pm10 FROM raw.readings WHERE device = 'legit-0001' AND time = ${ts}ms`))
+          .length === 1,
+      30_000,
+      'the reading in InfluxDB',
+    );
+    readings.push(performance.now() - sent);
+    socket.destroy();
+    await sleep(50);
+  }
+  return {
+    connectMs: { p50: pct(connects, 50), p99: pct(connects, 99), max: pct(connects, 100) },
+    connectFailures: failures,
+    readingToInfluxMs: { p50: pct(readings, 50), p99: pct(readings, 99), max: pct(readings, 100) },
+  };
+}
+
+/** Wrong-password CONNECTs from 127.0.0.1: `FLOOD` at once, then `RATE` a second until stopped. */
+function flood(env: Env): { stop(): Promise<number> } {
+  let n = 0;
+  const pending = new Set<Promise<unknown>>();
+  const fire = (): void => {
+    const p = rawConnect({ port: env.mqttPort, id: `atk-${n++}`, secret: 'wrong-password-0000', timeoutMs: 15_000 });
+    pending.add(p);
+    void p.then(() => pending.delete(p));
+  };
+  for (let i = 0; i < FLOOD; i++) fire();
+  const timer = setInterval(fire, 1000 / RATE);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(pending);
+      return n;
+    },
+  };
+}
+
+/** Every device connects and publishes one reading, WINDOW handshakes in flight. */
+async function storm(env: Env, devices: { id: string; secret: string }[], ts: number) {
+  const started = performance.now();
+  let next = 0;
+  let lastConnected = 0;
+  let lastAcked = 0;
+  let refused = 0;
+  const sockets: import('node:net').Socket[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < devices.length) {
+      const d = devices[next++];
+      const { code, socket } = await rawConnect({ port: env.mqttPort, id: d.id, secret: d.secret, timeoutMs: 60_000 });
+      if (code !== 0) {
+        refused += 1;
+        continue;
+      }
+      lastConnected = performance.now();
+      sockets.push(socket);
+      void rawPublish(socket, `devices/${d.id}/readings`, JSON.stringify({ ts, pm10: 50 })).then((ok) => {
+        if (ok) lastAcked = performance.now();
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, devices.length) }, worker));
+  return { started, sockets, refused, connectedS: () => (lastConnected - started) / 1000, ackedAt: () => lastAcked };
+}
+
+async function countIn(env: Env, ts: number): Promise<number> {
+  const rows = await env.influx.rows('bench', `SELECT count(pm10) FROM raw.readings WHERE time = ${ts}ms`);
+  return Number(rows[0]?.count ?? 0);
+}
+
+function fleetDocument(prefix: string, devices: { id: string; secret: string }[]) {
+  const sites = [];
+  for (let s = 0; s * 100 < devices.length; s++)
+    sites.push({
+      id: `${prefix}-S${s}`,
+      name: `${prefix} site ${s}`,
+      district: 'Luzhou',
+      lat: 36.2,
+      lon: 113.1,
+      devices: devices
+        .slice(s * 100, s * 100 + 100)
+        .map((d) => ({ id: d.id, model: 'B', kind: 'site', secret: d.secret })),
+    });
+  return { version: 1, sites };
+}
+
+async function main(): Promise<void> {
+  const influx = await InfluxServer.start();
+  const env: Env = {
+    influx,
+    dataDir: mkdtempSync(join(tmpdir(), 'dustwatch-bench-auth-')),
+    httpPort: await freePort(),
+    mqttPort: await freePort(),
+    logLines: [],
+  };
+  const base = `http://127.0.0.1:${env.httpPort}`;
+  let service = start(env);
+  try {
+    await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 30_000, 'the service');
+    await adminPost(base, '/api/sites', { id: 'LEGIT', name: 'legit', district: 'Luzhou', lat: 36.2, lon: 113.1 });
+    const { secret } = await adminPost<{ secret: string }>(base, '/api/devices', {
+      id: 'legit-0001',
+      siteId: 'LEGIT',
+      model: 'B',
+      kind: 'site',
+    });
+
+    log(`flood: legitimate device ×${SAMPLES}, quiet`);
+    const quiet = await legitimateDevice(env, secret, Date.now() - 3_600_000);
+    const before = await metrics(base);
+    const logsBefore = env.logLines.length;
+    log(`flood: ${FLOOD} wrong-password CONNECTs at once + ${RATE}/s, legitimate device ×${SAMPLES}`);
+    const attack = flood(env);
+    const attacked = await legitimateDevice(env, secret, Date.now() - 1_800_000);
+    const attempts = await attack.stop();
+    const after = await metrics(base);
+    const floodLogs = env.logLines.slice(logsBefore);
+    const delta = Object.fromEntries(
+      Object.entries(after)
+        .map(([k, v]) => [k, v - (before[k] ?? 0)])
+        .filter(([, v]) => v !== 0),
+    );
+
+    log(`storm: importing ${STORM} + ${LEGACY} devices`);
+    const secretOf = (i: number): string => `storm-secret-${i}-${Math.random().toString(36).slice(2, 14)}`;
+    const fleet = Array.from({ length: STORM }, (_, i) => ({
+      id: `storm-${String(i).padStart(5, '0')}`,
+      secret: secretOf(i),
+    }));
+    const legacy = Array.from({ length: LEGACY }, (_, i) => ({
+      id: `legacy-${String(i).padStart(4, '0')}`,
+      secret: secretOf(i),
+    }));
+    await adminPost(base, '/api/fleet/import', fleetDocument('STORM', fleet));
+    await adminPost(base, '/api/fleet/import', fleetDocument('LEGACY', legacy));
+    // The former scheme's hashes, written as an old release left them.
+    const hashes = await Promise.all(legacy.map((d) => legacyScryptHash(d.secret)));
+    const db = new Database(join(env.dataDir, 'dustwatch.db'));
+    db.pragma('busy_timeout = 5000');
+    const setHash = db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?');
+    db.transaction(() => legacy.forEach((d, i) => setHash.run(hashes[i], d.id)))();
+    db.close();
+
+    log('storm: restarting the service');
+    await stopChild(service);
+    const restartedAt = performance.now();
+    service = start(env);
+    await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 30_000, 'the restarted service');
+    const readyS = (performance.now() - restartedAt) / 1000;
+    const stormTs = Date.now() - 600_000;
+    log(`storm: ${STORM} devices connect and publish`);
+    const run = await storm(env, fleet, stormTs);
+    const connectedS = run.connectedS();
+    await waitFor(async () => (await countIn(env, stormTs)) >= STORM - run.refused, 120_000, 'every storm reading');
+    const inInfluxS = (performance.now() - run.started) / 1000;
+    const ackedS = (run.ackedAt() - run.started) / 1000;
+    const rssAtConnections = rssMb(service.pid!);
+    const connectedDevices = (
+      (await (await fetch(`${base}/api/health`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as {
+        broker: { connectedDevices: number };
+      }
+    ).broker.connectedDevices;
+    for (const s of run.sockets) s.destroy();
+
+    log(`storm: ${LEGACY} devices with former scrypt hashes, then again once migrated`);
+    const legacyRuns = [];
+    for (const pass of ['scrypt (former scheme, migrated at this login)', 'hmac (after migration)']) {
+      await sleep(500);
+      const ts = stormTs + 1000 * (legacyRuns.length + 1);
+      const r = await storm(env, legacy, ts);
+      const seconds = r.connectedS();
+      for (const s of r.sockets) s.destroy();
+      legacyRuns.push({
+        pass,
+        devices: LEGACY,
+        refused: r.refused,
+        connectSeconds: +seconds.toFixed(2),
+        loginsPerS: Math.round(LEGACY / seconds),
+      });
+    }
+
+    const result = {
+      machine: machine(),
+      flood: {
+        legitimateDevice: { quiet, underFlood: attacked },
+        attack: { wrongPasswordConnects: attempts, atOnce: FLOOD, perSecond: RATE },
+        metricsDelta: delta,
+        logLinesDuringFlood: floodLogs.length,
+        connectRefusedLogLines: floodLogs.filter((l) => l.includes('MQTT CONNECT refused')).length,
+      },
+      storm: {
+        devices: STORM,
+        refused: run.refused,
+        serviceReadySeconds: +readyS.toFixed(2),
+        allConnectedSeconds: +connectedS.toFixed(2),
+        allAckedSeconds: +ackedS.toFixed(2),
+        allInInfluxSeconds: +inInfluxS.toFixed(2),
+        fromRestartToAllInInfluxSeconds: +(readyS + inInfluxS).toFixed(2),
+        loginsPerS: Math.round(STORM / connectedS),
+        connectedDevices,
+        serviceRssMbAtConnections: Math.round(rssAtConnections),
+        servicePeakRssMb: Math.round(peakRssMb(service.pid!)),
+      },
+      legacyBaseline: legacyRuns,
+    };
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await stopChild(service);
+    await influx.stop();
+    rmSync(env.dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(1);
+});
