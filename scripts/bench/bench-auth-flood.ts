@@ -11,7 +11,11 @@
  *    `legacy` devices whose secrets are stored as the former scrypt hashes storm the same way
  *    (what every login cost before), then again once their hashes were migrated.
  *
+ *    A second flood comes from a new source address per attempt (127.1.x.y), as a botnet would:
+ *    no address reaches the throttle, so every attempt is checked — the cost of the check itself.
+ *
  *   npm run bench:auth-flood -- [--samples 40] [--flood 500] [--rate 50] [--storm 10000] [--legacy 400]
+ *                               [--phases flood,storm]
  */
 import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +33,8 @@ const FLOOD = arg('flood', 500);
 const RATE = arg('rate', 50);
 const STORM = arg('storm', 10_000);
 const LEGACY = arg('legacy', 400);
+const phasesAt = process.argv.indexOf('--phases');
+const PHASES = phasesAt >= 0 ? process.argv[phasesAt + 1].split(',') : ['flood', 'storm'];
 const WINDOW = 500; // handshakes in flight: the accept backlog is 511
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -114,12 +120,22 @@ async function legitimateDevice(env: Env, secret: string, tsBase: number) {
   };
 }
 
-/** Wrong-password CONNECTs from 127.0.0.1: `FLOOD` at once, then `RATE` a second until stopped. */
-function flood(env: Env): { stop(): Promise<number> } {
+/**
+ * Wrong-password CONNECTs, `FLOOD` at once, then `RATE` a second until stopped: from 127.0.0.1,
+ * or each from an address of its own.
+ */
+function flood(env: Env, distributed: boolean): { stop(): Promise<number> } {
   let n = 0;
   const pending = new Set<Promise<unknown>>();
   const fire = (): void => {
-    const p = rawConnect({ port: env.mqttPort, id: `atk-${n++}`, secret: 'wrong-password-0000', timeoutMs: 15_000 });
+    const localAddress = distributed ? `127.1.${Math.floor(n / 250) % 256}.${(n % 250) + 1}` : '127.0.0.1';
+    const p = rawConnect({
+      port: env.mqttPort,
+      id: `atk-${n++}`,
+      secret: 'wrong-password-0000',
+      timeoutMs: 15_000,
+      localAddress,
+    });
     pending.add(p);
     void p.then(() => pending.delete(p));
   };
@@ -203,21 +219,39 @@ async function main(): Promise<void> {
       kind: 'site',
     });
 
-    log(`flood: legitimate device ×${SAMPLES}, quiet`);
-    const quiet = await legitimateDevice(env, secret, Date.now() - 3_600_000);
-    const before = await metrics(base);
-    const logsBefore = env.logLines.length;
-    log(`flood: ${FLOOD} wrong-password CONNECTs at once + ${RATE}/s, legitimate device ×${SAMPLES}`);
-    const attack = flood(env);
-    const attacked = await legitimateDevice(env, secret, Date.now() - 1_800_000);
-    const attempts = await attack.stop();
-    const after = await metrics(base);
-    const floodLogs = env.logLines.slice(logsBefore);
-    const delta = Object.fromEntries(
-      Object.entries(after)
-        .map(([k, v]) => [k, v - (before[k] ?? 0)])
-        .filter(([, v]) => v !== 0),
-    );
+    const floods: Record<string, unknown> = {};
+    if (PHASES.includes('flood')) {
+      log(`flood: legitimate device ×${SAMPLES}, quiet`);
+      floods['quiet'] = { legitimateDevice: await legitimateDevice(env, secret, Date.now() - 3_600_000) };
+      for (const distributed of [false, true]) {
+        const before = await metrics(base);
+        const logsBefore = env.logLines.length;
+        log(
+          `flood (${distributed ? 'an address per attempt' : 'one address'}): ${FLOOD} wrong-password CONNECTs at once + ${RATE}/s, legitimate device ×${SAMPLES}`,
+        );
+        const attack = flood(env, distributed);
+        const attacked = await legitimateDevice(env, secret, Date.now() - (distributed ? 1_200_000 : 2_400_000));
+        const attempts = await attack.stop();
+        const after = await metrics(base);
+        const floodLogs = env.logLines.slice(logsBefore);
+        floods[distributed ? 'floodFromManyAddresses' : 'floodFromOneAddress'] = {
+          legitimateDevice: attacked,
+          attack: { wrongPasswordConnects: attempts, atOnce: FLOOD, perSecond: RATE },
+          metricsDelta: Object.fromEntries(
+            Object.entries(after)
+              .map(([k, v]) => [k, v - (before[k] ?? 0)])
+              .filter(([, v]) => v !== 0),
+          ),
+          logLines: floodLogs.length,
+          connectRefusedLogLines: floodLogs.filter((l) => l.includes('MQTT CONNECT refused')).length,
+        };
+        await sleep(1000);
+      }
+    }
+    if (!PHASES.includes('storm')) {
+      process.stdout.write(JSON.stringify({ machine: machine(), flood: floods }, null, 2) + '\n');
+      return;
+    }
 
     log(`storm: importing ${STORM} + ${LEGACY} devices`);
     const secretOf = (i: number): string => `storm-secret-${i}-${Math.random().toString(36).slice(2, 14)}`;
@@ -279,13 +313,7 @@ async function main(): Promise<void> {
 
     const result = {
       machine: machine(),
-      flood: {
-        legitimateDevice: { quiet, underFlood: attacked },
-        attack: { wrongPasswordConnects: attempts, atOnce: FLOOD, perSecond: RATE },
-        metricsDelta: delta,
-        logLinesDuringFlood: floodLogs.length,
-        connectRefusedLogLines: floodLogs.filter((l) => l.includes('MQTT CONNECT refused')).length,
-      },
+      flood: floods,
       storm: {
         devices: STORM,
         refused: run.refused,

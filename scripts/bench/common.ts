@@ -5,7 +5,8 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../..');
-export const MAIN_JS = join(ROOT, 'dist/apps/ingest/apps/ingest/src/main.js');
+/** BENCH_MAIN_JS runs the same bench against another build (e.g. the commit before, for an A/B). */
+export const MAIN_JS = process.env.BENCH_MAIN_JS ?? join(ROOT, 'dist/apps/ingest/apps/ingest/src/main.js');
 export const ADMIN_KEY = 'bench-admin-key-0123456789';
 
 export function arg(name: string, fallback: number): number {

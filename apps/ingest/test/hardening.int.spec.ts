@@ -258,6 +258,7 @@ describe('HTTP hygiene (finding 10)', () => {
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(res.headers.get('strict-transport-security')).toContain('max-age=');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
   });
 
   it('opens the SSE stream with a short-lived token, never with an API key in the URL', async () => {

@@ -3,7 +3,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import helmet from 'helmet';
 import { STATUS_CODES } from 'node:http';
-import { ApiKeyAuthenticator, Clock, FailureThrottle, IngestMetrics, Principal, StreamTokens } from '@dustwatch/core';
+import {
+  ApiKeyAuthenticator,
+  Clock,
+  FailureThrottle,
+  IngestMetrics,
+  PER_ADDRESS_BACKOFF,
+  Principal,
+  StreamTokens,
+} from '@dustwatch/core';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -54,7 +62,9 @@ interface EdgeDeps {
  * guard (ApiKeyGuard), which reads the principal set here.
  */
 export function installHttpEdge(app: INestApplication, deps: EdgeDeps): void {
-  app.use(helmet());
+  // The embedded default serves plain HTTP (on a LAN, an IP address): `upgrade-insecure-requests`
+  // would send the OpenAPI page's (and the console's) own scripts to an https:// that is not there.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(authenticate(deps));
   const small = json({ limit: BODY_LIMIT_BYTES });
   const large = json({ limit: FLEET_IMPORT_LIMIT_BYTES });
@@ -83,13 +93,7 @@ function refuse(res: Response, metrics: IngestMetrics, status: number, reason: s
 }
 
 function authenticate({ apiKeys, streamTokens, metrics, clock }: EdgeDeps): RequestHandler {
-  const failures = new FailureThrottle(clock, {
-    freeFailures: 20,
-    baseBlockMs: 1_000,
-    maxBlockMs: 300_000,
-    forgetAfterMs: 600_000,
-    maxKeys: 50_000,
-  });
+  const failures = new FailureThrottle(clock, PER_ADDRESS_BACKOFF);
   return (req: AuthenticatedRequest, res: Response, next: NextFunction) => {
     if (!req.path.startsWith('/api/') || req.path.startsWith(PUBLIC_API_PREFIX)) return next();
     const address = req.socket.remoteAddress ?? 'unknown';

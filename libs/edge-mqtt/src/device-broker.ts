@@ -94,6 +94,7 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     private readonly logins: DeviceLogin,
   ) {
     registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
+    logins.declareEdge(this.name);
     this.warnings = new RateLimitedLog(logger, clock, () => metrics.logLinesSuppressed.inc({ context: 'mqtt' }));
   }
 

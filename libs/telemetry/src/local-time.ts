@@ -29,6 +29,17 @@ export function localDayOfYear(t: number): number {
   );
 }
 
+/** Calendar fields as written: month 1–12; hour, minute, second and millisecond default to 0. */
+export type WallTime = [
+  year: number,
+  month: number,
+  day: number,
+  hour?: number,
+  minute?: number,
+  second?: number,
+  ms?: number,
+];
+
 /**
  * Epoch ms of a wall-clock time at a fixed UTC offset, or null when the fields name no real
  * instant (month 13, 31 September, 24:00, second 60): refused, never rolled over into the next
@@ -36,13 +47,7 @@ export function localDayOfYear(t: number): number {
  */
 export function wallTimeToEpochMs(
   offsetMs: number,
-  year: number,
-  month: number,
-  day: number,
-  hour = 0,
-  minute = 0,
-  second = 0,
-  ms = 0,
+  ...[year, month, day, hour = 0, minute = 0, second = 0, ms = 0]: WallTime
 ): number | null {
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const d = new Date(utc);
@@ -59,14 +64,6 @@ export function wallTimeToEpochMs(
 }
 
 /** Epoch ms of a wall-clock time in Asia/Shanghai, or null when the fields name no real instant. */
-export function shanghaiWallTimeToEpochMs(
-  year: number,
-  month: number,
-  day: number,
-  hour = 0,
-  minute = 0,
-  second = 0,
-  ms = 0,
-): number | null {
-  return wallTimeToEpochMs(SHANGHAI_OFFSET_MS, year, month, day, hour, minute, second, ms);
+export function shanghaiWallTimeToEpochMs(...wallTime: WallTime): number | null {
+  return wallTimeToEpochMs(SHANGHAI_OFFSET_MS, ...wallTime);
 }

@@ -2,7 +2,7 @@ import { Clock } from '../kernel/clock';
 import { IngestMetrics } from '../kernel/metrics';
 import { Device } from '../ports/registry-store';
 import { RegistryService } from '../registry/registry.service';
-import { FailureThrottle, FailureThrottleOptions } from './failure-throttle';
+import { FailureThrottle, FailureThrottleOptions, PER_ADDRESS_BACKOFF } from './failure-throttle';
 
 export type LoginRefusal = 'bad_credentials' | 'disabled' | 'throttled';
 export type DeviceLoginResult = { ok: true; device: Device } | { ok: false; reason: LoginRefusal };
@@ -15,8 +15,8 @@ export interface DeviceLoginOptions {
 }
 
 export const DEFAULT_DEVICE_LOGIN: DeviceLoginOptions = {
-  perAddress: { freeFailures: 20, baseBlockMs: 1_000, maxBlockMs: 300_000, forgetAfterMs: 600_000, maxKeys: 50_000 },
-  perDevice: { freeFailures: 5, baseBlockMs: 1_000, maxBlockMs: 300_000, forgetAfterMs: 600_000, maxKeys: 50_000 },
+  perAddress: PER_ADDRESS_BACKOFF,
+  perDevice: { ...PER_ADDRESS_BACKOFF, freeFailures: 5 },
 };
 
 /**
@@ -40,8 +40,12 @@ export class DeviceLogin {
     this.byAddress = new FailureThrottle(clock, options.perAddress);
     this.byDevice = new FailureThrottle(clock, options.perDevice);
     registry.onCredentialsRevoked((deviceId) => this.knownAddress.delete(deviceId));
+  }
+
+  /** Publishes an edge's refusal series at 0, so dashboards see them before the first refusal. */
+  declareEdge(edge: string): void {
     for (const reason of ['bad_credentials', 'disabled', 'throttled'])
-      for (const edge of ['mqtt', 'hj212']) metrics.deviceLoginsRefused.inc({ edge, reason }, 0);
+      this.metrics.deviceLoginsRefused.inc({ edge, reason }, 0);
   }
 
   async login(edge: string, deviceId: string, secret: string, address: string): Promise<DeviceLoginResult> {

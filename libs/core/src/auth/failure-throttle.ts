@@ -12,6 +12,18 @@ export interface FailureThrottleOptions {
   readonly maxKeys: number;
 }
 
+/**
+ * Per source address: generous (20 free failures), since many monitors or a whole office may
+ * share one NAT address; then 1 s, doubling to 5 minutes; 10 quiet minutes start over.
+ */
+export const PER_ADDRESS_BACKOFF: FailureThrottleOptions = {
+  freeFailures: 20,
+  baseBlockMs: 1_000,
+  maxBlockMs: 300_000,
+  forgetAfterMs: 600_000,
+  maxKeys: 50_000,
+};
+
 interface Entry {
   failures: number;
   lastFailureAt: number;
