@@ -72,7 +72,7 @@ Dustwatch is starting (embedded default):
   Alerts         http://localhost:$http_port/api/alerts   live: /api/alerts/stream (SSE); MQTT alerts/# (user @api, password an API key)
                  inspector keys: POST /api/keys {"name": "inspector-wang", "role": "inspector"} (docs/alerts.md)
   OpenAPI        http://localhost:$http_port/api/docs
-  Health         http://localhost:$http_port/health     Metrics: http://localhost:$http_port/metrics
+  Health         http://localhost:$http_port/health (ready or not)   details: /api/health (with the key)   Metrics: http://localhost:$http_port/metrics
   InfluxDB       $DUSTWATCH_INFLUX_URL  database ${DUSTWATCH_INFLUX_DB:-dustwatch}
 Stop with Ctrl-C.
 

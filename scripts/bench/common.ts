@@ -73,6 +73,10 @@ export function spawnService(env: Record<string, string>, onLogLine?: (line: str
     },
     stdio: onLogLine ? ['ignore', 'pipe', 'pipe'] : ['ignore', 2, 2],
   });
+  // A bench that dies of an uncaught error must not leave the service running.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   if (onLogLine) {
     for (const stream of [child.stdout!, child.stderr!]) {
       let rest = '';
