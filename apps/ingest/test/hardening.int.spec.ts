@@ -121,6 +121,12 @@ describe('HTTP bodies and statuses (findings 2, 4)', () => {
     );
     expect(answer).toMatch(/^HTTP\/1\.1 401 /);
     expect(answer.toLowerCase()).toContain('connection: close');
+    // Express routes paths case-insensitively and with a trailing slash: so does the check.
+    const shouted = await rawRequest(
+      'POST /API/Fleet/Import/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 19000000\r\n\r\n{',
+      3000,
+    );
+    expect(shouted).toMatch(/^HTTP\/1\.1 401 /);
   });
 
   it('refuses a body over its route limit 413 before reading it, and a depth bomb 400', async () => {

@@ -31,6 +31,9 @@ export function apiKeyOf(req: Request): string | undefined {
   return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
 }
 
+/** The path as Express routes it: case-insensitive, a trailing slash ignored. */
+const routePath = (req: Request): string => req.path.toLowerCase().replace(/\/+$/, '');
+
 /** Iterative, so a 50,000-deep document cannot overflow the stack while it is measured. */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
@@ -69,7 +72,7 @@ export function installHttpEdge(app: INestApplication, deps: EdgeDeps): void {
   const small = json({ limit: BODY_LIMIT_BYTES });
   const large = json({ limit: FLEET_IMPORT_LIMIT_BYTES });
   app.use((req: AuthenticatedRequest, res: Response, next: NextFunction) => {
-    const isLarge = LARGE_BODY_ROUTES.has(req.path) && req.principal?.role === 'admin';
+    const isLarge = LARGE_BODY_ROUTES.has(routePath(req)) && req.principal?.role === 'admin';
     // body-parser would read (and discard) a too-long body before answering; the announced
     // length is enough to say no, and closing the connection spares reading it.
     if (Number(req.headers['content-length'] ?? 0) > (isLarge ? FLEET_IMPORT_LIMIT_BYTES : BODY_LIMIT_BYTES)) {
@@ -95,7 +98,8 @@ function refuse(res: Response, metrics: IngestMetrics, status: number, reason: s
 function authenticate({ apiKeys, streamTokens, metrics, clock }: EdgeDeps): RequestHandler {
   const failures = new FailureThrottle(clock, PER_ADDRESS_BACKOFF);
   return (req: AuthenticatedRequest, res: Response, next: NextFunction) => {
-    if (!req.path.startsWith('/api/') || req.path.startsWith(PUBLIC_API_PREFIX)) return next();
+    const path = routePath(req);
+    if (!path.startsWith('/api/') || path.startsWith(PUBLIC_API_PREFIX)) return next();
     const address = req.socket.remoteAddress ?? 'unknown';
     const blocked = failures.blockedFor(address);
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
@@ -109,7 +113,7 @@ function authenticate({ apiKeys, streamTokens, metrics, clock }: EdgeDeps): Requ
       return stop(429, 'throttled', 'too many failed authentications from this address: try later');
     }
     const key = apiKeyOf(req);
-    const token = req.path === STREAM_PATH && typeof req.query['token'] === 'string' ? req.query['token'] : undefined;
+    const token = path === STREAM_PATH && typeof req.query['token'] === 'string' ? req.query['token'] : undefined;
     if (key === undefined && token === undefined)
       return stop(401, 'unauthorized', 'API key required: send it as x-api-key or Authorization: Bearer');
     const resolved = key !== undefined ? apiKeys.principalOf(key) : Promise.resolve(streamTokens.verify(token!));
