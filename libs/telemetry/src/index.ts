@@ -7,3 +7,4 @@ export * from './parse-readings';
 export * from './line-protocol';
 export * from './local-time';
 export * from './decoder';
+export * from './hj212';

@@ -76,8 +76,27 @@ export function readingToLine(reading: Reading, siteId: string): string {
     }
   }
   if (reading.serverTime) fields.push('server_time=true');
+  if (reading.kind !== undefined) fields.push(`hj212_kind="${reading.kind}"`);
   // Tags in key order (device < site), as InfluxDB recommends for write performance.
   return `${READINGS_MEASUREMENT},device=${escapeTag(reading.deviceId)},site=${escapeTag(siteId)} ${fields.join(',')} ${reading.ts}`;
+}
+
+/** Hour and day values a device reported (HJ 212 CN 2061/2031): kept beside Dustwatch's own roll-ups, never judged. */
+export const DEVICE_AGGREGATES_MEASUREMENT = 'device_aggregates';
+
+export function aggregateToLine(
+  deviceId: string,
+  siteId: string,
+  period: 'hour' | 'day',
+  ts: number,
+  values: Readonly<Partial<Record<(typeof METRIC_KEYS)[number], { avg?: number; min?: number; max?: number }>>>,
+): string | null {
+  const fields: Record<string, number> = {};
+  for (const key of METRIC_KEYS)
+    for (const [stat, value] of Object.entries(values[key] ?? {}))
+      if (Number.isFinite(value)) fields[`${METRICS[key].field}_${stat}`] = value as number;
+  if (Object.keys(fields).length === 0) return null;
+  return pointToLine(DEVICE_AGGREGATES_MEASUREMENT, { device: deviceId, site: siteId, period }, fields, ts);
 }
 
 /** The values of `metrics` that count for compliance (flag N or none), in a plain object. */

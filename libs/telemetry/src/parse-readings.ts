@@ -12,6 +12,8 @@ export interface Reading {
   readonly serverTime: boolean;
   readonly values: Readonly<Partial<Record<MetricKey, number>>>;
   readonly flags: Readonly<Partial<Record<MetricKey, DataFlag>>>;
+  /** HJ 212 readings: real-time (`-Rtd`, CN 2011) or a minute value (`-Avg`, CN 2051). */
+  readonly kind?: 'rtd' | 'min';
 }
 
 export interface ParseContext {
@@ -96,22 +98,30 @@ function collect(items: unknown[], ctx: ParseContext, rawOf: (i: number) => stri
       return;
     }
     readings.push(outcome);
-    for (const field of strayFlags(item as Record<string, unknown>, outcome))
-      warnings.push({
-        index: isBatch ? i : null,
-        code: 'flag_without_value',
-        field: `flags.${field}`,
-        message: `flag for ${field} dropped: the reading carries no ${field} value (reading kept)`,
-      });
+    warnings.push(...strayFlagWarnings(item as Record<string, unknown>, outcome, isBatch ? i : null));
   });
   return { readings, rejections, warnings };
 }
 
-/** Flagged metrics the reading has no value for (a sensor absent or broken): the reading is kept, the flag dropped. */
-function strayFlags(source: Record<string, unknown>, reading: Reading): string[] {
+/**
+ * A warning for each flagged metric the reading has no value for (a sensor absent or broken):
+ * the reading is kept, the flag dropped.
+ */
+export function strayFlagWarnings(
+  source: Record<string, unknown>,
+  reading: Reading,
+  index: number | null,
+): ReadingWarning[] {
   const sent = source['flags'];
   if (typeof sent !== 'object' || sent === null) return [];
-  return Object.keys(sent).filter((key) => reading.values[key as MetricKey] === undefined);
+  return Object.keys(sent)
+    .filter((key) => reading.values[key as MetricKey] === undefined)
+    .map((field) => ({
+      index,
+      code: 'flag_without_value',
+      field: `flags.${field}`,
+      message: `flag for ${field} dropped: the reading carries no ${field} value (reading kept)`,
+    }));
 }
 
 /**

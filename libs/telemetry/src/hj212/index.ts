@@ -1,0 +1,4 @@
+export * from './crc';
+export * from './framer';
+export * from './message';
+export * from './decode';
