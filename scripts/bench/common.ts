@@ -69,6 +69,7 @@ export function spawnService(env: Record<string, string>, onLogLine?: (line: str
       DUSTWATCH_HTTP_HOST: '127.0.0.1',
       DUSTWATCH_MQTT_HOST: '127.0.0.1',
       DUSTWATCH_LOG_LEVEL: 'warn',
+      DUSTWATCH_HJ212_PORT: '0',
       ...env,
     },
     stdio: onLogLine ? ['ignore', 'pipe', 'pipe'] : ['ignore', 2, 2],

@@ -32,6 +32,7 @@ import {
 } from '@dustwatch/core';
 import { ApiModule } from '@dustwatch/api';
 import { DeviceBroker, MqttAlertChannel, MqttEdgeModule } from '@dustwatch/edge-mqtt';
+import { Hj212EdgeModule, Hj212Listener } from '@dustwatch/edge-hj212';
 import { InfluxAlertChannel, InfluxModule } from '@dustwatch/influx';
 import { NotifyModule, WebhookChannel } from '@dustwatch/notify';
 import { SqliteStoreModule } from '@dustwatch/store-sqlite';
@@ -44,7 +45,14 @@ import { Lifecycle } from './lifecycle';
 @Global()
 @Module({
   providers: [
-    { provide: DEVICE_EDGES, inject: [DeviceBroker], useFactory: (broker: DeviceBroker): DeviceEdge[] => [broker] },
+    {
+      provide: DEVICE_EDGES,
+      inject: [DeviceBroker, Hj212Listener],
+      useFactory: (broker: DeviceBroker, hj212: Hj212Listener | null): DeviceEdge[] => [
+        broker,
+        ...(hj212 ? [hj212] : []),
+      ],
+    },
     {
       provide: NOTIFICATION_CHANNELS,
       inject: [WebhookChannel, MqttAlertChannel, InfluxAlertChannel],
@@ -108,6 +116,7 @@ export class AppModule {
         InfluxModule,
         NotifyModule,
         MqttEdgeModule,
+        Hj212EdgeModule,
         CompositionModule,
         ApiModule,
       ],

@@ -22,6 +22,8 @@ export function testEnv(
     DUSTWATCH_HTTP_PORT: '0',
     DUSTWATCH_MQTT_HOST: '127.0.0.1',
     DUSTWATCH_MQTT_PORT: '0',
+    // Off unless a test asks for it with a free port: 0 means off here, not "any port".
+    DUSTWATCH_HJ212_PORT: '0',
     DUSTWATCH_DATA_DIR: dataDir,
     DUSTWATCH_INFLUX_URL: influx.url,
     DUSTWATCH_INFLUX_DB: TEST_DB,

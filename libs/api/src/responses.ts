@@ -20,12 +20,23 @@ export class SiteResponse {
   @ApiProperty({ ...nullableNumber, description: 'm²' }) areaM2!: number | null;
 }
 
+class Hj212SettingsResponse {
+  @ApiProperty({ example: 'CZ001HJ0000001' }) mn!: string;
+  @ApiProperty({ enum: ['hj212', 'modbus-swapped'] }) crc!: string;
+  @ApiProperty({ example: { a34002: 'mg/m3' } }) units!: Record<string, string>;
+}
+
 export class DeviceResponse {
   @ApiProperty({ example: 'CZ-001-M1' }) id!: string;
   @ApiProperty() siteId!: string;
   @ApiProperty() model!: string;
   @ApiProperty({ enum: DEVICE_KINDS }) kind!: string;
   @ApiProperty() enabled!: boolean;
+  @ApiPropertyOptional({
+    type: Hj212SettingsResponse,
+    description: 'present for HJ 212 monitors; the PW is never shown',
+  })
+  hj212?: Hj212SettingsResponse;
 }
 
 export class DeviceWithStatusResponse extends DeviceResponse {

@@ -111,4 +111,50 @@ describe('DeviceLogin', () => {
       temp.dispose();
     }
   });
+
+  it('checks HJ 212 MN and PW the same way: refused alike when unknown or wrong, throttled per MN', async () => {
+    const { temp, registry, logins, repo } = await setup();
+    try {
+      await repo.setHj212(
+        'dev-1',
+        {
+          settings: { mn: 'CZ001HJ0000001', crc: 'hj212', units: {} },
+          passwordHash: new SecretHasher(randomBytes(32)).hash('other-pepper'),
+        },
+        clock.now(),
+      );
+      // Stored under another pepper: no PW matches, as for an unknown MN.
+      expect(await registry.authenticateHj212('CZ001HJ0000001', 'other-pepper')).toEqual({
+        ok: false,
+        reason: 'unknown_or_bad_secret',
+      });
+      await registry.importFleet({
+        version: 1,
+        sites: [
+          {
+            id: 'S1',
+            name: 'site',
+            district: 'd',
+            lat: 36,
+            lon: 113,
+            devices: [{ id: 'dev-1', model: 'm', kind: 'site', hj212: { mn: 'CZ001HJ0000001', password: '123456' } }],
+          },
+        ],
+      });
+      const ok = await logins.loginHj212('CZ001HJ0000001', '123456', '10.0.0.1');
+      expect(ok.ok && ok.device.hj212).toEqual({ mn: 'CZ001HJ0000001', crc: 'hj212', units: {} });
+      expect(await registry.authenticateHj212('NOSUCHMN01', '123456')).toEqual({
+        ok: false,
+        reason: 'unknown_or_bad_secret',
+      });
+      for (let i = 0; i < 3; i++) await logins.loginHj212('CZ001HJ0000001', '000000', `10.6.0.${i}`);
+      expect(await logins.loginHj212('CZ001HJ0000001', '123456', '10.7.0.1')).toEqual({
+        ok: false,
+        reason: 'throttled',
+      });
+      expect((await logins.loginHj212('CZ001HJ0000001', '123456', '10.0.0.1')).ok).toBe(true);
+    } finally {
+      temp.dispose();
+    }
+  });
 });

@@ -1,11 +1,37 @@
-import { Device, DeviceCredentials, DirectoryEntry, FleetImportSite, RegistryStore, Site } from '@dustwatch/core';
+import {
+  ConflictError,
+  Device,
+  DeviceCredentials,
+  DirectoryEntry,
+  FleetImportSite,
+  Hj212Credentials,
+  Hj212Settings,
+  Hj212Write,
+  RegistryStore,
+  Site,
+} from '@dustwatch/core';
 import { Db, QueuedDb } from './sqlite';
 
 const SITE_COLUMNS = 'id, name, district, lat, lon, area_m2 AS areaM2';
-const DEVICE_COLUMNS = 'd.id, d.site_id AS siteId, d.model, d.kind, d.enabled';
+const DEVICE_COLUMNS =
+  'd.id, d.site_id AS siteId, d.model, d.kind, d.enabled, h.mn AS hjMn, h.crc AS hjCrc, h.units AS hjUnits';
+const DEVICES = 'devices d LEFT JOIN device_hj212 h ON h.device_id = d.id';
 
-function toDevice<T extends { enabled: number | boolean }>(row: T): T & { enabled: boolean } {
-  return { ...row, enabled: row.enabled === 1 || row.enabled === true };
+interface DeviceRow {
+  enabled: number | boolean;
+  hjMn: string | null;
+  hjCrc: Hj212Settings['crc'] | null;
+  hjUnits: string | null;
+}
+
+/** A row of DEVICE_COLUMNS as a Device: enabled as a boolean, the HJ 212 columns as `hj212`. */
+function toDevice<T extends DeviceRow>(row: T): Omit<T, keyof DeviceRow> & Device {
+  const { enabled, hjMn, hjCrc, hjUnits, ...rest } = row;
+  const device = { ...rest, enabled: enabled === 1 || enabled === true } as unknown as Omit<T, keyof DeviceRow> &
+    Device;
+  if (hjMn !== null && hjCrc !== null)
+    device.hj212 = { mn: hjMn, crc: hjCrc, units: JSON.parse(hjUnits ?? '{}') as Hj212Settings['units'] };
+  return device;
 }
 
 /** SQLite access for sites and devices. Every value is a bound parameter, never concatenated. */
@@ -59,22 +85,22 @@ export class RegistryRepository implements RegistryStore {
   }
 
   private device(id: string): Device | undefined {
-    const row = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`).get(id) as
-      (Device & { enabled: number }) | undefined;
+    const row = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM ${DEVICES} WHERE d.id = ?`).get(id) as
+      (Device & DeviceRow) | undefined;
     return row && toDevice(row);
   }
 
   async findCredentials(id: string): Promise<DeviceCredentials | undefined> {
     const row = this.db
-      .prepare(`SELECT ${DEVICE_COLUMNS}, d.secret_hash AS secretHash FROM devices d WHERE d.id = ?`)
-      .get(id) as (DeviceCredentials & { enabled: number }) | undefined;
+      .prepare(`SELECT ${DEVICE_COLUMNS}, d.secret_hash AS secretHash FROM ${DEVICES} WHERE d.id = ?`)
+      .get(id) as (DeviceCredentials & DeviceRow) | undefined;
     return row && toDevice(row);
   }
 
   async listDevices(siteId?: string): Promise<Device[]> {
     const rows = this.db
-      .prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`)
-      .all({ siteId: siteId ?? null }) as (Device & { enabled: number })[];
+      .prepare(`SELECT ${DEVICE_COLUMNS} FROM ${DEVICES} WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`)
+      .all({ siteId: siteId ?? null }) as (Device & DeviceRow)[];
     return rows.map(toDevice);
   }
 
@@ -112,7 +138,10 @@ export class RegistryRepository implements RegistryStore {
       this.db.transaction(() => {
         for (const { site, devices } of sites) {
           counts.sites[this.writeSite(site, now)] += 1;
-          for (const { device, secretHash } of devices) counts.devices[this.upsertDevice(device, secretHash, now)] += 1;
+          for (const { device, secretHash, hj212 } of devices) {
+            counts.devices[this.upsertDevice(device, secretHash, now)] += 1;
+            this.writeHj212(device.id, hj212);
+          }
         }
       })();
       return counts;
@@ -152,6 +181,48 @@ export class RegistryRepository implements RegistryStore {
           .run(secretHash, now, id, expected).changes === 1
       );
     });
+  }
+
+  async findHj212(mn: string): Promise<Hj212Credentials | undefined> {
+    const row = this.db
+      .prepare(`SELECT ${DEVICE_COLUMNS}, h.password_hash AS passwordHash FROM ${DEVICES} WHERE h.mn = ?`)
+      .get(mn) as (Device & DeviceRow & { passwordHash: string }) | undefined;
+    if (!row) return undefined;
+    const { passwordHash, ...device } = toDevice(row);
+    return { device: device as Hj212Credentials['device'], passwordHash };
+  }
+
+  async setHj212(deviceId: string, write: Hj212Write | null, now: number): Promise<void> {
+    return this.main.writes.run(async () => {
+      this.db.transaction(() => {
+        this.writeHj212(deviceId, write);
+        this.db.prepare('UPDATE devices SET updated_at = ? WHERE id = ?').run(now, deviceId);
+      })();
+    });
+  }
+
+  /** Inside a transaction: an MN another device holds is a conflict, never a silent take-over. */
+  private writeHj212(deviceId: string, write: Hj212Write | null): void {
+    if (write === null) {
+      this.db.prepare('DELETE FROM device_hj212 WHERE device_id = ?').run(deviceId);
+      return;
+    }
+    const holder = this.db.prepare('SELECT device_id AS id FROM device_hj212 WHERE mn = ?').get(write.settings.mn) as
+      { id: string } | undefined;
+    if (holder && holder.id !== deviceId)
+      throw new ConflictError(`MN ${write.settings.mn} belongs to device ${holder.id}`);
+    this.db
+      .prepare(
+        `INSERT INTO device_hj212 (device_id, mn, password_hash, crc, units) VALUES (@deviceId, @mn, @passwordHash, @crc, @units)
+        ON CONFLICT(device_id) DO UPDATE SET mn = @mn, password_hash = coalesce(@passwordHash, password_hash), crc = @crc, units = @units`,
+      )
+      .run({
+        deviceId,
+        mn: write.settings.mn,
+        passwordHash: write.passwordHash,
+        crc: write.settings.crc,
+        units: JSON.stringify(write.settings.units),
+      });
   }
 
   /** Every device with its site's district: what the rule engine needs to know of the fleet. */

@@ -151,6 +151,19 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_channel_pending ON outbox(channel, state, id);
     `,
   },
+  {
+    version: 5,
+    name: 'HJ 212 identity of a device (MN, access password hash, CRC variant, particulate units)',
+    sql: `
+      CREATE TABLE device_hj212 (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        mn TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        crc TEXT NOT NULL CHECK (crc IN ('hj212', 'modbus-swapped')),
+        units TEXT NOT NULL DEFAULT '{}'
+      );
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [

@@ -1,7 +1,7 @@
 import { Clock } from '../kernel/clock';
 import { IngestMetrics } from '../kernel/metrics';
 import { Device } from '../ports/registry-store';
-import { RegistryService } from '../registry/registry.service';
+import { DeviceAuthResult, RegistryService } from '../registry/registry.service';
 import { FailureThrottle, FailureThrottleOptions, PER_ADDRESS_BACKOFF } from './failure-throttle';
 
 export type LoginRefusal = 'bad_credentials' | 'disabled' | 'throttled';
@@ -20,7 +20,7 @@ export const DEFAULT_DEVICE_LOGIN: DeviceLoginOptions = {
 };
 
 /**
- * Device logins for every edge (MQTT CONNECT, HJ 212 PW): the registry's check behind two
+ * Device logins for every edge (MQTT CONNECT, HJ 212 MN and PW): the registry's check behind two
  * failure throttles. A blocked address or device id is refused before any lookup, so a flood of
  * wrong passwords costs a map look-up each. A device is never locked out by others' failures:
  * the address it last logged in from passes both throttles for its own id.
@@ -39,7 +39,7 @@ export class DeviceLogin {
   ) {
     this.byAddress = new FailureThrottle(clock, options.perAddress);
     this.byDevice = new FailureThrottle(clock, options.perDevice);
-    registry.onCredentialsRevoked((deviceId) => this.knownAddress.delete(deviceId));
+    registry.onCredentialsRevoked((deviceId) => this.knownAddress.delete(deviceId)); // MQTT identities are device ids
   }
 
   /** Publishes an edge's refusal series at 0, so dashboards see them before the first refusal. */
@@ -48,19 +48,34 @@ export class DeviceLogin {
       this.metrics.deviceLoginsRefused.inc({ edge, reason }, 0);
   }
 
-  async login(edge: string, deviceId: string, secret: string, address: string): Promise<DeviceLoginResult> {
-    const known = this.knownAddress.get(deviceId) === address;
-    if (!known && (this.byAddress.blockedFor(address) > 0 || this.byDevice.blockedFor(deviceId) > 0))
+  /** An MQTT CONNECT: client id = device id, password = device secret. */
+  login(edge: string, deviceId: string, secret: string, address: string): Promise<DeviceLoginResult> {
+    return this.attempt(edge, deviceId, address, () => this.registry.authenticateDevice(deviceId, secret));
+  }
+
+  /** An HJ 212 frame: MN and PW; throttled per address and per MN like a device id. */
+  loginHj212(mn: string, password: string, address: string): Promise<DeviceLoginResult> {
+    return this.attempt('hj212', `mn:${mn}`, address, () => this.registry.authenticateHj212(mn, password));
+  }
+
+  private async attempt(
+    edge: string,
+    identity: string,
+    address: string,
+    check: () => Promise<DeviceAuthResult>,
+  ): Promise<DeviceLoginResult> {
+    const known = this.knownAddress.get(identity) === address;
+    if (!known && (this.byAddress.blockedFor(address) > 0 || this.byDevice.blockedFor(identity) > 0))
       return this.refused(edge, 'throttled');
-    const result = await this.registry.authenticateDevice(deviceId, secret);
+    const result = await check();
     if (!result.ok) {
       this.byAddress.failure(address);
-      this.byDevice.failure(deviceId);
+      this.byDevice.failure(identity);
       return this.refused(edge, result.reason === 'disabled' ? 'disabled' : 'bad_credentials');
     }
-    this.byDevice.success(deviceId);
-    this.knownAddress.delete(deviceId);
-    this.knownAddress.set(deviceId, address);
+    this.byDevice.success(identity);
+    this.knownAddress.delete(identity);
+    this.knownAddress.set(identity, address);
     while (this.knownAddress.size > this.options.perDevice.maxKeys)
       this.knownAddress.delete(this.knownAddress.keys().next().value as string);
     return result;

@@ -1,4 +1,13 @@
-import { MetricKey, Reading, ReadingWarning, Rejection, complianceValues, readingToLine } from '@dustwatch/telemetry';
+import {
+  DeviceAggregate,
+  MetricKey,
+  Reading,
+  ReadingWarning,
+  Rejection,
+  aggregateToLine,
+  complianceValues,
+  readingToLine,
+} from '@dustwatch/telemetry';
 import { SpoolFullError } from '../kernel/errors';
 import { IngestMetrics } from '../kernel/metrics';
 import { QuarantineStore } from '../ports/quarantine-store';
@@ -14,6 +23,8 @@ export interface IngestCommand {
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
   readonly warnings: readonly ReadingWarning[];
+  /** Hour or day values the device computed itself (HJ 212): stored beside the readings, never judged. */
+  readonly aggregates?: readonly DeviceAggregate[];
   readonly receivedAt: number;
 }
 
@@ -84,7 +95,11 @@ export class IngestCore {
     const quarantined = kept > 0 ? this.quarantine.add(deviceId, receivedAt, rejections.slice(0, kept)) : undefined;
     const samples = readings.map((r) => ({ ts: r.ts, values: complianceValues(r, this.options.journalMetrics) }));
     const entries = readings.map((r, i) => this.spoolEntry(r, command.siteId, samples[i].values));
-    const committed = readings.length > 0 ? this.readings.commit(entries, receivedAt) : undefined;
+    for (const a of command.aggregates ?? []) {
+      const line = aggregateToLine(deviceId, command.siteId, a.period, a.ts, a.values);
+      if (line !== null) entries.push({ line, journal: null });
+    }
+    const committed = entries.length > 0 ? this.readings.commit(entries, receivedAt) : undefined;
     await quarantined;
     const { duplicates } = (await committed) ?? { duplicates: 0 };
     for (const r of rejections) this.metrics.readingsRejected.inc({ reason: r.reasons[0].code });

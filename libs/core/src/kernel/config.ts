@@ -23,6 +23,15 @@ export class IngestConfig {
   @IsString() mqttHost = '0.0.0.0';
   @IsInt() @Min(0) @Max(65535) mqttPort = 1883;
   @IsString() @MinLength(1) dataDir = './data';
+  @IsString() hj212Host = '0.0.0.0';
+  /** HJ 212-2017 over TCP (docs/hj212.md); 0 turns the listener off. */
+  @IsInt() @Min(0) @Max(65535) hj212Port = 9212;
+  /** A connection silent this long is closed (devices send every 30–60 s, or a heartbeat). */
+  @IsInt() @Min(1) @Max(86_400) hj212IdleSeconds = 300;
+  @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnections = 20_000;
+  @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnectionsPerAddress = 100;
+  /** Answer CN 1013 and set a real-time clock off by more than 5 minutes (CN 1012). */
+  @IsIn(['on', 'off']) hj212TimeService: 'on' | 'off' = 'on';
 
   @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'influxUrl must be http(s)://host[:port]' }) influxUrl =
     'http://127.0.0.1:8086';
@@ -79,6 +88,12 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_MQTT_HOST', 'mqttHost', 'string'],
   ['DUSTWATCH_MQTT_PORT', 'mqttPort', 'int'],
   ['DUSTWATCH_DATA_DIR', 'dataDir', 'string'],
+  ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
+  ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],
+  ['DUSTWATCH_HJ212_IDLE_SECONDS', 'hj212IdleSeconds', 'int'],
+  ['DUSTWATCH_HJ212_MAX_CONNECTIONS', 'hj212MaxConnections', 'int'],
+  ['DUSTWATCH_HJ212_MAX_CONNECTIONS_PER_ADDRESS', 'hj212MaxConnectionsPerAddress', 'int'],
+  ['DUSTWATCH_HJ212_TIME_SERVICE', 'hj212TimeService', 'string'],
   ['DUSTWATCH_INFLUX_URL', 'influxUrl', 'string'],
   ['DUSTWATCH_INFLUX_DB', 'influxDatabase', 'string'],
   ['DUSTWATCH_INFLUX_USERNAME', 'influxUsername', 'string'],

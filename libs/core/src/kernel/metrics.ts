@@ -65,6 +65,29 @@ export class IngestMetrics {
     help: 'Quarantine quota: beyond it the oldest entries are deleted',
     registers: [this.registry],
   });
+  readonly hj212Connections = new Counter({
+    name: 'dustwatch_hj212_connections_total',
+    help: 'HJ 212 TCP connections, by outcome (accepted, refused_per_address)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly hj212GarbageBytes = new Counter({
+    name: 'dustwatch_hj212_garbage_bytes_total',
+    help: 'Bytes between HJ 212 frames that were no frame (skipped while resynchronising on ##)',
+    registers: [this.registry],
+  });
+  readonly hj212Commands = new Counter({
+    name: 'dustwatch_hj212_commands_total',
+    help: 'Authenticated HJ 212 frames, by CN (other: commands Dustwatch does not handle)',
+    labelNames: ['cn'],
+    registers: [this.registry],
+  });
+  readonly hj212SkippedCodes = new Counter({
+    name: 'dustwatch_hj212_skipped_codes_total',
+    help: 'HJ 212 data codes skipped because Dustwatch does not map them (gases, vendor codes), by code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   readonly subscribesRefused = new Counter({
     name: 'dustwatch_mqtt_subscribes_refused_total',
     help: 'Subscriptions refused with SUBACK 0x80',

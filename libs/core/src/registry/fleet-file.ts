@@ -1,6 +1,8 @@
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ValidateBy,
+  ValidationOptions,
   IsArray,
   IsIn,
   IsNumber,
@@ -14,7 +16,7 @@ import {
   ValidateNested,
   ValidationError,
 } from 'class-validator';
-import { ID_PATTERN } from '@dustwatch/telemetry';
+import { CRC_VARIANTS, Hj212CrcVariant, Hj212Unit, ID_PATTERN } from '@dustwatch/telemetry';
 import { DEVICE_KINDS, DeviceKind } from '../ports/registry-store';
 
 /** Composite validator for every id that reaches a topic, an InfluxDB tag or SQL. */
@@ -24,12 +26,46 @@ export function IsEntityId(): PropertyDecorator {
   });
 }
 
+const PARTICULATE_CODES = ['a34001', 'a34002', 'a34004'];
+const UNITS: readonly Hj212Unit[] = ['ug/m3', 'mg/m3'];
+
+/** `units` maps particulate codes (a34001 TSP, a34002 PM10, a34004 PM2.5) to ug/m3 or mg/m3. */
+function IsParticulateUnits(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isParticulateUnits',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' &&
+          value !== null &&
+          !Array.isArray(value) &&
+          Object.entries(value).every(([code, unit]) => PARTICULATE_CODES.includes(code) && UNITS.includes(unit)),
+        defaultMessage: () => `$property maps ${PARTICULATE_CODES.join('/')} to ${UNITS.join(' or ')}`,
+      },
+    },
+    options,
+  );
+}
+
+/** A device's HJ 212 identity, as the installer set it on the monitor or its DTU (docs/hj212.md). */
+export class Hj212Dto {
+  /** Real MNs are 9–24 characters, not always the standard's 24 hex digits. */
+  @Matches(/^[A-Za-z0-9_-]{9,24}$/, { message: '$property must be 9–24 letters, digits, _ or -' }) mn!: string;
+  /** The access password (PW), 6 characters by the standard; anything without ; , & = or spaces is taken. */
+  @Matches(/^[^;,&=\s]{1,32}$/, { message: '$property must be 1–32 characters without ; , & = or spaces' })
+  password!: string;
+  @IsOptional() @IsIn(CRC_VARIANTS) crc?: Hj212CrcVariant;
+  @IsOptional() @IsParticulateUnits() units?: Record<string, Hj212Unit>;
+}
+
 export class FleetDeviceDto {
   @IsEntityId() id!: string;
   @IsString() @MinLength(1) @MaxLength(100) model!: string;
   @IsIn(DEVICE_KINDS) kind!: DeviceKind;
   /** Optional: a device without one gets a generated secret, reported once by the import. */
   @IsOptional() @IsString() @MinLength(16) @MaxLength(200) secret?: string;
+  /** Present when the device uploads HJ 212 over TCP. */
+  @IsOptional() @ValidateNested() @Type(() => Hj212Dto) hj212?: Hj212Dto;
 }
 
 export class FleetSiteDto {

@@ -3,8 +3,8 @@ import { validateSync } from 'class-validator';
 import { ConflictError, InvalidInputError, NotFoundError } from '../kernel/errors';
 import { Clock } from '../kernel/clock';
 import { Presence } from '../presence/presence';
-import { Device, DeviceKind, FleetImportSite, RegistryStore, Site } from '../ports/registry-store';
-import { FleetFileDto, describeValidationErrors } from './fleet-file';
+import { Device, DeviceKind, FleetImportSite, Hj212Write, RegistryStore, Site } from '../ports/registry-store';
+import { FleetFileDto, Hj212Dto, describeValidationErrors } from './fleet-file';
 import { SecretHasher, generateSecret } from './secrets';
 
 export interface NewSite {
@@ -21,6 +21,7 @@ export interface NewDevice {
   siteId: string;
   model: string;
   kind: DeviceKind;
+  hj212?: Hj212Dto;
 }
 
 export interface DeviceWithStatus extends Device {
@@ -97,9 +98,16 @@ export class RegistryService {
     const secret = generateSecret();
     const hash = this.secrets.hash(secret);
     const device: Device = { id: dto.id, siteId: dto.siteId, model: dto.model, kind: dto.kind, enabled: true };
+    const hj212 = dto.hj212 ? this.hj212Write(dto.hj212) : null;
+    if (hj212 && (await this.repo.findHj212(hj212.settings.mn)))
+      throw new ConflictError(`MN ${hj212.settings.mn} belongs to another device`);
     // Another request may have created it meanwhile: the insert itself decides.
     if (!(await this.repo.insertDevice(device, hash, this.clock.now())))
       throw new ConflictError(`device ${dto.id} already exists`);
+    if (hj212) {
+      await this.repo.setHj212(device.id, hj212, this.clock.now());
+      device.hj212 = hj212.settings;
+    }
     this.emitChanged();
     return { device, secret };
   }
@@ -163,6 +171,25 @@ export class RegistryService {
   }
 
   /**
+   * Checks an HJ 212 login: the MN names the device, PW is its access password. Unknown MN and
+   * wrong PW look the same from outside. Use DeviceLogin, which throttles failures.
+   */
+  async authenticateHj212(mn: string, password: string): Promise<DeviceAuthResult> {
+    const found = await this.repo.findHj212(mn);
+    const check = await this.secrets.verify(password, found?.passwordHash);
+    if (!found || !check.ok) return { ok: false, reason: 'unknown_or_bad_secret' };
+    if (!found.device.enabled) return { ok: false, reason: 'disabled' };
+    return { ok: true, device: found.device };
+  }
+
+  private hj212Write(dto: Hj212Dto): Hj212Write {
+    return {
+      settings: { mn: dto.mn, crc: dto.crc ?? 'hj212', units: dto.units ?? {} },
+      passwordHash: this.secrets.hash(dto.password),
+    };
+  }
+
+  /**
    * Validates a whole fleet file first (every problem listed), then upserts it in one
    * transaction: re-importing the same file is harmless. Devices keep their secret unless the
    * file gives one; new devices without one get a generated secret in the summary.
@@ -184,6 +211,11 @@ export class RegistryService {
         if (seen.has(`device:${device?.id}`))
           problems.push(`sites[${i}].devices[${j}].id: duplicate device id ${device.id}`);
         seen.add(`device:${device?.id}`);
+        const mn = device?.hj212?.mn;
+        if (mn !== undefined) {
+          if (seen.has(`mn:${mn}`)) problems.push(`sites[${i}].devices[${j}].hj212.mn: duplicate MN ${mn}`);
+          seen.add(`mn:${mn}`);
+        }
       });
     });
     if (problems.length > 0) throw new InvalidInputError(`fleet file has ${problems.length} problem(s)`, problems);
@@ -223,6 +255,7 @@ export class RegistryService {
       devices: site.devices.map((device) => ({
         device: { id: device.id, siteId: site.id, model: device.model, kind: device.kind, enabled: true },
         secretHash: hashes.get(device.id) ?? null,
+        hj212: device.hj212 ? this.hj212Write(device.hj212) : null,
       })),
     }));
     const counts = await this.repo.importFleet(sites, this.clock.now());

@@ -3,6 +3,27 @@ import { ParseContext, QUARANTINE_RAW_LIMIT, Reading, strayFlagWarnings, validat
 import { ReadingWarning, Rejection } from '../rejection';
 import { Hj212Message, parseBeijingTimestamp } from './message';
 
+/**
+ * Refusal codes of the HJ 212 edge: framing and identity, then contract v1's reasons for the
+ * values (same ranges, flags and time skew as MQTT).
+ */
+export const HJ212_REJECTION_CODES = [
+  'bad_length',
+  'frame_too_long',
+  'length_mismatch',
+  'crc_mismatch',
+  'crc_variant',
+  'malformed_segment',
+  'wrong_type',
+  'not_finite',
+  'out_of_range',
+  'no_metrics',
+  'bad_timestamp',
+  'ts_in_future',
+  'ts_too_old',
+  'bad_flag',
+] as const;
+
 /** What an installer sets per device (fleet file `hj212.units`): particulate codes sent in mg/m³. */
 export type Hj212Unit = 'ug/m3' | 'mg/m3';
 export type Hj212Units = Readonly<Record<string, Hj212Unit>>;

@@ -37,13 +37,13 @@ export class Hj212Framer {
       if (this.buffer.length < HEADER) return events;
       const digits = this.buffer.slice(2, HEADER);
       if (!/^\d{4}$/.test(digits)) {
-        events.push(this.refuse('bad_length', `length field "${digits}" is not 4 digits`, HEADER));
+        events.push(this.refuse('bad_length', `length field "${digits}" is not 4 digits`, HEADER, 2));
         continue;
       }
       const length = Number(digits);
       if (length > MAX_DATA_SEGMENT) {
         events.push(
-          this.refuse('frame_too_long', `data segment of ${length} > ${MAX_DATA_SEGMENT} characters`, HEADER),
+          this.refuse('frame_too_long', `data segment of ${length} > ${MAX_DATA_SEGMENT} characters`, HEADER, 2),
         );
         continue;
       }
@@ -57,6 +57,7 @@ export class Hj212Framer {
             'length_mismatch',
             `declared ${length} characters, next frame starts after ${next - HEADER}`,
             next,
+            next,
           ),
         );
         continue;
@@ -64,7 +65,9 @@ export class Hj212Framer {
       if (this.buffer.slice(total - 2, total) !== '\r\n') {
         const end = this.buffer.indexOf('\r\n', HEADER);
         const cut = end >= 0 && end < total ? end + 2 : total;
-        events.push(this.refuse('length_mismatch', `declared ${length} characters, the frame does not end there`, cut));
+        events.push(
+          this.refuse('length_mismatch', `declared ${length} characters, the frame does not end there`, cut, 2),
+        );
         continue;
       }
       const raw = this.buffer.slice(0, total);
@@ -83,13 +86,18 @@ export class Hj212Framer {
     return this.buffer.length;
   }
 
+  /**
+   * @param shown characters kept as the refused frame's raw text
+   * @param consumed characters dropped: only the `##` when what follows may hold the next frame
+   */
   private refuse(
     code: 'bad_length' | 'frame_too_long' | 'length_mismatch',
     message: string,
+    shown: number,
     consumed: number,
   ): FrameEvent {
-    const raw = this.buffer.slice(0, Math.min(consumed, HEADER + MAX_DATA_SEGMENT + TRAILER));
-    this.buffer = this.buffer.slice(Math.max(2, consumed));
+    const raw = this.buffer.slice(0, Math.min(shown, HEADER + MAX_DATA_SEGMENT + TRAILER));
+    this.buffer = this.buffer.slice(consumed);
     return { kind: 'refused', code, message, raw };
   }
 }

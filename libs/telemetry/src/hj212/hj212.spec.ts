@@ -41,6 +41,14 @@ describe('Hj212Framer', () => {
   it('skips garbage and resynchronises on the next ##', () => {
     const events = new Hj212Framer().push(Buffer.from(`junk\x00\xff#${one}more junk#`));
     expect(events.map((e) => e.kind)).toEqual(['garbage', 'frame', 'garbage']);
+    // A stray "##" right before a frame costs only itself, not the frame's own start.
+    const stray = new Hj212Framer().push(Buffer.from(`noise##x${one}`));
+    expect(stray.map((e) => (e.kind === 'refused' ? e.code : e.kind))).toEqual([
+      'garbage',
+      'bad_length',
+      'garbage',
+      'frame',
+    ]);
   });
 
   it('refuses a bad length field, an over-long frame and a length that does not fit, then goes on', () => {

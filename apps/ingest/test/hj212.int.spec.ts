@@ -1,0 +1,284 @@
+import { beijingTimestamp, frame, modbusSwappedCrc } from '@dustwatch/telemetry';
+import { freePort } from './free-port';
+import { InfluxServer } from './influx-server';
+import { TEST_DB, TestService, eventually, metricValue, removeDir, startTestService } from './harness';
+import { Hj212TestClient } from './hj212-client';
+
+// Issue 11: HJ 212-2017 over real TCP into the same ingest core as MQTT.
+let influx: InfluxServer;
+let service: TestService;
+let port: number;
+const MN_A = 'CZ001HJ0000001';
+const MN_B = 'CZ002HJ00002'; // a vendor with the byte-swapped MODBUS CRC and PM10 in mg/m³
+const BASE = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000; // whole minutes, 2 h ago
+
+const dataTime = (t: number): string => beijingTimestamp(t);
+let qnSeq = 0;
+const nextQn = (): string => `${beijingTimestamp(Date.now())}${String(qnSeq++ % 1000).padStart(3, '0')}`;
+const segment = (o: { qn?: string; cn: string; mn?: string; pw?: string; flag?: number; cp: string }): string =>
+  `QN=${o.qn ?? nextQn()};ST=39;CN=${o.cn};PW=${o.pw ?? '123456'};MN=${o.mn ?? MN_A};Flag=${o.flag ?? 5};CP=&&${o.cp}&&`;
+const swapped = (data: string): string =>
+  `##${String(data.length).padStart(4, '0')}${data}${modbusSwappedCrc(data).toString(16).toUpperCase().padStart(4, '0')}\r\n`;
+const metric = async (sample: string): Promise<number> => (await metricValue(service.baseUrl, sample)) ?? 0;
+const points = (device: string, measurement = 'raw.readings') =>
+  influx.rows(TEST_DB, `SELECT * FROM ${measurement} WHERE device = '${device}' ORDER BY time`);
+
+beforeAll(async () => {
+  influx = await InfluxServer.start();
+  port = await freePort();
+  service = await startTestService(influx, { DUSTWATCH_HJ212_PORT: String(port) });
+  const imported = await service.api('POST', '/api/fleet/import', {
+    version: 1,
+    sites: [
+      {
+        id: 'HJ-1',
+        name: 'HJ site',
+        district: 'Luzhou',
+        lat: 36.2,
+        lon: 113.1,
+        devices: [
+          { id: 'hj-a', model: 'YZ-212', kind: 'site', hj212: { mn: MN_A, password: '123456' } },
+          {
+            id: 'hj-b',
+            model: 'XY-9',
+            kind: 'site',
+            hj212: { mn: MN_B, password: '654321', crc: 'modbus-swapped', units: { a34002: 'mg/m3' } },
+          },
+        ],
+      },
+    ],
+  });
+  if (imported.status !== 200) throw new Error(`import: ${imported.status} ${JSON.stringify(imported.body)}`);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  if (service) removeDir(service.dataDir);
+  await influx?.stop();
+});
+
+it('takes real-time data fed one byte at a time, in Beijing time, and answers 9014 with the same QN only once it is on disk', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const qn = nextQn();
+  const data = segment({
+    qn,
+    cn: '2011',
+    cp: `DataTime=${dataTime(BASE)};a34002-Rtd=87.5,a34002-Flag=N;a34004-Rtd=41,a34004-Flag=M;a34001-Rtd=160;LA-Rtd=62.1;a01007-Rtd=2.4;a01008-Rtd=135;a01001-Rtd=3.5;a01002-Rtd=41;a01006-Rtd=91.3;`,
+  });
+  await client.writeBytewise(frame(data));
+  const answer = await client.answerTo(qn);
+  expect(answer).toMatchObject({ qn, st: '91', cn: '9014', flag: 4, mn: MN_A, cp: '' });
+  // Answered means spooled: the point is there (or on its way) without any further frame.
+  const rows = await eventually(
+    () => points('hj-a'),
+    (r) => r.length === 1,
+    10_000,
+    'the reading',
+  );
+  expect(rows[0]).toMatchObject({
+    time: BASE,
+    site: 'HJ-1',
+    pm10: 87.5,
+    pm25_flagged: 41,
+    pm25_flag: 'M',
+    tsp: 160,
+    noise: 62.1,
+    wind_speed: 2.4,
+    wind_dir: 135,
+    temperature: 3.5,
+    humidity: 41,
+    pressure: 91.3,
+    hj212_kind: 'rtd',
+  });
+  client.end();
+});
+
+it('reassembles many frames in one write with garbage between, answers each, stores minute data and device hour values', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const qns = [nextQn(), nextQn(), nextQn(), nextQn()];
+  const frames = [
+    frame(
+      segment({
+        qn: qns[0],
+        cn: '2051',
+        cp: `DataTime=${dataTime(BASE + 60_000)};a34002-Avg=90,a34002-Min=80,a34002-Max=99;Leq-Avg=58`,
+      }),
+    ),
+    frame(
+      segment({
+        qn: qns[1],
+        cn: '2051',
+        cp: `DataTime=${dataTime(BASE + 120_000)};a34002-Avg=91;a21026-Avg=7;x99-Avg=1`,
+      }),
+    ),
+    frame(
+      segment({
+        qn: qns[2],
+        cn: '2061',
+        cp: `DataTime=${dataTime(BASE - 3_600_000)};a34002-Avg=85,a34002-Min=40,a34002-Max=130`,
+      }),
+    ),
+    frame(segment({ qn: qns[3], cn: '9015', cp: '' })),
+  ];
+  const skippedBefore = await metric('dustwatch_hj212_skipped_codes_total{code="a21026"}');
+  client.write(`\x00\xffgarbage${frames[0]}${frames[1]}noise##x${frames[2]}${frames[3]}`);
+  for (const qn of qns.slice(0, 3)) await client.answerTo(qn);
+  const rows = await eventually(
+    () => points('hj-a'),
+    (r) => r.length === 3,
+    10_000,
+    'the minute readings',
+  );
+  expect(rows.slice(1).map((r) => [r.time, r.pm10, r.noise, r.hj212_kind])).toEqual([
+    [BASE + 60_000, 90, 58, 'min'],
+    [BASE + 120_000, 91, null, 'min'],
+  ]);
+  const hour = await eventually(
+    () => points('hj-a', 'raw.device_aggregates'),
+    (r) => r.length === 1,
+    10_000,
+    'the device hour values',
+  );
+  expect(hour[0]).toMatchObject({ time: BASE - 3_600_000, period: 'hour', pm10_avg: 85, pm10_min: 40, pm10_max: 130 });
+  expect((await metric('dustwatch_hj212_skipped_codes_total{code="a21026"}')) - skippedBefore).toBe(1);
+  expect(await metric('dustwatch_hj212_garbage_bytes_total')).toBeGreaterThan(0);
+  client.end();
+});
+
+it('refuses a bad CRC and the wrong CRC variant with their reasons, and takes the MODBUS vendor in mg/m³', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const crcBefore = await metric('dustwatch_readings_rejected_total{reason="crc_mismatch"}');
+  const variantBefore = await metric('dustwatch_readings_rejected_total{reason="crc_variant"}');
+  const bad = frame(segment({ cn: '2011', cp: `DataTime=${dataTime(BASE + 180_000)};a34002-Rtd=70` })).replace(
+    /[0-9A-F]{4}\r\n$/,
+    '0000\r\n',
+  );
+  const wrongVariantQn = nextQn();
+  const wrongVariant = swapped(
+    segment({ qn: wrongVariantQn, cn: '2011', cp: `DataTime=${dataTime(BASE + 240_000)};a34002-Rtd=71` }),
+  );
+  const vendorQn = nextQn();
+  const vendor = swapped(
+    segment({
+      qn: vendorQn,
+      mn: MN_B,
+      pw: '654321',
+      cn: '2011',
+      cp: `DataTime=${dataTime(BASE)};a34002-Rtd=0.087;a34004-Rtd=41`,
+    }),
+  );
+  client.write(bad + wrongVariant + vendor);
+  const answer = await client.answerTo(vendorQn);
+  expect(answer.mn).toBe(MN_B);
+  const rows = await eventually(
+    () => points('hj-b'),
+    (r) => r.length === 1,
+    10_000,
+    "the vendor's reading",
+  );
+  expect([rows[0].pm10, rows[0].pm25]).toEqual([87, 41]); // mg/m³ scaled; PM2.5 left as sent (µg/m³)
+  expect(client.received.some((m) => m.qn === wrongVariantQn)).toBe(false);
+  expect((await metric('dustwatch_readings_rejected_total{reason="crc_mismatch"}')) - crcBefore).toBe(1);
+  expect((await metric('dustwatch_readings_rejected_total{reason="crc_variant"}')) - variantBefore).toBe(1);
+  const quarantined = await service.api<{ reasons: { code: string; message: string }[]; raw: string }[]>(
+    'GET',
+    '/api/quarantine?deviceId=hj-a',
+  );
+  expect(quarantined.body[0].reasons[0]).toEqual({
+    code: 'crc_variant',
+    message:
+      'the frame carries a byte-swapped MODBUS CRC; this device is set to the HJ 212 CRC (set hj212.crc: modbus-swapped if its firmware sends that)',
+  });
+  expect(quarantined.body[0].raw).toBe(wrongVariant);
+  client.end();
+});
+
+it('refuses an impossible DataTime with its reason, still answering the frame (it was received and kept)', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const qn = nextQn();
+  client.write(frame(segment({ qn, cn: '2011', cp: 'DataTime=20260931100000;a34002-Rtd=70' })));
+  await client.answerTo(qn);
+  const quarantined = await service.api<{ reasons: { code: string; message: string }[] }[]>(
+    'GET',
+    '/api/quarantine?deviceId=hj-a',
+  );
+  expect(quarantined.body[0].reasons[0]).toEqual({
+    code: 'bad_timestamp',
+    field: 'DataTime',
+    message: 'DataTime "20260931100000" is not yyyyMMddHHmmss naming a real Beijing time',
+  });
+  client.end();
+});
+
+it('answers a time request and sets a real-time clock that is 15 minutes off', async () => {
+  const client = await Hj212TestClient.connect(port);
+  client.write(frame(segment({ cn: '1013', cp: '' })));
+  const set = await eventually(
+    async () => client.received.find((m) => m.cn === '1012'),
+    (m) => m !== undefined,
+    5000,
+    'the 1012 answer',
+  );
+  const systemTime = /SystemTime=(\d{14})/.exec(set!.cp)![1];
+  expect(
+    Math.abs(
+      Date.parse(
+        `${systemTime.slice(0, 4)}-${systemTime.slice(4, 6)}-${systemTime.slice(6, 8)}T${systemTime.slice(8, 10)}:${systemTime.slice(10, 12)}:${systemTime.slice(12, 14)}+08:00`,
+      ) - Date.now(),
+    ),
+  ).toBeLessThan(5000);
+  client.end();
+
+  const late = await Hj212TestClient.connect(port);
+  const qn = nextQn();
+  late.write(frame(segment({ qn, cn: '2011', cp: `DataTime=${dataTime(Date.now() - 15 * 60_000)};a34002-Rtd=60` })));
+  await late.answerTo(qn);
+  await eventually(
+    async () => late.received.filter((m) => m.cn === '1012').length,
+    (n) => n === 1,
+    5000,
+    'the clock to be set',
+  );
+  late.end();
+});
+
+it('refuses a wrong PW without answering, closes the connection after three, and counts it', async () => {
+  const before = await metric('dustwatch_device_logins_refused_total{edge="hj212",reason="bad_credentials"}');
+  const client = await Hj212TestClient.connect(port, '127.0.0.5');
+  for (let i = 0; i < 3; i++)
+    client.write(frame(segment({ pw: '000000', cn: '2011', cp: `DataTime=${dataTime(BASE)};a34002-Rtd=60` })));
+  await eventually(
+    async () => client.closed,
+    (closed) => closed,
+    5000,
+    'the connection to close',
+  );
+  expect(client.received).toEqual([]);
+  expect((await metric('dustwatch_device_logins_refused_total{edge="hj212",reason="bad_credentials"}')) - before).toBe(
+    3,
+  );
+});
+
+it('closes an idle connection and one that never completes a frame', async () => {
+  const idlePort = await freePort();
+  const idle = await startTestService(influx, {
+    DUSTWATCH_HJ212_PORT: String(idlePort),
+    DUSTWATCH_HJ212_IDLE_SECONDS: '1',
+  });
+  try {
+    const silent = await Hj212TestClient.connect(idlePort);
+    const partial = await Hj212TestClient.connect(idlePort);
+    partial.write('##0101QN=2016');
+    const started = Date.now();
+    await eventually(
+      async () => silent.closed && partial.closed,
+      (closed) => closed,
+      5000,
+      'both connections to close',
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+  } finally {
+    await idle.stop();
+    removeDir(idle.dataDir);
+  }
+});

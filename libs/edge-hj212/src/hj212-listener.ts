@@ -1,0 +1,358 @@
+import { Server, Socket, createServer } from 'node:net';
+import {
+  DATA_COMMANDS,
+  Hj212Framer,
+  Hj212Message,
+  MAX_FUTURE_SKEW_MS,
+  QUARANTINE_RAW_LIMIT,
+  Rejection,
+  crcVariantOf,
+  dataAnswer,
+  decodeHj212Data,
+  parseMessage,
+  setTimeCommand,
+  wantsAnswer,
+} from '@dustwatch/telemetry';
+import {
+  Clock,
+  ContextLogger,
+  Device,
+  DeviceEdge,
+  DeviceLogin,
+  IngestCore,
+  IngestMetrics,
+  Presence,
+  RateLimitedLog,
+  RegistryService,
+  SpoolFullError,
+} from '@dustwatch/core';
+
+export interface Hj212Options {
+  readonly host: string;
+  readonly port: number;
+  /** Oldest acceptable reading age (the raw retention minus a margin). */
+  readonly maxReadingAgeMs: number;
+  readonly idleMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly timeService: boolean;
+}
+
+/** After this many refused logins on one connection it is closed (the per-address throttle does the rest). */
+const MAX_LOGIN_FAILURES_PER_CONNECTION = 3;
+/** A device whose real-time clock is off is sent the time at most this often. */
+const TIME_SET_INTERVAL_MS = 10 * 60_000;
+/** Commands that are answers or heartbeats: accepted, nothing stored (HJ 212-2017 §6.6; 9015 is HJ 212-2025's heartbeat). */
+const ACCEPTED_WITHOUT_DATA: ReadonlySet<string> = new Set(['9011', '9012', '9013', '9014', '9015']);
+const TIME_REQUEST = '1013';
+
+interface Connection {
+  readonly socket: Socket;
+  readonly address: string;
+  readonly framer: Hj212Framer;
+  /** Frames of one connection are handled in order, so answers go out in order. */
+  queue: Promise<void>;
+  loginFailures: number;
+  /** The last MN/PW pair that logged in on this connection, and its device. */
+  login: { mn: string; pw: string; device: Device & { hj212: NonNullable<Device['hj212']> } } | null;
+  lastTimeSetAt: number;
+}
+
+/**
+ * The HJ 212-2017 edge: a TCP listener whose frame handler decodes and delegates, like the MQTT
+ * hooks. Each frame carries MN and PW, checked through DeviceLogin (throttled like MQTT logins);
+ * data commands go to the ingest core, and the 9014 answer (when the frame's A bit asks for
+ * one) is written only after the core resolved: answered means on disk, as PUBACK does.
+ */
+export class Hj212Listener implements DeviceEdge {
+  readonly name = 'hj212';
+  private server: Server | null = null;
+  private boundPort: number | null = null;
+  private readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
+  /** Device id → its authenticated connections (a device may reconnect before the old socket times out). */
+  private readonly byDevice = new Map<string, Set<Connection>>();
+  private readonly warnings: RateLimitedLog;
+
+  constructor(
+    private readonly logins: DeviceLogin,
+    private readonly ingest: IngestCore,
+    private readonly presence: Presence,
+    private readonly metrics: IngestMetrics,
+    private readonly clock: Clock,
+    private readonly logger: ContextLogger,
+    private readonly options: Hj212Options,
+    registry: RegistryService,
+  ) {
+    logins.declareEdge(this.name);
+    registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
+    this.warnings = new RateLimitedLog(logger, clock, () => metrics.logLinesSuppressed.inc({ context: 'hj212' }));
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  get port(): number | null {
+    return this.boundPort;
+  }
+
+  get connectedCount(): number {
+    return this.byDevice.size;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.maxConnections = this.options.maxConnections;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const address = this.server.address();
+    this.boundPort = typeof address === 'object' && address ? address.port : this.options.port;
+    this.logger.log('HJ 212 listener started', { host: this.options.host, port: this.boundPort });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const c of this.connections) c.socket.destroy();
+    await closed;
+  }
+
+  disconnect(deviceId: string): void {
+    for (const c of this.byDevice.get(deviceId) ?? []) c.socket.destroy();
+  }
+
+  private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = (this.perAddress.get(address) ?? 0) + 1;
+    if (fromAddress > this.options.maxConnectionsPerAddress) {
+      this.metrics.hj212Connections.inc({ outcome: 'refused_per_address' });
+      this.warnings.warn(`per-address:${address}`, 'HJ 212 connection refused: too many from this address', {
+        address,
+      });
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, fromAddress);
+    this.metrics.hj212Connections.inc({ outcome: 'accepted' });
+    const connection: Connection = {
+      socket,
+      address,
+      framer: new Hj212Framer(),
+      queue: Promise.resolve(),
+      loginFailures: 0,
+      login: null,
+      lastTimeSetAt: 0,
+    };
+    this.connections.add(connection);
+    // A silent socket holds a file descriptor and a partial frame: it goes after idleMs.
+    socket.setTimeout(this.options.idleMs, () => socket.destroy());
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.received(connection, chunk));
+    socket.on('error', () => undefined); // a reset is the normal end of a DTU's connection
+    socket.once('close', () => this.closed(connection));
+  }
+
+  private closed(c: Connection): void {
+    this.connections.delete(c);
+    const left = (this.perAddress.get(c.address) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(c.address, left);
+    else this.perAddress.delete(c.address);
+    if (c.login) this.unbind(c, c.login.device.id);
+  }
+
+  private received(c: Connection, chunk: Buffer): void {
+    for (const event of c.framer.push(chunk)) {
+      if (event.kind === 'garbage') {
+        this.metrics.hj212GarbageBytes.inc(event.bytes);
+      } else if (event.kind === 'refused') {
+        c.queue = c.queue.then(() =>
+          this.quarantine(c, null, {
+            index: null,
+            reasons: [{ code: event.code, message: event.message }],
+            raw: event.raw,
+          }),
+        );
+      } else {
+        c.queue = c.queue.then(() => this.frame(c, event.data, event.crc, event.raw));
+      }
+    }
+  }
+
+  private async frame(c: Connection, data: string, crc: string, raw: string): Promise<void> {
+    if (c.socket.destroyed) return;
+    const variant = crcVariantOf(data, crc);
+    if (variant === null)
+      return this.quarantine(
+        c,
+        null,
+        this.rejection(
+          'crc_mismatch',
+          `CRC ${crc} matches neither the HJ 212 CRC nor the byte-swapped MODBUS one`,
+          raw,
+        ),
+      );
+    const message = parseMessage(data);
+    if (message === null)
+      return this.quarantine(
+        c,
+        null,
+        this.rejection('malformed_segment', 'no CN or no CP=&&…&& in the data segment', raw),
+      );
+    const device = await this.authenticate(c, message);
+    if (device === null) return;
+    if (variant !== device.hj212.crc)
+      return this.quarantine(
+        c,
+        device,
+        this.rejection(
+          'crc_variant',
+          variant === 'modbus-swapped'
+            ? `the frame carries a byte-swapped MODBUS CRC; this device is set to the HJ 212 CRC (set hj212.crc: modbus-swapped if its firmware sends that)`
+            : `the frame carries the HJ 212 CRC; this device is set to modbus-swapped (set hj212.crc: hj212)`,
+          raw,
+        ),
+      );
+    this.metrics.hj212Commands.inc({
+      cn:
+        message.cn in DATA_COMMANDS || ACCEPTED_WITHOUT_DATA.has(message.cn) || message.cn === TIME_REQUEST
+          ? message.cn
+          : 'other',
+    });
+    if (message.cn in DATA_COMMANDS) return this.data(c, device, message, raw);
+    if (message.cn === TIME_REQUEST) {
+      if (this.options.timeService) this.send(c, setTimeCommand(message, this.clock.now(), device.hj212.crc));
+      return;
+    }
+    if (!ACCEPTED_WITHOUT_DATA.has(message.cn))
+      this.warnings.warn(`cn:${device.id}:${message.cn}`, 'HJ 212 command not handled', {
+        deviceId: device.id,
+        cn: message.cn,
+      });
+  }
+
+  /** MN and PW of the frame, checked (throttled) unless this connection already logged in with the same pair. */
+  private async authenticate(
+    c: Connection,
+    message: Hj212Message,
+  ): Promise<(Device & { hj212: NonNullable<Device['hj212']> }) | null> {
+    const { mn, pw } = message;
+    if (c.login && c.login.mn === mn && c.login.pw === pw) return c.login.device;
+    const result =
+      mn && pw ? await this.logins.loginHj212(mn, pw, c.address) : ({ ok: false, reason: 'bad_credentials' } as const);
+    if (!result.ok || !result.device.hj212) {
+      c.loginFailures += 1;
+      this.warnings.warn(`login:${c.address}`, 'HJ 212 frame refused: unknown MN or wrong PW', {
+        mn: String(mn ?? '').slice(0, 32),
+        address: c.address,
+        reason: result.ok ? 'not an HJ 212 device' : result.reason,
+      });
+      if (c.loginFailures >= MAX_LOGIN_FAILURES_PER_CONNECTION || (!result.ok && result.reason === 'throttled'))
+        c.socket.destroy();
+      return null;
+    }
+    const device = result.device as Device & { hj212: NonNullable<Device['hj212']> };
+    if (c.login?.device.id !== device.id) {
+      if (c.login) this.unbind(c, c.login.device.id);
+      this.bind(c, device.id);
+    }
+    c.login = { mn: mn!, pw: pw!, device };
+    return device;
+  }
+
+  private async data(
+    c: Connection,
+    device: Device & { hj212: NonNullable<Device['hj212']> },
+    message: Hj212Message,
+    raw: string,
+  ): Promise<void> {
+    const receivedAt = this.clock.now();
+    const decoded = decodeHj212Data(
+      message,
+      device.hj212.units,
+      { deviceId: device.id, receivedAt, maxAgeMs: this.options.maxReadingAgeMs },
+      raw,
+    );
+    for (const code of decoded.skippedCodes)
+      this.metrics.hj212SkippedCodes.inc({ code: /^[a-z0-9]{1,10}$/.test(code) ? code : 'other' });
+    try {
+      await this.ingest.execute({
+        deviceId: device.id,
+        siteId: device.siteId,
+        edge: this.name,
+        readings: decoded.readings,
+        rejections: decoded.rejections,
+        warnings: decoded.warnings,
+        aggregates: decoded.aggregate ? [decoded.aggregate] : [],
+        receivedAt,
+      });
+    } catch (error) {
+      // No answer: the device keeps the data and sends it again (it retries 3 times, 10 s apart).
+      this.warnings.warn(
+        error instanceof SpoolFullError ? 'spool-full' : `ingest:${device.id}`,
+        error instanceof SpoolFullError
+          ? 'SPOOL AT QUOTA: HJ 212 data is NOT answered until InfluxDB drains the backlog'
+          : 'HJ 212 ingest failed; frame not answered',
+        { deviceId: device.id, error: (error as Error).message },
+      );
+      return;
+    }
+    if (wantsAnswer(message)) this.send(c, dataAnswer(message, device.hj212.crc));
+    // Only real-time data tells the device's clock: buffered minute data (补传) is old by right.
+    const ts = decoded.readings[0]?.ts;
+    const clockOff =
+      decoded.kind === 'rtd' &&
+      (ts !== undefined
+        ? Math.abs(ts - receivedAt) > MAX_FUTURE_SKEW_MS
+        : decoded.rejections.some((r) => r.reasons.some((x) => x.code === 'ts_in_future' || x.code === 'ts_too_old')));
+    if (this.options.timeService && clockOff && receivedAt - c.lastTimeSetAt > TIME_SET_INTERVAL_MS) {
+      c.lastTimeSetAt = receivedAt;
+      this.send(c, setTimeCommand(message, receivedAt, device.hj212.crc));
+    }
+  }
+
+  /** A refused frame: counted by the core, kept in the quarantine (capped), never answered. */
+  private async quarantine(c: Connection, device: Device | null, rejection: Rejection): Promise<void> {
+    try {
+      await this.ingest.execute({
+        // Before a login there is no device: the frame is kept under the address it came from.
+        deviceId: device?.id ?? `hj212@${c.address}`,
+        siteId: device?.siteId ?? '',
+        edge: this.name,
+        readings: [],
+        rejections: [rejection],
+        warnings: [],
+        receivedAt: this.clock.now(),
+      });
+    } catch (error) {
+      this.warnings.warn('quarantine', 'HJ 212 refusal could not be quarantined', { error: (error as Error).message });
+    }
+  }
+
+  private rejection(code: string, message: string, raw: string): Rejection {
+    return { index: null, reasons: [{ code, message }], raw: raw.slice(0, QUARANTINE_RAW_LIMIT) };
+  }
+
+  private send(c: Connection, text: string): void {
+    if (!c.socket.destroyed) c.socket.write(text, 'latin1');
+  }
+
+  private bind(c: Connection, deviceId: string): void {
+    const set = this.byDevice.get(deviceId) ?? new Set<Connection>();
+    set.add(c);
+    if (set.size === 1) {
+      this.byDevice.set(deviceId, set);
+      this.presence.connected(deviceId, this.clock.now());
+    }
+  }
+
+  private unbind(c: Connection, deviceId: string): void {
+    const set = this.byDevice.get(deviceId);
+    if (!set?.delete(c) || set.size > 0) return;
+    this.byDevice.delete(deviceId);
+    this.presence.disconnected(deviceId, this.clock.now());
+  }
+}

@@ -1,0 +1,2 @@
+export * from './hj212-listener';
+export * from './hj212-edge.module';
