@@ -55,19 +55,21 @@ fi
 
 fleet="$DUSTWATCH_DATA_DIR/demo-fleet.yaml"
 if [ ! -f "$fleet" ]; then
-  node dist/devices-sim/devices-sim/src/cli.js generate-fleet --sites 152 --seed 1 --out "$fleet"
+  node dist/devices-sim/devices-sim/src/cli.js generate-fleet --sites 152 --seed 1 --hj212-share 0.7 --out "$fleet"
 fi
 echo "==> importing the demo fleet ($fleet)"
 node dist/apps/ingest/apps/ingest/src/cli.js import-fleet "$fleet" >/dev/null
 
 http_port="${DUSTWATCH_HTTP_PORT:-3000}"
 mqtt_port="${DUSTWATCH_MQTT_PORT:-1883}"
+hj212_port="${DUSTWATCH_HJ212_PORT:-9212}"
 cat <<INFO
 
 Dustwatch is starting (embedded default):
   MQTT broker    mqtt://localhost:$mqtt_port   client id = username = device id, password = device secret
                  demo devices and their secrets: $fleet  (e.g. CZ-001-M1)
                  publish readings to devices/<deviceId>/readings  (docs/reading-contract-v1.md)
+  HJ 212 (TCP)   localhost:$hj212_port   HJ 212-2017 frames; MN and PW from the device's hj212 entry (docs/hj212.md)
   Admin API      http://localhost:$http_port/api   header x-api-key: $DUSTWATCH_ADMIN_API_KEY
   Alerts         http://localhost:$http_port/api/alerts   live: /api/alerts/stream (SSE); MQTT alerts/# (user @api, password an API key)
                  inspector keys: POST /api/keys {"name": "inspector-wang", "role": "inspector"} (docs/alerts.md)

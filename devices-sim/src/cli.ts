@@ -14,6 +14,11 @@ const positiveInt = (value: string): number => {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
   return Number(value);
 };
+const shareOf = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a fraction from 0 to 1');
+  return n;
+};
 const positiveNumber = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
@@ -98,9 +103,10 @@ program
   )
   .option('--sites <n>', 'number of construction sites', positiveInt, 152)
   .option('--seed <n>', 'random seed: the same seed gives the same fleet and the same demo secrets', positiveInt, 1)
+  .option('--hj212-share <fraction>', 'share of site monitors that also get an HJ 212 identity (MN, PW)', shareOf, 0)
   .option('--out <file>', 'output file (default: standard output)')
-  .action((options: { sites: number; seed: number; out?: string }) => {
-    const fleet = generateFleet(options.sites, options.seed);
+  .action((options: { sites: number; seed: number; hj212Share: number; out?: string }) => {
+    const fleet = generateFleet(options.sites, options.seed, options.hj212Share);
     const devices = fleet.sites.reduce((n, s) => n + s.devices.length, 0);
     const header = [
       `# Dustwatch demo fleet: ${options.sites} construction sites + ${fleet.sites.length - options.sites} background stations, ${devices} devices (seed ${options.seed}).`,

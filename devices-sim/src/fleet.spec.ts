@@ -36,4 +36,18 @@ describe('generateFleet', () => {
     }
     expect(fleet.sites.flatMap((s) => s.devices).every((d) => d.secret.length === 32)).toBe(true);
   });
+
+  it('gives a share of the site monitors an HJ 212 identity, leaving the rest of the fleet as it was', () => {
+    const mixed = generateFleet(152, 1, 0.7);
+    const strip = (f: typeof fleet) =>
+      f.sites.map((s) => ({ ...s, devices: s.devices.map(({ hj212: _hj212, ...d }) => d) }));
+    expect(strip(mixed)).toEqual(strip(fleet));
+    const devices = mixed.sites.flatMap((s) => s.devices);
+    const hj212 = devices.filter((d) => d.hj212);
+    expect(hj212.length / devices.filter((d) => d.kind === 'site').length).toBeGreaterThan(0.6);
+    expect(hj212.length / devices.filter((d) => d.kind === 'site').length).toBeLessThan(0.8);
+    expect(hj212.every((d) => /^[A-Za-z0-9]{9,24}$/.test(d.hj212!.mn) && /^\d{6}$/.test(d.hj212!.password))).toBe(true);
+    expect(new Set(hj212.map((d) => d.hj212!.mn)).size).toBe(hj212.length);
+    expect(fleet.sites.flatMap((s) => s.devices).some((d) => d.hj212)).toBe(false);
+  });
 });

@@ -6,6 +6,8 @@ export interface FleetDevice {
   model: string;
   kind: 'site' | 'background';
   secret: string;
+  /** The monitor also uploads HJ 212 over TCP (docs/hj212.md). */
+  hj212?: { mn: string; password: string };
 }
 
 export interface FleetSite {
@@ -54,10 +56,25 @@ function demoSecret(seed: number, deviceId: string): string {
 }
 
 /**
- * A deterministic fleet: `siteCount` construction sites spread over the districts (one monitor,
- * two on large sites) plus one background (reference) station per district.
+ * A demo HJ 212 identity for a share of the site monitors, decided by a hash of the device id
+ * (not the fleet's random stream, so the rest of a fleet stays what it was): an MN of 12–14
+ * characters and a 6-digit PW, both derived from the seed.
  */
-export function generateFleet(siteCount: number, seed: number): FleetFile {
+function demoHj212(seed: number, deviceId: string, share: number): FleetDevice['hj212'] {
+  const hash = createHash('sha256').update(`dustwatch-demo-hj212:${seed}:${deviceId}`).digest();
+  if (hash.readUInt32BE(0) / 2 ** 32 >= share) return undefined;
+  return {
+    mn: `${deviceId.replace(/-/g, '')}HJ212`,
+    password: String(hash.readUInt32BE(4) % 1_000_000).padStart(6, '0'),
+  };
+}
+
+/**
+ * A deterministic fleet: `siteCount` construction sites spread over the districts (one monitor,
+ * two on large sites) plus one background (reference) station per district. `hj212Share` of the
+ * site monitors also get an HJ 212 identity (a mixed fleet is the realistic case).
+ */
+export function generateFleet(siteCount: number, seed: number, hj212Share = 0): FleetFile {
   const random = seededRandom(seed);
   const totalWeight = DISTRICTS.reduce((sum, d) => sum + d.weight, 0);
   const sites: FleetSite[] = [];
@@ -77,7 +94,14 @@ export function generateFleet(siteCount: number, seed: number): FleetFile {
       areaM2,
       devices: Array.from({ length: monitors }, (_, m) => {
         const deviceId = `${id}-M${m + 1}`;
-        return { id: deviceId, model, kind: 'site' as const, secret: demoSecret(seed, deviceId) };
+        const hj212 = demoHj212(seed, deviceId, hj212Share);
+        return {
+          id: deviceId,
+          model,
+          kind: 'site' as const,
+          secret: demoSecret(seed, deviceId),
+          ...(hj212 ? { hj212 } : {}),
+        };
       }),
     });
   }
