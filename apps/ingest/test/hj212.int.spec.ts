@@ -1,7 +1,11 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { beijingTimestamp, frame, modbusSwappedCrc } from '@dustwatch/telemetry';
 import { freePort } from './free-port';
 import { InfluxServer } from './influx-server';
-import { TEST_DB, TestService, eventually, metricValue, removeDir, startTestService } from './harness';
+import { TEST_DB, TestService, api, eventually, metricValue, removeDir, startTestService, testEnv } from './harness';
 import { Hj212TestClient } from './hj212-client';
 
 // Issue 11: HJ 212-2017 over real TCP into the same ingest core as MQTT.
@@ -281,4 +285,103 @@ it('closes an idle connection and one that never completes a frame', async () =>
     await idle.stop();
     removeDir(idle.dataDir);
   }
+});
+
+describe('kill -9 of the service process between frames', () => {
+  const MAIN_JS = resolve(__dirname, '../../../dist/apps/ingest/apps/ingest/src/main.js');
+  const dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-hj212-kill-'));
+  let child: ChildProcess | null = null;
+
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    removeDir(dataDir);
+  });
+
+  async function startChild(httpPort: number, hjPort: number): Promise<ChildProcess> {
+    const env = {
+      ...process.env,
+      ...testEnv(influx, dataDir, { DUSTWATCH_HTTP_PORT: String(httpPort), DUSTWATCH_HJ212_PORT: String(hjPort) }),
+    };
+    const proc = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/health`).catch(() => null))?.status === 200,
+      (up) => up,
+      30_000,
+      'the service to be ready',
+    );
+    return proc;
+  }
+
+  it('has every answered QN in InfluxDB after a restart', async () => {
+    const httpPort = await freePort();
+    const hjPort = await freePort();
+    child = await startChild(httpPort, hjPort);
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const imported = await api(baseUrl, 'POST', '/api/fleet/import', {
+      version: 1,
+      sites: [
+        {
+          id: 'HJK-1',
+          name: 'kill site',
+          district: 'Luzhou',
+          lat: 36.2,
+          lon: 113.1,
+          devices: [{ id: 'hjk-1', model: 'YZ-212', kind: 'site', hj212: { mn: 'CZ099HJKILL01', password: '777777' } }],
+        },
+      ],
+    });
+    expect(imported.status).toBe(200);
+    const client = await Hj212TestClient.connect(hjPort);
+    const start = BASE - 3_600_000;
+    const sentTs = new Map<string, number>();
+    const victim = child;
+    let outage: Promise<void> | null = null;
+    // Frames in a window of 16 awaiting their answer; InfluxDB goes down at 200 answers, the
+    // service is killed at 400: what was answered after the outage exists only in the spool.
+    for (let i = 0; i < 2000 && !client.closed; i++) {
+      const qn = `2026112800000${String(i).padStart(4, '0')}`; // 17 digits, as text: beyond 2^53 as a number
+      const ts = start + i * 1000;
+      sentTs.set(qn, ts);
+      client.write(
+        frame(
+          segment({
+            qn,
+            mn: 'CZ099HJKILL01',
+            pw: '777777',
+            cn: '2011',
+            cp: `DataTime=${dataTime(ts)};a34002-Rtd=${50 + (i % 50)}`,
+          }),
+        ),
+      );
+      const answers = (): number => client.received.filter((m) => m.cn === '9014').length;
+      while (!client.closed && sentTs.size - answers() > 16) await new Promise((r) => setTimeout(r, 1));
+      const answered = answers();
+      if (answered >= 200 && outage === null) outage = influx.pause();
+      if (answered >= 400 && victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL');
+    }
+    await eventually(
+      async () => client.closed,
+      (closed) => closed,
+      10_000,
+      'the connection to drop with the process',
+    );
+    const answeredTs = client.received.filter((m) => m.cn === '9014').map((m) => sentTs.get(m.qn!)!);
+    expect(answeredTs.length).toBeGreaterThanOrEqual(400);
+    expect(answeredTs.length).toBeLessThan(2000);
+    await outage;
+    await influx.resume();
+    child = await startChild(httpPort, hjPort);
+    const stored = await eventually(
+      async () =>
+        new Set(
+          (await influx.rows(TEST_DB, `SELECT pm10 FROM raw.readings WHERE device = 'hjk-1'`).catch(() => [])).map(
+            (r) => r.time as number,
+          ),
+        ),
+      (times) => answeredTs.every((t) => times.has(t)),
+      30_000,
+      'every answered reading',
+    );
+    expect(answeredTs.filter((t) => !stored.has(t))).toEqual([]);
+  });
 });
