@@ -145,6 +145,35 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
     expect(summary(late)).toEqual(['raise:pm10-hourly:warning@08:43']);
   });
 
+  it('judges a buffered hour that arrives after live data resumed in its own windows, at its real times', () => {
+    const h = harness(only('pm10-hourly'));
+    h.feed('S1-M1', local(8), 60, () => ({ pm10: 60 }));
+    // The link is down 09:00–10:00; live data resumes at 10:00, clean.
+    expect(summary(h.feed('S1-M1', local(10), 31, () => ({ pm10: 60 })))).toEqual([]);
+    // Then the monitor uploads the hour it buffered (补传): a dust episode at 300 µg/m³.
+    const buffered = Array.from({ length: 60 }, (_, i) => ({ ts: local(9, i), values: { pm10: 300 } }));
+    h.clock.t = local(10, 31);
+    const out = h.engine.onReadings('S1-M1', buffered, h.clock.t).transitions;
+    // 1-h mean = 60 + 4k after k minutes of 300: ≥ 150 at 09:23 (k = 23), ≥ 250 at 09:48 (k = 48).
+    expect(summary(out)).toEqual(['raise:pm10-hourly:warning@09:22', 'escalate:pm10-hourly:critical@09:47']);
+    const raise = out.find((t) => t.type === 'raise')!;
+    expect([hhmm(raise.at), hhmm((raise as { since: number }).since)]).toEqual(['09:22', '09:22']);
+    // The current window (09:31–10:30, mean 176) keeps it open; live data then clears it at its own time.
+    expect(out.filter((t) => t.type === 'exceed').map((t) => hhmm(t.at))).toContain('10:30');
+    expect(summary(h.feed('S1-M1', local(10, 31), 40, () => ({ pm10: 60 })))).toEqual([
+      'clear:pm10-hourly:condition-cleared@10:45',
+    ]);
+  });
+
+  it('does not rewrite an open alert with older windows, and keeps a live pending start', () => {
+    const h = harness(only('pm10-hourly'));
+    h.feed('S1-M1', local(8), 60, () => ({ pm10: 300 }));
+    const late = [{ ts: local(7, 59), values: { pm10: 20 } }];
+    h.clock.t = local(9);
+    const out = h.engine.onReadings('S1-M1', late, h.clock.t).transitions;
+    expect(summary(out)).toEqual([]); // still raised: no clear from the past, no second raise
+  });
+
   it('takes a buffered batch in any order and evaluates each window in time order', () => {
     const h = harness(only('pm10-hourly'));
     const t0 = local(8);

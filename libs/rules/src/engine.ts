@@ -129,7 +129,8 @@ export class RuleEngine {
     this.metrics = metricsUsed(set);
     const all = [set.rules, ...Object.values(set.siteOverrides)].flat();
     this.windowsMs = [...new Set(all.flatMap((r) => (r.kind === 'offline' ? [] : [r.windowMinutes * MINUTE])))];
-    this.keepMs = Math.max(0, ...this.windowsMs) + 15 * MINUTE;
+    // As far back as the evaluation horizon plus a window: a late reading is judged in its own windows.
+    this.keepMs = sampleRetentionMs(set);
     this.startedAt = clock.now();
   }
 
@@ -158,8 +159,9 @@ export class RuleEngine {
 
   /**
    * Accepted readings of one device (any order). Each reading that moves the device's newest time
-   * is evaluated at that time, in time order; a late one updates the windows it falls in and the
-   * current window is evaluated again.
+   * is evaluated at that time, in time order. Late ones (older than the device's newest: a
+   * buffered upload after live data resumed) are judged in the windows they belong to, at their
+   * own times (evaluatePast); then the current window is evaluated again.
    */
   onReadings(deviceId: string, samples: readonly RuleSample[], receivedAt: number): EngineOutput {
     const device = this.directory.device(deviceId);
@@ -185,7 +187,7 @@ export class RuleEngine {
     }
     const horizon = this.clock.now() - this.set.evaluationHorizonMinutes * MINUTE;
     let skipped = 0;
-    let lateSeen = false;
+    const late: number[] = [];
     for (const sample of [...samples].sort((a, b) => a.ts - b.ts)) {
       if (sample.ts < horizon) {
         skipped++;
@@ -193,10 +195,13 @@ export class RuleEngine {
       }
       const before = this.newest(deviceId);
       if (!this.addSample(deviceId, sample)) continue; // duplicate: already counted
-      if (before !== null && sample.ts < before) lateSeen = true;
+      if (before !== null && sample.ts < before) late.push(sample.ts);
       else this.evaluate(device, transitions);
     }
-    if (lateSeen) this.evaluate(device, transitions);
+    if (late.length > 0) {
+      this.evaluatePast(device, late, transitions);
+      this.evaluate(device, transitions);
+    }
     return this.output(transitions, skipped);
   }
 
@@ -316,11 +321,47 @@ export class RuleEngine {
     return added;
   }
 
+  /** The measurement rules that judge this device's windows. */
+  private measurementRules(device: DeviceInfo): MeasurementRule[] {
+    return this.rules(device).filter(
+      (rule): rule is MeasurementRule =>
+        rule.kind !== 'offline' &&
+        !(rule.kind === 'window' && rule.appliesTo !== device.kind) &&
+        !(rule.kind === 'background-difference' && device.kind !== 'site'),
+    );
+  }
+
+  /**
+   * Late readings: each rule is judged on the windows that end at the late readings' times, in
+   * time order, so an exceedance inside a link outage opens its alert at its real time (and, if
+   * the buffered data shows it, clears at its real time too). Only where no alert is open: an
+   * open alert's course is decided by the newest windows, never rewritten by older ones. A
+   * pending state of the live data is set aside meanwhile, and stands again if the past windows
+   * leave nothing behind.
+   */
+  private evaluatePast(device: DeviceInfo, times: readonly number[], out: Transition[]): void {
+    for (const rule of this.measurementRules(device)) {
+      const k = key(device.deviceId, rule.id);
+      const live = this.states.get(k);
+      const series = this.series.get(device.deviceId)?.get(rule.metric);
+      if (!rule.enabled || live?.phase === 'raised' || !series) continue;
+      this.states.delete(k);
+      const windowMs = rule.windowMinutes * MINUTE;
+      for (const at of times) {
+        if (rule.schedule && !windowInSchedule(rule.schedule, at, windowMs)) {
+          const end = inSchedule(rule.schedule, at) ? at : lastScheduleEnd(rule.schedule, at);
+          this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, end, out, 'schedule-ended');
+          continue;
+        }
+        const value = this.windowValue(rule, device, series, windowMs, at);
+        if (value !== null) this.decide(rule, device, value, at, { from: at - windowMs, to: at }, out);
+      }
+      if (!this.states.has(k) && live) this.setState(device.deviceId, rule.id, live);
+    }
+  }
+
   private evaluate(device: DeviceInfo, out: Transition[]): void {
-    for (const rule of this.rules(device)) {
-      if (rule.kind === 'offline') continue;
-      if (rule.kind === 'window' && rule.appliesTo !== device.kind) continue;
-      if (rule.kind === 'background-difference' && device.kind !== 'site') continue;
+    for (const rule of this.measurementRules(device)) {
       const series = this.series.get(device.deviceId)?.get(rule.metric);
       const at = series?.latest;
       if (!series || at === null || at === undefined) continue;
@@ -356,7 +397,8 @@ export class RuleEngine {
     windowMs: number,
     at: number,
   ): number | null {
-    const own = series.current(windowMs);
+    // The running sums hold the window at the newest sample; a past window is counted afresh.
+    const own = at === series.latest ? series.current(windowMs) : series.between(at - windowMs, at);
     if (!this.valid(own, windowMs)) return null;
     const value = this.average(rule, own);
     if (rule.kind === 'window') return value;
