@@ -2,10 +2,11 @@
 # npm run bench:ingest -- [--devices N] [--per-device N] [--window N]
 # npm run bench:alerts -- [--devices N] [--seconds N] [--stride N] [--load-per-device N] [--phases fleet,full,storm]
 # npm run bench:auth-flood -- [--samples N] [--flood N] [--rate N] [--storm N] [--legacy N]
-# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood> [options]
+# npm run bench:hj212 -- [--devices N] [--per-device N] [--window N]
+# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood> [options]}"
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true
 bash scripts/ensure-deps.sh
