@@ -19,6 +19,11 @@ const shareOf = (value: string): number => {
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a fraction from 0 to 1');
   return n;
 };
+const hostPort = (value: string): { host: string; port: number } => {
+  const m = /^(.+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError('must be host:port, e.g. 127.0.0.1:9212');
+  return { host: m[1], port: Number(m[2]) };
+};
 const positiveNumber = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
@@ -133,6 +138,7 @@ interface RunFlags {
   duration?: number;
   scenario?: string;
   window: number;
+  hj212?: { host: string; port: number };
   json?: boolean;
 }
 
@@ -150,6 +156,11 @@ program
   .option('--duration <d>', 'simulated length, e.g. 30m, 6h (default: until Ctrl-C; 1h when --speed > 1)', duration)
   .option('--scenario <file>', 'scenario file (YAML/JSON, docs/simulator.md)')
   .option('--window <n>', 'PUBACKs a device may await at once (mqtt.js message ids are 16-bit)', positiveInt, 16)
+  .option(
+    '--hj212 <host:port>',
+    'HJ 212 listener: devices with an hj212 entry in the fleet file upload HJ 212-2017 there instead of MQTT',
+    hostPort,
+  )
   .option('--json', 'print the final summary as JSON')
   .action(async (flags: RunFlags) => {
     const devices = loadFleetDevices(flags.fleet);
@@ -168,7 +179,7 @@ program
       start,
     );
     for (const e of expectations) process.stderr.write(`expect: ${e.text}\n`);
-    const fleet = new FleetConnection(flags.url, devices, flags.window);
+    const fleet = new FleetConnection(flags.url, devices, flags.window, flags.hj212);
     await fleet.connectAll();
     const status = statusPrinter(() => {
       const s = fleet.stats;
@@ -208,7 +219,7 @@ program
     out(
       Boolean(flags.json),
       summary,
-      `run: ${fmt(fleet.stats.readingsAcked)} readings acknowledged from ${fleet.stats.devices} devices (${summary.simulatedFrom} → ${summary.simulatedTo}), refused ${JSON.stringify(fleet.stats.refusedByReason)}, reconnects ${fleet.stats.reconnects}${drained ? '' : ', NOT all acknowledged before the timeout'}`,
+      `run: ${fmt(fleet.stats.readingsAcked)} readings acknowledged from ${fleet.stats.devices} devices (${fleet.stats.hj212Devices} over HJ 212) (${summary.simulatedFrom} → ${summary.simulatedTo}), refused ${JSON.stringify(fleet.stats.refusedByReason)}, reconnects ${fleet.stats.reconnects}${drained ? '' : ', NOT all acknowledged before the timeout'}`,
     );
   });
 

@@ -22,6 +22,7 @@ export function loadFleetDevices(path: string): SimDevice[] {
         kind: d.kind,
         areaM2: site.areaM2,
         secret: d.secret,
+        ...(d.hj212 ? { hj212: d.hj212 } : {}),
       });
     }
   }

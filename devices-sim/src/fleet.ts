@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SimHj212 } from './hj212-frames';
 import { seededRandom } from './random';
 
 export interface FleetDevice {
@@ -7,7 +8,7 @@ export interface FleetDevice {
   kind: 'site' | 'background';
   secret: string;
   /** The monitor also uploads HJ 212 over TCP (docs/hj212.md). */
-  hj212?: { mn: string; password: string };
+  hj212?: SimHj212;
 }
 
 export interface FleetSite {
@@ -60,14 +61,21 @@ function demoSecret(seed: number, deviceId: string): string {
  * (not the fleet's random stream, so the rest of a fleet stays what it was): an MN of 12–14
  * characters and a 6-digit PW, both derived from the seed.
  */
-function demoHj212(seed: number, deviceId: string, share: number): FleetDevice['hj212'] {
+function demoHj212(seed: number, deviceId: string, model: string, share: number): FleetDevice['hj212'] {
   const hash = createHash('sha256').update(`dustwatch-demo-hj212:${seed}:${deviceId}`).digest();
   if (hash.readUInt32BE(0) / 2 ** 32 >= share) return undefined;
   return {
     mn: `${deviceId.replace(/-/g, '')}HJ212`,
     password: String(hash.readUInt32BE(4) % 1_000_000).padStart(6, '0'),
+    // Vendors differ as real ones do: one sends a byte-swapped MODBUS CRC, one reports PM in mg/m³.
+    ...VENDOR_HJ212[model],
   };
 }
+
+const VENDOR_HJ212: Readonly<Record<string, Partial<SimHj212>>> = {
+  'SK-FC500': { crc: 'modbus-swapped' },
+  'HJ-DUST-2': { units: { a34001: 'mg/m3', a34002: 'mg/m3', a34004: 'mg/m3' } },
+};
 
 /**
  * A deterministic fleet: `siteCount` construction sites spread over the districts (one monitor,
@@ -94,7 +102,7 @@ export function generateFleet(siteCount: number, seed: number, hj212Share = 0): 
       areaM2,
       devices: Array.from({ length: monitors }, (_, m) => {
         const deviceId = `${id}-M${m + 1}`;
-        const hj212 = demoHj212(seed, deviceId, hj212Share);
+        const hj212 = demoHj212(seed, deviceId, model, hj212Share);
         return {
           id: deviceId,
           model,

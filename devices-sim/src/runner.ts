@@ -1,4 +1,7 @@
 import mqtt, { MqttClient } from 'mqtt';
+import { Socket, createConnection } from 'node:net';
+import { Hj212Framer, parseMessage } from '@dustwatch/telemetry';
+import { SimHj212, brokenFrames, nextQn, readingFrame } from './hj212-frames';
 import { ModelDevice, Overlays, readingValues } from './model';
 import { hashUnit } from './noise';
 import { malformedPayload } from './payloads';
@@ -6,6 +9,8 @@ import { Scenario } from './scenarios';
 
 export interface SimDevice extends ModelDevice {
   readonly secret: string;
+  /** Present for a monitor that uploads HJ 212 over TCP (when the run has an HJ 212 address). */
+  readonly hj212?: SimHj212;
 }
 
 export interface RunnerStats {
@@ -22,6 +27,9 @@ export interface RunnerStats {
   reconnects: number;
   /** Devices the broker refused at CONNECT, with the reason. */
   connectRefusals: Record<string, string>;
+  /** HJ 212 monitors, and the times the service set their clock (CN 1012). */
+  hj212Devices: number;
+  hj212ClockSets: number;
 }
 
 interface Message {
@@ -42,9 +50,8 @@ const CONNACK_TEXT: Record<number, string> = {
 
 export class SimulatorError extends Error {}
 
-/** One simulated monitor: its MQTT connection, an outbox with a bounded in-flight window, reconnects with backoff. */
-class DeviceAgent {
-  client: MqttClient | null = null;
+/** One simulated monitor: its connection, an outbox with a bounded in-flight window, reconnects with backoff. */
+abstract class DeviceAgent {
   connected = false;
   silenced = false;
   stopping = false;
@@ -53,11 +60,105 @@ class DeviceAgent {
   readonly outbox: Message[] = [];
   readonly buffered: string[] = [];
   nextT = 0;
+  /** The service set this monitor's clock (HJ 212 CN 1012): a clock-skew scenario ends there. */
+  clockSet = false;
+  /** Sends its buffered upload only after live data resumed (real DTUs do; MQTT agents send it first). */
+  readonly uploadsAfterLive: boolean = false;
+  readonly deferredUpload: Message[] = [];
 
   constructor(
     readonly device: SimDevice,
-    private readonly fleet: FleetConnection,
+    protected readonly fleet: FleetConnection,
   ) {}
+
+  abstract connect(): Promise<void>;
+  /** True while messages can go out. */
+  protected abstract get sendable(): boolean;
+  /** Sends one message; `done` once the service acknowledged it durably, or with an error. */
+  protected abstract transmit(message: Message, done: (error?: Error) => void): void;
+  /** Closes the connection; `graceful` lets what is in flight finish. */
+  protected abstract hangUp(graceful: boolean): Promise<void>;
+
+  protected reconnectPending = false;
+
+  protected scheduleReconnect(): void {
+    if (this.reconnectPending) return;
+    this.reconnectPending = true;
+    const delay = this.backoffMs / 2 + Math.random() * this.backoffMs; // jitter, so a fleet does not reconnect in lockstep
+    this.backoffMs = Math.min(30_000, this.backoffMs * 2);
+    setTimeout(() => {
+      this.reconnectPending = false;
+      if (this.stopping || this.silenced || this.connected) return;
+      this.fleet.stats.reconnects += 1;
+      void this.hangUp(false);
+      this.connect().catch(() => undefined); // its close handler schedules the next attempt
+    }, delay).unref();
+  }
+
+  /** Drops the connection on purpose (silence scenario or reconnect storm). */
+  drop(reconnect: boolean): void {
+    this.silenced = !reconnect;
+    if (this.connected) this.fleet.stats.connected -= 1;
+    this.connected = false;
+    void this.hangUp(false);
+    if (reconnect) this.scheduleReconnect();
+  }
+
+  resume(): void {
+    this.silenced = false;
+    if (!this.connected) this.connect().catch(() => undefined);
+  }
+
+  enqueue(message: Message): void {
+    this.outbox.push(message);
+    this.pump();
+  }
+
+  pump(): void {
+    while (this.sendable && this.inFlight < this.fleet.window && this.outbox.length > 0) {
+      const message = this.outbox.shift()!;
+      this.inFlight += 1;
+      this.fleet.stats.messagesSent += 1;
+      this.transmit(message, (error) => {
+        this.inFlight -= 1;
+        if (error) {
+          // Not acknowledged: keep it and send it again after reconnecting (at least once; a
+          // redelivered reading is stored once by the service).
+          this.fleet.stats.publishRetries += 1;
+          if (!this.stopping) this.outbox.unshift(message);
+        } else {
+          this.fleet.stats.messagesAcked += 1;
+          if (message.malformed) this.fleet.stats.malformedAcked += 1;
+          else this.fleet.stats.readingsAcked += message.readings;
+        }
+        this.fleet.onAck(this);
+        setImmediate(() => this.pump());
+      });
+    }
+  }
+
+  get idle(): boolean {
+    return (
+      this.outbox.length === 0 && this.inFlight === 0 && this.buffered.length === 0 && this.deferredUpload.length === 0
+    );
+  }
+
+  /** The buffered upload, once live data has gone out again. */
+  releaseDeferredUpload(): void {
+    if (this.deferredUpload.length === 0) return;
+    this.outbox.push(...this.deferredUpload.splice(0));
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.hangUp(true);
+  }
+}
+
+/** A monitor speaking contract v1 over MQTT. */
+class MqttAgent extends DeviceAgent {
+  client: MqttClient | null = null;
 
   get topic(): string {
     return `devices/${this.device.id}/readings`;
@@ -116,83 +217,167 @@ class DeviceAgent {
     });
   }
 
-  private reconnectPending = false;
-
-  private scheduleReconnect(): void {
-    if (this.reconnectPending) return;
-    this.reconnectPending = true;
-    const delay = this.backoffMs / 2 + Math.random() * this.backoffMs; // jitter, so a fleet does not reconnect in lockstep
-    this.backoffMs = Math.min(30_000, this.backoffMs * 2);
-    setTimeout(() => {
-      this.reconnectPending = false;
-      if (this.stopping || this.silenced || this.connected) return;
-      this.fleet.stats.reconnects += 1;
-      this.client?.removeAllListeners();
-      this.client?.end(true);
-      this.connect().catch(() => undefined); // its close handler schedules the next attempt
-    }, delay).unref();
-  }
-
-  /** Drops the connection on purpose (silence scenario or reconnect storm). */
-  drop(reconnect: boolean): void {
-    this.silenced = !reconnect;
-    if (this.connected) this.fleet.stats.connected -= 1;
-    this.connected = false;
-    const client = this.client;
-    client?.end(true);
-    // end() does not emit 'close' for a connection we dropped ourselves in every mqtt.js state:
-    // schedule the reconnect here for a storm.
-    if (reconnect && client) this.scheduleReconnect();
-  }
-
-  resume(): void {
-    this.silenced = false;
-    if (!this.connected) this.connect().catch(() => undefined);
-  }
-
-  enqueue(message: Message): void {
-    this.outbox.push(message);
-    this.pump();
-  }
-
   /** True while PUBLISHes can go out: mqtt.js fails them synchronously on a closing client. */
-  private get sendable(): boolean {
+  protected get sendable(): boolean {
     const client = this.client;
     return this.connected && client !== null && client.connected && !client.disconnecting;
   }
 
-  pump(): void {
+  protected transmit(message: Message, done: (error?: Error) => void): void {
+    this.client!.publish(this.topic, message.payload, { qos: 1, dup: message.dup }, (error) => done(error));
+  }
+
+  protected async hangUp(graceful: boolean): Promise<void> {
     const client = this.client;
-    while (client && this.sendable && this.inFlight < this.fleet.window && this.outbox.length > 0) {
-      const message = this.outbox.shift()!;
-      this.inFlight += 1;
-      this.fleet.stats.messagesSent += 1;
-      client.publish(this.topic, message.payload, { qos: 1, dup: message.dup }, (error) => {
-        this.inFlight -= 1;
-        if (error) {
-          // Not acknowledged: keep it and send it again after reconnecting (at least once; a
-          // redelivered reading is stored once by the service).
-          this.fleet.stats.publishRetries += 1;
-          if (!this.stopping) this.outbox.unshift(message);
-        } else {
-          this.fleet.stats.messagesAcked += 1;
-          if (message.malformed) this.fleet.stats.malformedAcked += 1;
-          else this.fleet.stats.readingsAcked += message.readings;
-        }
-        this.fleet.onAck(this);
-        setImmediate(() => this.pump());
-      });
+    if (!client) return;
+    if (!graceful) {
+      client.removeAllListeners('close');
+      client.end(true);
+      return;
     }
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+  }
+}
+
+/**
+ * A monitor speaking HJ 212-2017 over TCP (docs/hj212.md): each reading a real-time frame (CN
+ * 2011) answered by CN 9014; a buffered upload after an outage as minute data (CN 2051), sent
+ * after live data has resumed, as real DTUs do; frames written in two TCP segments; its clock set
+ * by the service's CN 1012.
+ */
+class Hj212Agent extends DeviceAgent {
+  override readonly uploadsAfterLive = true;
+  private socket: Socket | null = null;
+  private readonly awaiting = new Map<string, { settle: (error?: Error) => void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    device: SimDevice,
+    fleet: FleetConnection,
+    private readonly address: { host: string; port: number },
+  ) {
+    super(device, fleet);
   }
 
-  get idle(): boolean {
-    return this.outbox.length === 0 && this.inFlight === 0 && this.buffered.length === 0;
+  private get hj(): SimHj212 {
+    return this.device.hj212!;
   }
 
-  async close(): Promise<void> {
-    this.stopping = true;
-    const client = this.client;
-    if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(this.address);
+      this.socket = socket;
+      const framer = new Hj212Framer();
+      let settled = false;
+      socket.once('connect', () => {
+        this.connected = true;
+        this.backoffMs = 1000;
+        this.fleet.stats.connected += 1;
+        settled = true;
+        resolve();
+        this.pump();
+      });
+      socket.on('data', (chunk) => {
+        for (const e of framer.push(chunk)) if (e.kind === 'frame') this.answer(e.data);
+      });
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        if (settled) return;
+        settled = true;
+        reject(
+          new SimulatorError(
+            `${this.device.id}: cannot reach the HJ 212 listener at ${this.address.host}:${this.address.port} (${error.code ?? error.message})`,
+          ),
+        );
+      });
+      socket.on('close', () => {
+        if (this.socket !== socket) return;
+        if (this.connected) this.fleet.stats.connected -= 1;
+        this.connected = false;
+        this.failAwaiting(new Error('connection closed'));
+        if (!this.stopping && !this.silenced) this.scheduleReconnect();
+      });
+    });
+  }
+
+  private answer(data: string): void {
+    const message = parseMessage(data);
+    if (message?.cn === '1012') {
+      this.clockSet = true;
+      this.fleet.stats.hj212ClockSets += 1;
+      return;
+    }
+    const waiting = message?.cn === '9014' && message.qn ? this.awaiting.get(message.qn) : undefined;
+    if (!waiting) return;
+    this.forget(message!.qn!);
+    waiting.settle();
+  }
+
+  protected get sendable(): boolean {
+    return this.connected && this.socket !== null && !this.socket.destroyed;
+  }
+
+  protected transmit(message: Message, done: (error?: Error) => void): void {
+    const now = Date.now();
+    if (message.malformed) {
+      // Broken frames are never answered (or answered as kept): sent, not awaited.
+      for (const f of brokenFrames(this.hj, now)) this.write(f);
+      return done();
+    }
+    const text = typeof message.payload === 'string' ? message.payload : message.payload.toString('utf8');
+    const batch = text.startsWith('[');
+    const readings = (batch ? JSON.parse(text) : [JSON.parse(text)]) as { ts: number }[];
+    // Settled once: when every frame of the message is answered, or at the first failure.
+    let left = readings.length;
+    let settled = false;
+    const qns = readings.map(() => nextQn(now));
+    const settle = (error?: Error): void => {
+      if (settled) return;
+      if (error) {
+        settled = true;
+        for (const qn of qns) this.forget(qn);
+        return done(error);
+      }
+      if (--left === 0) {
+        settled = true;
+        done();
+      }
+    };
+    readings.forEach((reading, i) => {
+      // A device waits 10 s for its answer (HJ 212-2017 §6.5), then sends again.
+      const timer = setTimeout(() => settle(new Error(`no 9014 for QN ${qns[i]} within 10 s`)), 10_000);
+      timer.unref();
+      this.awaiting.set(qns[i], { settle, timer });
+      this.write(readingFrame(this.hj, reading, batch ? '2051' : '2011', qns[i]));
+    });
+  }
+
+  private forget(qn: string): void {
+    const waiting = this.awaiting.get(qn);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.awaiting.delete(qn);
+  }
+
+  /** Written in two TCP segments at an arbitrary point: the listener must reassemble. */
+  private write(text: string): void {
+    const cut = 1 + Math.floor(Math.random() * (text.length - 1));
+    this.socket?.write(text.slice(0, cut), 'latin1');
+    this.socket?.write(text.slice(cut), 'latin1');
+  }
+
+  private failAwaiting(error: Error): void {
+    const waiting = [...this.awaiting.values()];
+    for (const w of waiting) clearTimeout(w.timer);
+    this.awaiting.clear();
+    for (const w of waiting) w.settle(error);
+  }
+
+  protected async hangUp(graceful: boolean): Promise<void> {
+    const socket = this.socket;
+    this.socket = null;
+    if (!socket) return;
+    if (graceful) await new Promise<void>((resolve) => socket.end(() => resolve()));
+    else socket.destroy();
+    this.failAwaiting(new Error('connection closed'));
   }
 }
 
@@ -202,12 +387,17 @@ export class FleetConnection {
   readonly agents: DeviceAgent[];
   onAck: (agent: DeviceAgent) => void = () => undefined;
 
+  /**
+   * @param hj212 where HJ 212 monitors (devices with `hj212`) connect; without it every device
+   *   uses MQTT.
+   */
   constructor(
     readonly url: string,
     devices: readonly SimDevice[],
     readonly window: number,
+    hj212?: { host: string; port: number },
   ) {
-    this.agents = devices.map((d) => new DeviceAgent(d, this));
+    this.agents = devices.map((d) => (d.hj212 && hj212 ? new Hj212Agent(d, this, hj212) : new MqttAgent(d, this)));
     this.stats = {
       devices: devices.length,
       connected: 0,
@@ -219,6 +409,8 @@ export class FleetConnection {
       publishRetries: 0,
       reconnects: 0,
       connectRefusals: {},
+      hj212Devices: this.agents.filter((a) => a instanceof Hj212Agent).length,
+      hj212ClockSets: 0,
     };
   }
 
@@ -369,7 +561,10 @@ export async function runFleet(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  for (const agent of fleet.agents) releaseSilence(agent, Infinity, options.scenarios);
+  for (const agent of fleet.agents) {
+    releaseSilence(agent, Infinity, options.scenarios);
+    agent.releaseDeferredUpload(); // the run ends: no live reading to wait for
+  }
   return { simulatedFrom: options.start, simulatedTo: reached, stoppedEarly };
 }
 
@@ -384,7 +579,7 @@ function produce(agent: DeviceAgent, t: number, options: RunOptions): void {
   const twice = options.scenarios.some(
     (s) => s.kind === 'duplicates' && s.device === id && t >= s.at && t < s.at + s.minutes * MINUTE,
   );
-  const ts = skew && skew.kind === 'clock-skew' ? t + skew.skewSeconds * 1000 : t;
+  const ts = skew && skew.kind === 'clock-skew' && !agent.clockSet ? t + skew.skewSeconds * 1000 : t;
   const reading = JSON.stringify({ ts, ...readingValues(options.seed, agent.device, t, options.overlays) });
   if (silence) {
     // The device is off the network: it keeps its readings and sends them when it is back.
@@ -394,6 +589,7 @@ function produce(agent: DeviceAgent, t: number, options: RunOptions): void {
   }
   agent.enqueue({ payload: reading, readings: 1, malformed: false, dup: false });
   if (twice) agent.enqueue({ payload: reading, readings: 0, malformed: false, dup: true });
+  agent.releaseDeferredUpload();
 }
 
 /** After a silence, the buffered readings go out as arrays of up to 500 (contract v1). */
@@ -405,7 +601,8 @@ function releaseSilence(agent: DeviceAgent, now: number, scenarios: readonly Sce
   );
   if (stillSilent) return;
   for (const chunk of chunkReadings(agent.buffered)) {
-    agent.outbox.push({ payload: `[${chunk.join(',')}]`, readings: chunk.length, malformed: false, dup: false });
+    const upload = { payload: `[${chunk.join(',')}]`, readings: chunk.length, malformed: false, dup: false };
+    (agent.uploadsAfterLive ? agent.deferredUpload : agent.outbox).push(upload);
   }
   agent.buffered.length = 0;
   agent.resume();

@@ -1,12 +1,24 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { beijingTimestamp, frame, modbusSwappedCrc } from '@dustwatch/telemetry';
 import { freePort } from './free-port';
 import { InfluxServer } from './influx-server';
-import { TEST_DB, TestService, api, eventually, metricValue, removeDir, startTestService, testEnv } from './harness';
+import {
+  TEST_DB,
+  TestService,
+  api,
+  eventually,
+  metricValue,
+  removeDir,
+  spoolDrained,
+  startTestService,
+  testEnv,
+} from './harness';
 import { Hj212TestClient } from './hj212-client';
+import { sim } from './sim-cli';
 
 // Issue 11: HJ 212-2017 over real TCP into the same ingest core as MQTT.
 let influx: InfluxServer;
@@ -384,4 +396,102 @@ describe('kill -9 of the service process between frames', () => {
     );
     expect(answeredTs.filter((t) => !stored.has(t))).toEqual([]);
   });
+});
+
+it('the simulator plays a mixed fleet over HJ 212 (vendors with the MODBUS CRC and mg/m³, an outage with its buffered upload after live data, broken frames): every answered reading stored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dustwatch-hj212-sim-'));
+  try {
+    const fleetFile = join(dir, 'fleet.yaml');
+    expect(
+      (await sim(['generate-fleet', '--sites', '10', '--seed', '5', '--hj212-share', '1', '--out', fleetFile])).code,
+    ).toBe(0);
+    const fleet = parse(readFileSync(fleetFile, 'utf8')) as {
+      sites: {
+        id: string;
+        devices: { id: string; kind: string; model: string; hj212?: { crc?: string; units?: object } }[];
+      }[];
+    };
+    expect((await service.api('POST', '/api/fleet/import', fleet)).status).toBe(200);
+    const devices = fleet.sites.flatMap((s) => s.devices);
+    const hj = devices.filter((d) => d.hj212);
+    expect(hj.length).toBe(devices.filter((d) => d.kind === 'site').length);
+    const modbus = hj.find((d) => d.hj212!.crc === 'modbus-swapped')!;
+    const mg = hj.find((d) => d.hj212!.units)!;
+    const [broken, silent] = hj.filter((d) => d !== modbus && d !== mg).map((d) => d.id);
+    expect([modbus, mg, broken, silent].every(Boolean)).toBe(true);
+    // Earlier tests left refusals from this address: only what this run adds counts.
+    const lastIdBefore = (await service.api<{ id: number }[]>('GET', '/api/quarantine?limit=1')).body[0]?.id ?? 0;
+    const scenarioFile = join(dir, 'scenarios.yaml');
+    writeFileSync(
+      scenarioFile,
+      [
+        'version: 1',
+        'scenarios:',
+        `  - { kind: malformed, device: ${broken}, at: +3m, payloads: [out_of_range] }`,
+        `  - { kind: silence, device: ${silent}, at: +8m, minutes: 12 }`,
+      ].join('\n'),
+    );
+    const run = await sim([
+      'run',
+      '--fleet',
+      fleetFile,
+      '--url',
+      `mqtt://127.0.0.1:${service.mqttPort}`,
+      '--hj212',
+      `127.0.0.1:${port}`,
+      '--speed',
+      '300',
+      '--duration',
+      '30m',
+      '--scenario',
+      scenarioFile,
+      '--json',
+    ]);
+    expect(run.stderr).not.toContain('Error');
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as {
+      readingsAcked: number;
+      drained: boolean;
+      devices: number;
+      hj212Devices: number;
+      hj212ClockSets: number;
+      publishRetries: number;
+    };
+    expect(summary.drained).toBe(true);
+    expect(summary.hj212Devices).toBe(hj.length);
+    // Accelerated, the readings are stamped in the past: the service offers its time (CN 1012).
+    expect(summary.hj212ClockSets).toBeGreaterThanOrEqual(1);
+    expect(summary.readingsAcked).toBeGreaterThanOrEqual(30 * devices.length);
+    expect(summary.readingsAcked).toBeLessThanOrEqual(31 * devices.length);
+    await spoolDrained(service.baseUrl);
+    const rows = await influx.rows(
+      TEST_DB,
+      `SELECT count(pm10) FROM raw.readings WHERE device =~ /^(${devices.map((d) => d.id).join('|')})$/ GROUP BY device`,
+    );
+    const perDevice = Object.fromEntries(rows.map((r) => [r.device as string, r.count as number]));
+    // The broken device's out_of_range frame was answered as kept, and is not a reading.
+    expect(Object.values(perDevice).reduce((a, b) => a + b, 0)).toBe(summary.readingsAcked);
+    for (const d of [modbus.id, mg.id, silent]) expect(perDevice[d]).toBeGreaterThanOrEqual(30);
+    // mg/m³ scaled back: PM10 in the model's µg/m³ range, not 1,000 times smaller.
+    const mgPm10 = await influx.rows(TEST_DB, `SELECT mean(pm10) FROM raw.readings WHERE device = '${mg.id}'`);
+    expect(mgPm10[0].mean as number).toBeGreaterThan(10);
+    // The silent device's buffered minutes came as minute data (补传), after its live data resumed.
+    const kinds = await influx.rows(
+      TEST_DB,
+      `SELECT pm10, hj212_kind FROM raw.readings WHERE device = '${silent}' AND hj212_kind = 'min'`,
+    );
+    expect(kinds.length).toBeGreaterThanOrEqual(11);
+    const quarantine = await service.api<{ id: number; deviceId: string; reasons: { code: string }[] }[]>(
+      'GET',
+      '/api/quarantine?limit=1000',
+    );
+    const reasons = quarantine.body.filter(
+      (q) => q.id > lastIdBefore && (q.deviceId === broken || q.deviceId.startsWith('hj212@')),
+    );
+    expect(new Set(reasons.map((q) => q.reasons[0].code))).toEqual(
+      new Set(['crc_mismatch', 'length_mismatch', 'out_of_range', 'bad_timestamp']),
+    );
+  } finally {
+    removeDir(dir);
+  }
 });
