@@ -65,6 +65,20 @@ beforeAll(async () => {
     ],
   });
   if (imported.status !== 200) throw new Error(`import: ${imported.status} ${JSON.stringify(imported.body)}`);
+  const alerting = await service.api('POST', '/api/fleet/import', {
+    version: 1,
+    sites: [
+      {
+        id: 'HJ-ALERT',
+        name: 'HJ alert site',
+        district: 'Luzhou',
+        lat: 36.2,
+        lon: 113.1,
+        devices: [{ id: 'hj-alert', model: 'YZ-212', kind: 'site', hj212: { mn: 'CZ003HJALERT', password: '246810' } }],
+      },
+    ],
+  });
+  if (alerting.status !== 200) throw new Error(`import: ${alerting.status} ${JSON.stringify(alerting.body)}`);
 });
 
 afterAll(async () => {
@@ -135,9 +149,11 @@ it('reassembles many frames in one write with garbage between, answers each, sto
       }),
     ),
     frame(segment({ qn: qns[3], cn: '9015', cp: '' })),
+    frame(segment({ cn: '3020', cp: 'PolId=a34002' })), // a command Dustwatch does not handle
   ];
+  const otherBefore = await metric('dustwatch_hj212_commands_total{cn="other"}');
   const skippedBefore = await metric('dustwatch_hj212_skipped_codes_total{code="a21026"}');
-  client.write(`\x00\xffgarbage${frames[0]}${frames[1]}noise##x${frames[2]}${frames[3]}`);
+  client.write(`\x00\xffgarbage${frames[0]}${frames[1]}noise##x${frames[2]}${frames[3]}${frames[4]}`);
   for (const qn of qns.slice(0, 3)) await client.answerTo(qn);
   const rows = await eventually(
     () => points('hj-a'),
@@ -158,6 +174,83 @@ it('reassembles many frames in one write with garbage between, answers each, sto
   expect(hour[0]).toMatchObject({ time: BASE - 3_600_000, period: 'hour', pm10_avg: 85, pm10_min: 40, pm10_max: 130 });
   expect((await metric('dustwatch_hj212_skipped_codes_total{code="a21026"}')) - skippedBefore).toBe(1);
   expect(await metric('dustwatch_hj212_garbage_bytes_total')).toBeGreaterThan(0);
+  await eventually(
+    async () => (await metric('dustwatch_hj212_commands_total{cn="other"}')) - otherBefore,
+    (n) => n === 1,
+    5000,
+    'the unhandled command to be counted',
+  );
+  client.end();
+});
+
+it('answers each part of a split message (PNUM/PNO, D bit) by its own QN', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const parts = [1, 2].map((pno) => ({
+    qn: nextQn(),
+    text: `QN=;ST=39;CN=2011;PW=123456;MN=${MN_A};Flag=7;PNUM=2;PNO=${pno};CP=&&DataTime=${dataTime(BASE + (10 + pno) * 60_000)};a34002-Rtd=${60 + pno}&&`,
+  }));
+  for (const p of parts) client.write(frame(p.text.replace('QN=;', `QN=${p.qn};`)));
+  for (const p of parts) await client.answerTo(p.qn);
+  const rows = await eventually(
+    () =>
+      influx.rows(
+        TEST_DB,
+        `SELECT pm10 FROM raw.readings WHERE device = 'hj-a' AND time >= ${BASE + 11 * 60_000}ms AND time <= ${BASE + 12 * 60_000}ms`,
+      ),
+    (r) => r.length === 2,
+    10_000,
+    'both parts',
+  );
+  expect(rows.map((r) => r.pm10)).toEqual([61, 62]);
+  client.end();
+});
+
+it('raises an alert from HJ 212 data as from MQTT, at the real time of a buffered upload that came after live data', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const now = Math.floor(Date.now() / 60_000) * 60_000;
+  // Live data of the last 10 minutes first (clean), then the monitor's buffered hour before it (补传, 300 µg/m³).
+  const live = Array.from({ length: 10 }, (_, i) => ({
+    qn: nextQn(),
+    t: now - (9 - i) * 60_000,
+    pm10: 40,
+    cn: '2011',
+  }));
+  const outage = now - 80 * 60_000;
+  const buffered = Array.from({ length: 60 }, (_, i) => ({
+    qn: nextQn(),
+    t: outage + i * 60_000,
+    pm10: 300,
+    cn: '2051',
+  }));
+  for (const f of [...live, ...buffered])
+    client.write(
+      frame(
+        segment({
+          qn: f.qn,
+          mn: 'CZ003HJALERT',
+          pw: '246810',
+          cn: f.cn,
+          cp: `DataTime=${dataTime(f.t)};a34002-${f.cn === '2011' ? 'Rtd' : 'Avg'}=${f.pm10}`,
+        }),
+      ),
+    );
+  await client.answerTo(buffered[59].qn, 10_000);
+  const alerts = await eventually(
+    async () =>
+      (
+        await service.api<{ items: { deviceId: string; rule: string; firstExceedanceAt: string; openedAt: string }[] }>(
+          'GET',
+          '/api/alerts?siteId=HJ-ALERT',
+        )
+      ).body.items,
+    (items) => items.some((a) => a.rule === 'pm10-hourly'),
+    20_000,
+    'the pm10-hourly alert',
+  );
+  const alert = alerts.find((a) => a.rule === 'pm10-hourly')!;
+  expect(alert.deviceId).toBe('hj-alert');
+  // The first valid hour (45 of 60 samples) inside the outage, not the time the upload arrived.
+  expect(Date.parse(alert.openedAt)).toBe(outage + 44 * 60_000);
   client.end();
 });
 
