@@ -45,6 +45,11 @@ const TIME_SET_INTERVAL_MS = 10 * 60_000;
 /** Commands that are answers or heartbeats: accepted, nothing stored (HJ 212-2017 §6.6; 9015 is HJ 212-2025's heartbeat). */
 const ACCEPTED_WITHOUT_DATA: ReadonlySet<string> = new Set(['9011', '9012', '9013', '9014', '9015']);
 const TIME_REQUEST = '1013';
+const HANDLED_COMMANDS: ReadonlySet<string> = new Set([
+  ...Object.keys(DATA_COMMANDS),
+  ...ACCEPTED_WITHOUT_DATA,
+  TIME_REQUEST,
+]);
 
 interface Connection {
   readonly socket: Socket;
@@ -216,12 +221,7 @@ export class Hj212Listener implements DeviceEdge {
           raw,
         ),
       );
-    this.metrics.hj212Commands.inc({
-      cn:
-        message.cn in DATA_COMMANDS || ACCEPTED_WITHOUT_DATA.has(message.cn) || message.cn === TIME_REQUEST
-          ? message.cn
-          : 'other',
-    });
+    this.metrics.hj212Commands.inc({ cn: HANDLED_COMMANDS.has(message.cn) ? message.cn : 'other' });
     if (message.cn in DATA_COMMANDS) return this.data(c, device, message, raw);
     if (message.cn === TIME_REQUEST) {
       if (this.options.timeService) this.send(c, setTimeCommand(message, this.clock.now(), device.hj212.crc));

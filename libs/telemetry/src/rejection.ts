@@ -1,6 +1,18 @@
+/** Reasons about the values of a reading: the same for every protocol (HJ 212 reuses them). */
+export const VALUE_REJECTION_CODES = [
+  'wrong_type',
+  'not_finite',
+  'out_of_range',
+  'no_metrics',
+  'bad_timestamp',
+  'ts_in_future',
+  'ts_too_old',
+  'bad_flag',
+] as const;
+
 /**
  * Why a payload or a reading was refused. Codes are machine-readable and scoped by protocol:
- * each decoder declares its own list (contract v1's below; HJ 212's will have its own). A code
+ * each decoder declares its own list (contract v1's here; HJ 212's in hj212/decode.ts). A code
  * labels the `dustwatch_readings_rejected_total{reason}` metric, the quarantine row and the
  * message back to the device. Keep this list in step with docs/reading-contract-v1.md.
  */
@@ -11,14 +23,7 @@ export const REJECTION_CODES = [
   'batch_too_large',
   'not_an_object',
   'unknown_field',
-  'wrong_type',
-  'not_finite',
-  'out_of_range',
-  'no_metrics',
-  'bad_timestamp',
-  'ts_in_future',
-  'ts_too_old',
-  'bad_flag',
+  ...VALUE_REJECTION_CODES,
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

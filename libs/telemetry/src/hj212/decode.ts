@@ -1,6 +1,6 @@
 import { METRICS, METRIC_KEYS, MetricKey, isDataFlag } from '../metrics';
 import { ParseContext, QUARANTINE_RAW_LIMIT, Reading, strayFlagWarnings, validateReading } from '../parse-readings';
-import { ReadingWarning, Rejection } from '../rejection';
+import { ReadingWarning, Rejection, VALUE_REJECTION_CODES } from '../rejection';
 import { Hj212Message, parseBeijingTimestamp } from './message';
 
 /**
@@ -14,14 +14,7 @@ export const HJ212_REJECTION_CODES = [
   'crc_mismatch',
   'crc_variant',
   'malformed_segment',
-  'wrong_type',
-  'not_finite',
-  'out_of_range',
-  'no_metrics',
-  'bad_timestamp',
-  'ts_in_future',
-  'ts_too_old',
-  'bad_flag',
+  ...VALUE_REJECTION_CODES,
 ] as const;
 
 /** What an installer sets per device (fleet file `hj212.units`): particulate codes sent in mg/m³. */
