@@ -68,7 +68,7 @@ function demoHj212(seed: number, deviceId: string, model: string, share: number)
     mn: `${deviceId.replace(/-/g, '')}HJ212`,
     password: String(hash.readUInt32BE(4) % 1_000_000).padStart(6, '0'),
     // Vendors differ as real ones do: one sends a byte-swapped MODBUS CRC, one reports PM in mg/m³.
-    ...VENDOR_HJ212[model],
+    ...structuredClone(VENDOR_HJ212[model] ?? {}), // a copy each: no YAML anchors in the file
   };
 }
 

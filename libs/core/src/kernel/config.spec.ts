@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       hj212Port: 9212,
       hj212IdleSeconds: 300,
       hj212MaxConnections: 20_000,
-      hj212MaxConnectionsPerAddress: 100,
+      hj212MaxConnectionsPerAddress: 1000,
       hj212TimeService: 'on',
       quarantineQuotaMb: 64,
       quarantineRetentionDays: 30,

@@ -29,7 +29,8 @@ export class IngestConfig {
   /** A connection silent this long is closed (devices send every 30–60 s, or a heartbeat). */
   @IsInt() @Min(1) @Max(86_400) hj212IdleSeconds = 300;
   @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnections = 20_000;
-  @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnectionsPerAddress = 100;
+  /** Many monitors may share a carrier's NAT address; one address must still not take every slot. */
+  @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnectionsPerAddress = 1000;
   /** Answer CN 1013 and set a real-time clock off by more than 5 minutes (CN 1012). */
   @IsIn(['on', 'off']) hj212TimeService: 'on' | 'off' = 'on';
 
