@@ -351,6 +351,55 @@ it('answers a time request and sets a real-time clock that is 15 minutes off', a
   late.end();
 });
 
+it('provisions an HJ 212 identity through the admin API, shows it without the PW, and refuses a taken MN', async () => {
+  const created = await service.api<{ device: { hj212?: object }; secret: string }>('POST', '/api/devices', {
+    id: 'hj-api',
+    siteId: 'HJ-1',
+    model: 'XY-9',
+    kind: 'site',
+    hj212: { mn: 'CZ004HJAPI01', password: '135790', crc: 'modbus-swapped', units: { a34001: 'mg/m3' } },
+  });
+  expect(created.status).toBe(201);
+  expect(created.body.device.hj212).toEqual({ mn: 'CZ004HJAPI01', crc: 'modbus-swapped', units: { a34001: 'mg/m3' } });
+  const listed = await service.api<{ id: string; hj212?: object }[]>('GET', '/api/devices?siteId=HJ-1');
+  expect(listed.body.find((d) => d.id === 'hj-api')!.hj212).toEqual({
+    mn: 'CZ004HJAPI01',
+    crc: 'modbus-swapped',
+    units: { a34001: 'mg/m3' },
+  });
+  expect(JSON.stringify(listed.body)).not.toContain('135790');
+  const taken = await service.api('POST', '/api/devices', {
+    id: 'hj-api-2',
+    siteId: 'HJ-1',
+    model: 'XY-9',
+    kind: 'site',
+    hj212: { mn: 'CZ004HJAPI01', password: '000000' },
+  });
+  expect(taken.status).toBe(409);
+  const invalid = await service.api<{ message: string[] }>('POST', '/api/devices', {
+    id: 'hj-api-3',
+    siteId: 'HJ-1',
+    model: 'XY-9',
+    kind: 'site',
+    hj212: { mn: 'short', password: 'a;b', crc: 'crc32', units: { a21026: 'mg/m3' } },
+  });
+  expect(invalid.status).toBe(400);
+  expect(invalid.body.message).toEqual([
+    'hj212.mn must be 9–24 letters, digits, _ or -',
+    'hj212.password must be 1–32 characters without ; , & = or spaces',
+    'hj212.crc must be one of the following values: hj212, modbus-swapped',
+    'hj212.units maps a34001/a34002/a34004 to ug/m3 or mg/m3',
+  ]);
+  // The new device uploads with its settings at once.
+  const client = await Hj212TestClient.connect(port);
+  const qn = nextQn();
+  client.write(
+    swapped(`QN=${qn};ST=22;CN=2011;PW=135790;MN=CZ004HJAPI01;Flag=5;CP=&&DataTime=${dataTime(BASE)};a34001-Rtd=0.2&&`),
+  );
+  await client.answerTo(qn);
+  client.end();
+});
+
 it('refuses a wrong PW without answering, closes the connection after three, and counts it', async () => {
   const before = await metric('dustwatch_device_logins_refused_total{edge="hj212",reason="bad_credentials"}');
   const client = await Hj212TestClient.connect(port, '127.0.0.5');
