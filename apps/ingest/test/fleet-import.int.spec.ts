@@ -72,6 +72,7 @@ it('generates, imports and connects the 152-site demo fleet; re-import changes n
   const ts = Date.now() - 60_000;
   await client.publishAsync(`devices/${device.id}/readings`, JSON.stringify({ ts, pm10: 42 }), { qos: 1 });
   const rows = await eventually(
+    // The service creates the database just after it starts: until then the query fails ("not yet").
     () => influx.rows(TEST_DB, `SELECT pm10, site FROM raw.readings WHERE device = '${device.id}'`),
     (r) => r.length === 1,
     20_000,

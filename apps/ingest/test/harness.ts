@@ -156,7 +156,11 @@ export function connectDevice(
   });
 }
 
-/** Polls until `probe` returns a value that `done` accepts, or fails after the deadline. */
+/**
+ * Polls until `probe` returns a value that `done` accepts, or fails after the deadline. A probe
+ * that throws (InfluxDB's database not created yet, a port not open yet) means "not yet"; the
+ * last error is reported if the deadline passes.
+ */
 export async function eventually<T>(
   probe: () => Promise<T>,
   done: (value: T) => boolean,
@@ -164,13 +168,21 @@ export async function eventually<T>(
   what = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+  for (;;) {
+    let failure: unknown = null;
+    let last: T | undefined;
+    try {
+      last = await probe();
+      if (done(last)) return last;
+    } catch (error) {
+      failure = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last ${failure ? `error: ${(failure as Error).message}` : `value: ${JSON.stringify(last)}`}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
-    last = await probe();
   }
-  return last;
 }
 
 /** Value of a Prometheus sample (`name{labels}`) in the /metrics text, or null. */
