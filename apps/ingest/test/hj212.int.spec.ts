@@ -183,6 +183,22 @@ it('reassembles many frames in one write with garbage between, answers each, sto
   client.end();
 });
 
+it('answers 300 frames sent in one write, each by its QN, in order', async () => {
+  const client = await Hj212TestClient.connect(port);
+  const qns = Array.from({ length: 300 }, () => nextQn());
+  client.write(
+    qns
+      .map((qn, i) =>
+        frame(segment({ qn, cn: '2051', cp: `DataTime=${dataTime(BASE - 180 * 60_000 + i * 1000)};a34002-Avg=55` })),
+      )
+      .join(''),
+  );
+  await client.answerTo(qns[299], 20_000);
+  const answered = client.received.filter((m) => m.cn === '9014').map((m) => m.qn);
+  expect(answered).toEqual(qns);
+  client.end();
+});
+
 it('answers each part of a split message (PNUM/PNO, D bit) by its own QN', async () => {
   const client = await Hj212TestClient.connect(port);
   const parts = [1, 2].map((pno) => ({

@@ -45,6 +45,12 @@ const TIME_SET_INTERVAL_MS = 10 * 60_000;
 /** Commands that are answers or heartbeats: accepted, nothing stored (HJ 212-2017 §6.6; 9015 is HJ 212-2025's heartbeat). */
 const ACCEPTED_WITHOUT_DATA: ReadonlySet<string> = new Set(['9011', '9012', '9013', '9014', '9015']);
 const TIME_REQUEST = '1013';
+/**
+ * A sender faster than its frames are handled is paused here, and resumed when the queue is
+ * short again: a flood of frames costs a bounded queue, not memory without end.
+ */
+const MAX_QUEUED_FRAMES = 64;
+const RESUME_BELOW_FRAMES = 16;
 const HANDLED_COMMANDS: ReadonlySet<string> = new Set([
   ...Object.keys(DATA_COMMANDS),
   ...ACCEPTED_WITHOUT_DATA,
@@ -57,6 +63,8 @@ interface Connection {
   readonly framer: Hj212Framer;
   /** Frames of one connection are handled in order, so answers go out in order. */
   queue: Promise<void>;
+  /** Frames queued and not yet handled: past MAX_QUEUED_FRAMES the socket is paused (TCP backpressure). */
+  queued: number;
   loginFailures: number;
   /** The last MN/PW pair that logged in on this connection, and its device. */
   login: { mn: string; pw: string; device: Device & { hj212: NonNullable<Device['hj212']> } } | null;
@@ -148,6 +156,7 @@ export class Hj212Listener implements DeviceEdge {
       address,
       framer: new Hj212Framer(),
       queue: Promise.resolve(),
+      queued: 0,
       loginFailures: 0,
       login: null,
       lastTimeSetAt: 0,
@@ -171,20 +180,35 @@ export class Hj212Listener implements DeviceEdge {
 
   private received(c: Connection, chunk: Buffer): void {
     for (const event of c.framer.push(chunk)) {
-      if (event.kind === 'garbage') {
-        this.metrics.hj212GarbageBytes.inc(event.bytes);
-      } else if (event.kind === 'refused') {
-        c.queue = c.queue.then(() =>
+      if (event.kind === 'garbage') this.metrics.hj212GarbageBytes.inc(event.bytes);
+      else if (event.kind === 'refused')
+        this.enqueue(c, () =>
           this.quarantine(c, null, {
             index: null,
             reasons: [{ code: event.code, message: event.message }],
             raw: event.raw,
           }),
         );
-      } else {
-        c.queue = c.queue.then(() => this.frame(c, event.data, event.crc, event.raw));
-      }
+      else this.enqueue(c, () => this.frame(c, event.data, event.crc, event.raw));
     }
+  }
+
+  private enqueue(c: Connection, work: () => Promise<void>): void {
+    c.queued += 1;
+    if (c.queued > MAX_QUEUED_FRAMES) c.socket.pause();
+    c.queue = c.queue
+      .then(work)
+      .catch((error: Error) => {
+        // A frame that failed (the registry unreadable) is not answered, so the device sends it again.
+        this.warnings.warn(`frame-failed:${c.address}`, 'HJ 212 frame could not be handled', {
+          address: c.address,
+          error: error.message,
+        });
+      })
+      .finally(() => {
+        c.queued -= 1;
+        if (c.socket.isPaused() && c.queued < RESUME_BELOW_FRAMES && !c.socket.destroyed) c.socket.resume();
+      });
   }
 
   private async frame(c: Connection, data: string, crc: string, raw: string): Promise<void> {
