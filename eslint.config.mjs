@@ -1,6 +1,6 @@
 // Lint for the whole monorepo. The module-boundary rule is the point: every Nx project carries a
 // type tag, and the arrows between types are fixed here, so a wrong import is a lint error:
-//   domain  (telemetry, rules)      pure: no framework, no I/O
+//   domain  (telemetry, rules, reports) pure: no framework, no I/O
 //   core    (use cases + ports)     domain only; no driver, socket or file system
 //   store   (store-sqlite)          implements core's store ports; never an edge or the API
 //   edge    (edge-mqtt, edge-hj212) a device edge over core; never a store, another edge or the API

@@ -10,6 +10,7 @@ module.exports = {
     '<rootDir>/libs/store-sqlite/jest.config.js',
     '<rootDir>/libs/edge-mqtt/jest.config.js',
     '<rootDir>/libs/edge-hj212/jest.config.js',
+    '<rootDir>/libs/reports/jest.config.js',
     '<rootDir>/libs/influx/jest.config.js',
     '<rootDir>/libs/notify/jest.config.js',
     '<rootDir>/libs/api/jest.config.js',
