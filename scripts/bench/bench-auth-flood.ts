@@ -25,7 +25,18 @@ import Database from 'better-sqlite3';
 import { InfluxServer } from '../../apps/ingest/test/influx-server';
 import { freePort } from '../../apps/ingest/test/free-port';
 import { legacyScryptHash } from '../../libs/core/src/registry/secrets';
-import { ADMIN_KEY, adminPost, arg, log, machine, peakRssMb, spawnService, stopChild, waitFor } from './common';
+import {
+  ADMIN_KEY,
+  adminPost,
+  arg,
+  latencySummary,
+  log,
+  machine,
+  peakRssMb,
+  spawnService,
+  stopChild,
+  waitFor,
+} from './common';
 import { rawConnect, rawPublish } from './raw-device';
 
 const SAMPLES = arg('samples', 40);
@@ -38,10 +49,6 @@ const PHASES = phasesAt >= 0 ? process.argv[phasesAt + 1].split(',') : ['flood',
 const WINDOW = 500; // handshakes in flight: the accept backlog is 511
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const pct = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return +sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
-};
 const rssMb = (pid: number): number =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -114,9 +121,9 @@ async function legitimateDevice(env: Env, secret: string, tsBase: number) {
     await sleep(50);
   }
   return {
-    connectMs: { p50: pct(connects, 50), p99: pct(connects, 99), max: pct(connects, 100) },
+    connectMs: latencySummary(connects),
     connectFailures: failures,
-    readingToInfluxMs: { p50: pct(readings, 50), p99: pct(readings, 99), max: pct(readings, 100) },
+    readingToInfluxMs: latencySummary(readings),
   };
 }
 

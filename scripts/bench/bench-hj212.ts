@@ -13,16 +13,13 @@ import { join } from 'node:path';
 import { InfluxServer } from '../../apps/ingest/test/influx-server';
 import { freePort } from '../../apps/ingest/test/free-port';
 import { Hj212Framer, beijingTimestamp, frame } from '../../libs/telemetry/src';
-import { adminPost, arg, cpuSeconds, log, machine, spawnService, stopChild, waitFor } from './common';
+import { adminPost, arg, cpuSeconds, latencySummary, log, machine, spawnService, stopChild, waitFor } from './common';
 import { generate } from 'mqtt-packet';
 import { rawConnect } from './raw-device';
 
 const DEVICES = arg('devices', 152);
 const PER_DEVICE = arg('per-device', 500);
 const WINDOW = arg('window', 8);
-
-const pct = (sorted: number[], p: number): number =>
-  +sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1);
 
 interface Device {
   id: string;
@@ -189,13 +186,12 @@ async function main(): Promise<void> {
       const ackSeconds = (performance.now() - started) / 1000;
       await waitFor(async () => (await count(start)) >= acked, 300_000, `InfluxDB to hold every ${protocol} reading`);
       const endToEnd = (performance.now() - started) / 1000;
-      const sorted = latencies.sort((a, b) => a - b);
       results[protocol] = {
         acknowledged: acked,
         inInflux: await count(start),
         acknowledgedPerSecond: Math.round(acked / ackSeconds),
         endToEndReadingsPerSecond: Math.round(acked / endToEnd),
-        ackLatencyMs: { p50: pct(sorted, 50), p99: pct(sorted, 99), max: pct(sorted, 100) },
+        ackLatencyMs: latencySummary(latencies),
         serviceCpuMicrosecondsPerReading: Math.round(((cpuSeconds(service.pid) - cpuBefore) * 1e6) / acked),
       };
     }

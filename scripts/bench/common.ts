@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { percentile } from '../../devices-sim/src/load';
 
 export const ROOT = resolve(__dirname, '../..');
 /** BENCH_MAIN_JS runs the same bench against another build (e.g. the commit before, for an A/B). */
@@ -12,6 +13,13 @@ export const ADMIN_KEY = 'bench-admin-key-0123456789';
 export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** p50, p99 and max of latencies in ms, one decimal (the simulator's percentile rule). */
+export function latencySummary(values: readonly number[]): { p50: number; p99: number; max: number } {
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number): number => +percentile(sorted, p).toFixed(1);
+  return { p50: at(50), p99: at(99), max: at(100) };
 }
 
 export function log(message: string): void {
