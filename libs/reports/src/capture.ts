@@ -1,3 +1,5 @@
+import { percent } from './figures';
+
 /**
  * Data capture, as the bureau counts it (docs/reports.md): how many readings a monitor should
  * have sent, how many arrived, how many are valid, and which hours and days are valid.
@@ -38,8 +40,6 @@ export interface CaptureFigures {
 }
 
 const HOUR_MS = 3_600_000;
-const percent = (part: number, whole: number): number =>
-  whole === 0 ? 0 : Math.round(Math.min(100, (part / whole) * 100) * 10) / 10;
 
 /**
  * Capture figures of one monitor over `hours` whole hours (the period's length; hours with no

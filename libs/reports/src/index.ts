@@ -1,2 +1,4 @@
 export * from './period';
 export * from './capture';
+export * from './figures';
+export * from './compute';

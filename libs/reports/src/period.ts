@@ -113,3 +113,12 @@ export function periodTitleZh(period: ReportPeriod): string {
   const week = isoWeekOf(period.from);
   return `${week.year}年第${week.week}周（${a.month}月${a.day}日至${b.month}月${b.day}日）`;
 }
+
+/** The local (Asia/Shanghai) date of an instant as `YYYY-MM-DD`: the day an hour belongs to. */
+export function localDayId(t: number): string {
+  const { year, month, day } = localDate(t);
+  return `${year}-${pad(month)}-${pad(day)}`;
+}
+
+/** The local hour of day (0–23) of an instant. */
+export const localHourOfDay = (t: number): number => new Date(t + SHANGHAI_OFFSET_MS).getUTCHours();
