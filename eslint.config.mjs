@@ -4,7 +4,8 @@
 //   core    (use cases + ports)     domain only; no driver, socket or file system
 //   store   (store-sqlite)          implements core's store ports; never an edge or the API
 //   edge    (edge-mqtt, edge-hj212) a device edge over core; never a store, another edge or the API
-//   adapter (influx, notify)        outbound adapters over core
+//   adapter (influx, notify,        outbound adapters over core
+//            report-formats)
 //   api     (HTTP controllers)      core only: reaches stores and edges through ports
 //   app / tool                      composition: anything
 import js from '@eslint/js';

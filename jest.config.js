@@ -13,6 +13,7 @@ module.exports = {
     '<rootDir>/libs/reports/jest.config.js',
     '<rootDir>/libs/influx/jest.config.js',
     '<rootDir>/libs/notify/jest.config.js',
+    '<rootDir>/libs/report-formats/jest.config.js',
     '<rootDir>/libs/api/jest.config.js',
     '<rootDir>/devices-sim/jest.config.js',
     '<rootDir>/grafana/jest.config.js',

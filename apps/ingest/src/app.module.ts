@@ -29,18 +29,25 @@ import {
   TimeSeriesHealth,
   CONFIG,
   IngestConfig,
+  REPORT_RENDERER,
+  REPORT_STORE,
+  ReportSchedule,
+  ReportService,
+  ReportStore,
+  carriesReports,
 } from '@dustwatch/core';
 import { ApiModule } from '@dustwatch/api';
 import { DeviceBroker, MqttAlertChannel, MqttEdgeModule } from '@dustwatch/edge-mqtt';
 import { Hj212EdgeModule, Hj212Listener } from '@dustwatch/edge-hj212';
 import { InfluxAlertChannel, InfluxModule } from '@dustwatch/influx';
 import { NotifyModule, WebhookChannel } from '@dustwatch/notify';
+import { BulletinRenderer } from '@dustwatch/report-formats';
 import { SqliteStoreModule } from '@dustwatch/store-sqlite';
 import { Lifecycle } from './lifecycle';
 
 /**
  * What fans in from several adapters: the device edges (health, lifecycle) and the notification
- * channels (dispatcher). Global, so the API's health route and the core see them.
+ * channels (dispatcher), the report renderer and schedule. Global, so the API and the core see them.
  */
 @Global()
 @Module({
@@ -93,9 +100,43 @@ import { Lifecycle } from './lifecycle';
           maxDelayMs: c.notifyRetryMaxMs,
         }),
     },
+    { provide: REPORT_RENDERER, useClass: BulletinRenderer },
+    {
+      provide: ReportSchedule,
+      inject: [ReportService, REPORT_STORE, NOTIFICATION_CHANNELS, CLOCK, SCHEDULER, LOGGER, CONFIG],
+      useFactory: (
+        reports: ReportService,
+        store: ReportStore,
+        channels: NotificationChannel[],
+        clock: Clock,
+        scheduler: Scheduler,
+        log: LoggerFactory,
+        c: IngestConfig,
+      ) =>
+        new ReportSchedule(
+          reports,
+          store,
+          channels.filter(carriesReports),
+          clock,
+          scheduler,
+          log.forContext('Reports'),
+          {
+            hour: c.reportHour,
+            publicUrl: c.publicUrl ?? `http://localhost:${c.httpPort}`,
+            tickMs: 60_000,
+          },
+        ),
+    },
     Lifecycle,
   ],
-  exports: [DEVICE_EDGES, NOTIFICATION_CHANNELS, HealthService, NotificationDispatcher],
+  exports: [
+    DEVICE_EDGES,
+    NOTIFICATION_CHANNELS,
+    HealthService,
+    NotificationDispatcher,
+    REPORT_RENDERER,
+    ReportSchedule,
+  ],
 })
 class CompositionModule {}
 

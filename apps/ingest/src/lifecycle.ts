@@ -12,6 +12,7 @@ import {
   Presence,
   READINGS_STORE,
   ReadingsStore,
+  ReportSchedule,
   RuleRunner,
 } from '@dustwatch/core';
 import { InfluxWriter } from '@dustwatch/influx';
@@ -34,6 +35,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(RuleRunner) private readonly rules: RuleRunner,
     @Inject(NotificationDispatcher) private readonly dispatcher: NotificationDispatcher,
     @Inject(FleetSnapshot) private readonly snapshot: FleetSnapshot,
+    @Inject(ReportSchedule) private readonly reportSchedule: ReportSchedule,
     @Inject(READINGS_STORE) private readonly readings: ReadingsStore,
     @Inject(CONFIG) private readonly config: IngestConfig,
     @Inject(LOGGER) logger: LoggerFactory,
@@ -48,10 +50,12 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     this.dispatcher.start();
     for (const edge of this.edges) await edge.start();
     this.snapshot.start(this.config.snapshotSeconds);
+    if (this.config.reportHour >= 0) this.reportSchedule.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.snapshot.stop();
+    await this.reportSchedule.stop();
     for (const edge of [...this.edges].reverse()) await edge.stop();
     await this.rules.stop();
     await this.dispatcher.stop();

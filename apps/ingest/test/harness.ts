@@ -30,6 +30,8 @@ export function testEnv(
     DUSTWATCH_LOG_LEVEL: 'warn',
     // The fleet snapshot adds lines to the spool; tests about spool depth and counts want only theirs.
     DUSTWATCH_SNAPSHOT_SECONDS: '0',
+    // The report schedule would compute "yesterday" at start-up; the reports test turns it on.
+    DUSTWATCH_REPORT_HOUR: '-1',
     ...extra,
   };
 }

@@ -66,6 +66,6 @@ export class WebhookReceiver {
   }
 
   of(type: string): Delivery[] {
-    return this.deliveries.filter((d) => d.body.event.type === type);
+    return this.deliveries.filter((d) => d.body.event?.type === type);
   }
 }

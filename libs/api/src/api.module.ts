@@ -7,6 +7,7 @@ import { HttpExceptionFilter } from './http-exception.filter';
 import { HealthDetailsController, ObservabilityController } from './observability.controller';
 import { QuarantineController } from './quarantine.controller';
 import { RegistryController } from './registry.controller';
+import { ReportsController } from './reports.controller';
 
 /** The HTTP edge: thin controllers over the core's services; domain errors mapped to statuses in one filter. */
 @Module({
@@ -17,6 +18,7 @@ import { RegistryController } from './registry.controller';
     ApiKeysController,
     ObservabilityController,
     HealthDetailsController,
+    ReportsController,
   ],
   providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })

@@ -267,3 +267,32 @@ export class ErrorResponse {
   @ApiPropertyOptional({ type: [String] }) problems?: string[];
   @ApiPropertyOptional({ description: 'For a 500: matches the error id in the log' }) errorId?: string;
 }
+
+export class ReportMetaResponse {
+  @ApiProperty({ enum: ['daily', 'weekly', 'monthly'] }) kind!: string;
+  @ApiProperty({ example: '2026-11' }) period!: string;
+  @ApiProperty() version!: number;
+  @ApiProperty({ description: 'epoch ms' }) computedAt!: number;
+  @ApiProperty({ description: 'epoch ms; readings accepted later for the period make it "revised data available"' })
+  dataAsOf!: number;
+  @ApiProperty({ example: 'schedule' }) computedBy!: string;
+  @ApiProperty({ nullable: true, type: Number }) summarySentAt!: number | null;
+}
+
+export class ReportListEntryResponse extends ReportMetaResponse {
+  @ApiProperty() revisedDataAvailable!: boolean;
+}
+
+export class ReportResponse {
+  @ApiProperty({ type: ReportMetaResponse }) meta!: ReportMetaResponse;
+  @ApiProperty({ description: 'Readings for the period arrived after it was computed; an admin can recompute' })
+  revisedDataAvailable!: boolean;
+  @ApiProperty({ description: 'Stored versions of this report' }) versions!: number;
+  @ApiProperty({
+    description:
+      'The figures (ComplianceReport in libs/reports/src/compute.ts): city, districts, sites, ranking, settings; every figure is defined in docs/reports.md',
+    type: 'object',
+    additionalProperties: true,
+  })
+  report!: Record<string, unknown>;
+}

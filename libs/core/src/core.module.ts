@@ -24,9 +24,13 @@ import {
   QUARANTINE_STORE,
   READINGS_STORE,
   REGISTRY_STORE,
+  REPORT_DATA_SOURCE,
+  REPORT_STORE,
   RULE_SET,
   SCHEDULER,
 } from './kernel/tokens';
+import { ReportDataSource, ReportStore } from './ports/report-store';
+import { ReportService, recordRevisions } from './reports/report.service';
 import { AlertStore } from './ports/alert-store';
 import { ApiKeyStore } from './ports/api-key-store';
 import { PresenceStore } from './ports/presence-store';
@@ -112,6 +116,34 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         new ApiKeyAuthenticator(config.adminApiKey, store, clock),
     },
     { provide: StreamTokens, inject: [CLOCK], useFactory: (clock: Clock) => new StreamTokens(clock) },
+    {
+      provide: ReportService,
+      inject: [
+        REPORT_STORE,
+        REPORT_DATA_SOURCE,
+        ALERT_STORE,
+        REGISTRY_STORE,
+        RULE_SET,
+        CLOCK,
+        LOGGER,
+        ReadingsAcceptedBus,
+      ],
+      useFactory: (
+        store: ReportStore,
+        source: ReportDataSource,
+        alerts: AlertStore,
+        registry: RegistryStore,
+        ruleSet: RuleSet,
+        clock: Clock,
+        log: LoggerFactory,
+        bus: ReadingsAcceptedBus,
+      ) => {
+        const logger = log.forContext('Reports');
+        const reports = new ReportService(store, source, alerts, registry, ruleSet, clock, logger);
+        bus.subscribe(recordRevisions(reports, store, logger));
+        return reports;
+      },
+    },
     AlertFeed,
     {
       provide: AlertService,
@@ -192,6 +224,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     AlertService,
     RuleRunner,
     FleetSnapshot,
+    ReportService,
   ],
 })
 export class CoreModule {}

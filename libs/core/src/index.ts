@@ -29,3 +29,4 @@ export * from './alerts/rule-runner';
 export * from './health/health.service';
 export * from './snapshot/fleet-snapshot';
 export * from './core.module';
+export * from './reports';

@@ -4,3 +4,4 @@ export * from './influx-writer';
 export * from './evidence';
 export * from './influx-alert.channel';
 export * from './influx.module';
+export * from './report-source';

@@ -17,7 +17,8 @@ export function hourlySelect(database: string): string {
   const means = ['pm25', 'pm10', 'tsp', 'wind_speed', 'temperature', 'humidity', 'pressure'].map(
     (f) => `mean(${f}) AS ${f}`,
   );
-  const counts = ['pm25', 'pm10', 'tsp', 'noise'].map((f) => `count(${f}) AS ${f}_n`);
+  // pm10_flagged_n: readings received with a flag other than N, for the reports' capture rate.
+  const counts = ['pm25', 'pm10', 'tsp', 'noise', 'pm10_flagged'].map((f) => `count(${f}) AS ${f}_n`);
   return (
     `SELECT ${means.join(', ')}, 10 * log10(mean(noise_energy)) AS noise, max(noise) AS noise_max, ${counts.join(', ')}` +
     ` INTO "${database}"."${LONG_RP}"."${HOURLY_MEASUREMENT}" FROM "${database}"."${RAW_RP}"."${READINGS_MEASUREMENT}"`

@@ -50,6 +50,7 @@ export class InfluxWriter implements TimeSeriesHealth {
   private lateFrom = Infinity;
   private lateTo = -Infinity;
   private lastRollUpAt = 0;
+  private rollingUp = false;
   lastError: string | null = null;
   lastSuccessAt: number | null = null;
 
@@ -166,6 +167,11 @@ export class InfluxWriter implements TimeSeriesHealth {
   }
 
   /** Runs the pending roll-up when the spool is drained, or at least every ROLLUP_EVERY_MS. */
+  /** True while late hours wait for their roll-up (reports wait for it: docs/reports.md). */
+  get rollUpPending(): boolean {
+    return this.lateFrom !== Infinity || this.rollingUp;
+  }
+
   private async rollUpLateHours(spoolEmpty: boolean): Promise<void> {
     if (this.lateFrom === Infinity) return;
     if (!spoolEmpty && this.clock.now() - this.lastRollUpAt < ROLLUP_EVERY_MS) return;
@@ -174,11 +180,14 @@ export class InfluxWriter implements TimeSeriesHealth {
     this.lateFrom = Infinity;
     this.lateTo = -Infinity;
     this.lastRollUpAt = this.clock.now();
+    this.rollingUp = true;
     try {
       await rollUpHours(this.influx, from, to);
     } catch (error) {
       // The raw points are safe in InfluxDB; only the derived roll-up lags. Say so; do not loop on it.
       this.logger.warn('hourly roll-up of late readings failed', { from, to, error: (error as Error).message });
+    } finally {
+      this.rollingUp = false;
     }
   }
 

@@ -12,14 +12,16 @@ import {
   ReadingsStore,
   SCHEDULER,
   Scheduler,
+  REPORT_DATA_SOURCE,
   TIME_SERIES_HEALTH,
 } from '@dustwatch/core';
+import { InfluxReportSource } from './report-source';
 import { InfluxAlertChannel } from './influx-alert.channel';
 import { InfluxHttpClient } from './influx-http.client';
 import { InfluxWriter } from './influx-writer';
 import { InfluxEvidenceReader } from './evidence';
 
-/** InfluxDB over its v1 HTTP API: the spool's writer, alert evidence, the alert_events channel, health. */
+/** InfluxDB over its v1 HTTP API: the spool's writer, alert evidence, the alert_events channel, health, the reports' hourly rows. */
 @Global()
 @Module({
   providers: [
@@ -60,11 +62,24 @@ import { InfluxEvidenceReader } from './evidence';
       useFactory: (influx: InfluxHttpClient) => new InfluxEvidenceReader(influx),
     },
     {
+      provide: REPORT_DATA_SOURCE,
+      inject: [InfluxHttpClient, CLOCK, READINGS_STORE, InfluxWriter, SCHEDULER],
+      useFactory: (influx: InfluxHttpClient, clock: Clock, spool: ReadingsStore, writer: InfluxWriter, s: Scheduler) =>
+        new InfluxReportSource(influx, clock, { spool, writer, sleep: (ms) => s.sleep(ms) }),
+    },
+    {
       provide: InfluxAlertChannel,
       inject: [InfluxHttpClient],
       useFactory: (influx: InfluxHttpClient) => new InfluxAlertChannel(influx),
     },
   ],
-  exports: [InfluxHttpClient, InfluxWriter, TIME_SERIES_HEALTH, EVIDENCE_READER, InfluxAlertChannel],
+  exports: [
+    InfluxHttpClient,
+    InfluxWriter,
+    TIME_SERIES_HEALTH,
+    EVIDENCE_READER,
+    InfluxAlertChannel,
+    REPORT_DATA_SOURCE,
+  ],
 })
 export class InfluxModule {}

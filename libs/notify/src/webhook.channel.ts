@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { AlertEventView, NotificationChannel, alertText } from '@dustwatch/core';
+import { AlertEventView, NotificationChannel, ReportSummaryChannel, alertText } from '@dustwatch/core';
+import type { ReportSummary } from '@dustwatch/reports';
 
 export type WebhookFormat = 'json' | 'wecom' | 'dingtalk';
 
@@ -12,7 +13,7 @@ const causeCode = (error: unknown): string | undefined => (error as { cause?: { 
  * exact body with the shared secret. `wecom`/`dingtalk` send the text message body their group
  * robots accept (DingTalk's own URL signing is not done: use its keyword or IP allow-list).
  */
-export class WebhookChannel implements NotificationChannel {
+export class WebhookChannel implements NotificationChannel, ReportSummaryChannel {
   readonly name = 'webhook';
 
   constructor(
@@ -22,8 +23,8 @@ export class WebhookChannel implements NotificationChannel {
     private readonly timeoutMs = 5000,
   ) {}
 
-  async deliver(deliveryId: string, event: AlertEventView): Promise<void> {
-    const body = JSON.stringify(
+  deliver(deliveryId: string, event: AlertEventView): Promise<void> {
+    const body =
       this.format === 'json'
         ? {
             deliveryId,
@@ -40,13 +41,28 @@ export class WebhookChannel implements NotificationChannel {
             alert: event.alert,
             text: alertText(event),
           }
-        : { msgtype: 'text', text: { content: alertText(event) } },
-    );
+        : { msgtype: 'text', text: { content: alertText(event) } };
+    return this.post(deliveryId, event.type, body);
+  }
+
+  /** A scheduled report's summary: JSON with the figures and link, or the robots' markdown message. */
+  deliverReport(deliveryId: string, summary: ReportSummary): Promise<void> {
+    const body =
+      this.format === 'json'
+        ? { deliveryId, report: summary }
+        : this.format === 'wecom'
+          ? { msgtype: 'markdown', markdown: { content: summary.markdown } }
+          : { msgtype: 'markdown', markdown: { title: summary.title, text: summary.markdown } };
+    return this.post(deliveryId, 'report', body);
+  }
+
+  private async post(deliveryId: string, eventType: string, payload: unknown): Promise<void> {
+    const body = JSON.stringify(payload);
     const signature = createHmac('sha256', this.secret).update(body).digest('hex');
     const headers = {
       'Content-Type': 'application/json',
       'X-Dustwatch-Delivery': deliveryId,
-      'X-Dustwatch-Event': event.type,
+      'X-Dustwatch-Event': eventType,
       'X-Dustwatch-Signature': `sha256=${signature}`,
     };
     const post = (): Promise<Response> =>

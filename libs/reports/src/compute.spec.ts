@@ -5,10 +5,7 @@ import { parsePeriod } from './period';
 
 const DAY = parsePeriod('daily', '2026-11-27');
 const HOUR = 3_600_000;
-const SETTINGS = reportSettingsFrom(parseRuleSet(), {
-  responseDeadlineMinutes: 60,
-  backgroundExceedancesAllowedPerDay: 2,
-});
+const SETTINGS = reportSettingsFrom(parseRuleSet());
 const MONITORS: ReportMonitor[] = [
   { deviceId: 'A-1', siteId: 'A', siteName: '甲工地', district: '潞州区', kind: 'site' },
   { deviceId: 'A-2', siteId: 'A', siteName: '甲工地', district: '潞州区', kind: 'site' },

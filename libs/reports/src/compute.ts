@@ -72,13 +72,9 @@ export interface ReportSettings {
   readonly responseDeadlineMinutes: number;
 }
 
-export interface ReportOptions {
-  readonly responseDeadlineMinutes: number;
-  readonly backgroundExceedancesAllowedPerDay: number;
-}
-
-/** The report's settings from the rule set in force: its hourly PM/TSP rules, its background-difference rule, its expected interval. */
-export function reportSettingsFrom(ruleSet: RuleSet, options: ReportOptions): ReportSettings {
+/** The report's settings from the rule set in force: its hourly PM/TSP rules, its background-difference rule, its expected interval, its compliance section. */
+export function reportSettingsFrom(ruleSet: RuleSet): ReportSettings {
+  const options = ruleSet.compliance;
   const hourlyRules: HourlyLevelRule[] = [];
   let background: ReportSettings['background'] = null;
   for (const rule of ruleSet.rules) {
@@ -604,5 +600,16 @@ export function computeReport(input: ReportInput): ComplianceReport {
     districts: districts.map(area),
     sites,
     ranking,
+  };
+}
+
+/** The report narrowed to one district (its sites, its ranking entries with their city ranks); the city figures stay for comparison. */
+export function forDistrict(report: ComplianceReport, district?: string): ComplianceReport {
+  if (!district) return report;
+  return {
+    ...report,
+    districts: report.districts.filter((d) => d.district === district),
+    sites: report.sites.filter((s) => s.district === district),
+    ranking: report.ranking.filter((r) => r.district === district),
   };
 }

@@ -2,3 +2,4 @@ export * from './period';
 export * from './capture';
 export * from './figures';
 export * from './compute';
+export * from './summary';

@@ -83,6 +83,15 @@ export interface RuleSet {
   readonly rules: readonly Rule[];
   /** Per-site rule lists, defaults merged with the site's overrides. */
   readonly siteOverrides: Readonly<Record<string, readonly Rule[]>>;
+  /** How alerts and reports are judged (docs/reports.md); part of the regional rule pack. */
+  readonly compliance: Compliance;
+}
+
+export interface Compliance {
+  /** An alert not acknowledged within this is overdue (cities require a response within one hour). */
+  readonly responseDeadlineMinutes: number;
+  /** DB13/2934-2019: a site complies on a day with at most this many background-difference exceedance hours. */
+  readonly backgroundExceedancesAllowedPerDay: number;
 }
 
 /** The default rule set of the domain reference (every value can be overridden per site). */
@@ -90,6 +99,7 @@ export const DEFAULT_RULES_FILE = {
   expectedIntervalSeconds: 60,
   validity: 0.75,
   evaluationHorizonMinutes: 180,
+  compliance: { responseDeadlineMinutes: 60, backgroundExceedancesAllowedPerDay: 2 },
   rules: [
     // Wuhan (> 150 warning) and Taiyuan (≥ 250 stop work) practice on the 1-h mean.
     {
@@ -333,7 +343,7 @@ function checkHysteresis(c: Checker, where: string, raise: readonly RaiseLevel[]
     c.fail(`${where}.clear.value`, `${clear.value} leaves no hysteresis below the raise level ${raise[0].value}`);
 }
 
-const FILE_FIELDS = ['expectedIntervalSeconds', 'validity', 'evaluationHorizonMinutes', 'rules', 'sites'];
+const FILE_FIELDS = ['expectedIntervalSeconds', 'validity', 'evaluationHorizonMinutes', 'compliance', 'rules', 'sites'];
 
 /**
  * Validates a rule file (already parsed from YAML/JSON) against the defaults: `rules` replaces the
@@ -359,6 +369,7 @@ export function parseRuleSet(raw: unknown = {}): RuleSet {
     60,
     10_080,
   );
+  const compliance = checkCompliance(c, raw['compliance'] ?? {});
   const rawRules = raw['rules'] ?? base['rules'];
   const rules: Rule[] = [];
   if (!Array.isArray(rawRules)) c.fail('rules', 'must be a list');
@@ -400,7 +411,30 @@ export function parseRuleSet(raw: unknown = {}): RuleSet {
       });
     }
   if (c.problems.length > 0) throw new RuleFileError(c.problems);
-  return { expectedIntervalSeconds, validity, evaluationHorizonMinutes, rules, siteOverrides };
+  return { expectedIntervalSeconds, validity, evaluationHorizonMinutes, rules, siteOverrides, compliance };
+}
+
+function checkCompliance(c: Checker, raw: unknown): Compliance {
+  const defaults = DEFAULT_RULES_FILE.compliance;
+  if (!isObject(raw)) {
+    c.fail('compliance', 'must be a mapping (responseDeadlineMinutes, backgroundExceedancesAllowedPerDay)');
+    return defaults;
+  }
+  c.allowOnly('compliance', raw, Object.keys(defaults));
+  return {
+    responseDeadlineMinutes: c.number(
+      'compliance.responseDeadlineMinutes',
+      raw['responseDeadlineMinutes'] ?? defaults.responseDeadlineMinutes,
+      1,
+      10_080,
+    ),
+    backgroundExceedancesAllowedPerDay: c.number(
+      'compliance.backgroundExceedancesAllowedPerDay',
+      raw['backgroundExceedancesAllowedPerDay'] ?? defaults.backgroundExceedancesAllowedPerDay,
+      0,
+      24,
+    ),
+  };
 }
 
 export const rulesForSite = (set: RuleSet, siteId: string): readonly Rule[] => set.siteOverrides[siteId] ?? set.rules;

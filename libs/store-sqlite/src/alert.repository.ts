@@ -1,3 +1,4 @@
+import type { ReportAlert } from '@dustwatch/reports';
 import { Severity } from '@dustwatch/rules';
 import {
   AlertEventType,
@@ -396,6 +397,16 @@ export class AlertRepository implements AlertStore {
 
   async activeCounts(): Promise<{ rule: string; severity: string; n: number }[]> {
     return this.s.activeCounts();
+  }
+
+  async forReport(from: number, to: number): Promise<ReportAlert[]> {
+    return this.main.db
+      .prepare(
+        `SELECT id, site_id AS siteId, rule, severity, opened_at AS openedAt, acknowledged_at AS acknowledgedAt,
+                resolved_at AS resolvedAt, closed_at AS closedAt
+           FROM alerts WHERE opened_at < ? AND (closed_at IS NULL OR closed_at >= ?) ORDER BY id`,
+      )
+      .all(to, from) as ReportAlert[];
   }
 }
 

@@ -9,3 +9,4 @@ export * from './sqlite-store.module';
 export * from './temp-database';
 export * from './write-queue';
 export * from './pepper';
+export * from './report.repository';

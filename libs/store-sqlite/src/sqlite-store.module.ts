@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RuleSet, sampleRetentionMs } from '@dustwatch/rules';
 import {
   ALERT_STORE,
+  REPORT_STORE,
   API_KEY_STORE,
   CLOCK,
   CONFIG,
@@ -21,6 +22,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { SqlitePresenceStore } from './presence.repository';
 import { QuarantineRepository } from './quarantine.repository';
 import { RegistryRepository } from './registry.repository';
+import { ReportRepository } from './report.repository';
 import { loadOrCreatePepper } from './pepper';
 import { SqliteReadingsStore } from './spool';
 import { Db, MAIN_MIGRATIONS, QueuedDb, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
@@ -84,6 +86,7 @@ const JOURNAL_SLACK_MS = 60_000;
     { provide: ALERT_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new AlertRepository(main) },
     { provide: OUTBOX_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new OutboxRepository(main) },
     { provide: API_KEY_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new ApiKeysRepository(main) },
+    { provide: REPORT_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new ReportRepository(main) },
   ],
   exports: [
     DEVICE_SECRET_PEPPER,
@@ -94,6 +97,7 @@ const JOURNAL_SLACK_MS = 60_000;
     ALERT_STORE,
     OUTBOX_STORE,
     API_KEY_STORE,
+    REPORT_STORE,
   ],
 })
 export class SqliteStoreModule implements OnApplicationShutdown {

@@ -164,6 +164,20 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'compliance reports, one row per version, and the hours late readings revised',
+    sql: `
+      CREATE TABLE reports (
+        kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'monthly')),
+        period TEXT NOT NULL, version INTEGER NOT NULL,
+        computed_at INTEGER NOT NULL, data_as_of INTEGER NOT NULL, computed_by TEXT NOT NULL,
+        summary_sent_at INTEGER, body TEXT NOT NULL,
+        PRIMARY KEY (kind, period, version)
+      );
+      CREATE TABLE revised_hours (hour_start INTEGER PRIMARY KEY, last_received_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [

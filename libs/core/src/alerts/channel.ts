@@ -1,4 +1,5 @@
 import { unitOf } from '@dustwatch/rules';
+import type { ReportSummary } from '@dustwatch/reports';
 import type { MetricKey } from '@dustwatch/telemetry';
 import { AlertEventView } from './alert.model';
 
@@ -24,3 +25,12 @@ export function alertText(e: AlertEventView): string {
   const note = e.note ? `: ${e.note}` : '';
   return `[Dustwatch] ${a.severity.toUpperCase()} ${a.rule} ${e.type}${who} — site ${a.siteName ?? a.siteId} (${a.siteId}, ${a.district}), device ${a.deviceId}${value}, ${SHANGHAI.format(new Date(e.at))} (UTC+8), alert #${a.id}${note}`;
 }
+
+/** A channel that also carries the scheduled reports' summaries (webhook: JSON, WeCom/DingTalk markdown). */
+export interface ReportSummaryChannel {
+  readonly name: string;
+  deliverReport(deliveryId: string, summary: ReportSummary): Promise<void>;
+}
+
+export const carriesReports = <T extends object>(channel: T): channel is T & ReportSummaryChannel =>
+  typeof (channel as Partial<ReportSummaryChannel>).deliverReport === 'function';

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       ruleTickMs: 1000,
       alertRenotifyMinutes: 30,
       snapshotSeconds: 60,
+      reportHour: 8,
       webhookFormat: 'json',
       notifyMaxAttempts: 20,
       notifyRetryBaseMs: 1000,

@@ -72,6 +72,12 @@ export class IngestConfig {
   @IsIn(['json', 'wecom', 'dingtalk']) webhookFormat: 'json' | 'wecom' | 'dingtalk' = 'json';
   /** How often the fleet's state (sites, devices online, active alerts) is written to InfluxDB for Grafana; 0 = never. */
   @IsInt() @Min(0) @Max(3600) snapshotSeconds = 60;
+  /** Local hour (Asia/Shanghai) the scheduled reports are made: the daily one for the day before, weekly on Mondays, monthly on the 1st; -1 = no schedule. */
+  @IsInt() @Min(-1) @Max(23) reportHour = 8;
+  /** The service's address as people reach it, for links in report summaries; http://localhost:<port> when unset. */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/]+(\/\S*)?$/, { message: 'publicUrl must be an http(s) URL' })
+  publicUrl?: string;
   @IsInt() @Min(1) @Max(1000) notifyMaxAttempts = 20;
   @IsInt() @Min(10) notifyRetryBaseMs = 1000;
   @IsInt() @Min(10) notifyRetryMaxMs = 300_000;
@@ -117,6 +123,8 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_WEBHOOK_SECRET', 'webhookSecret', 'string'],
   ['DUSTWATCH_WEBHOOK_FORMAT', 'webhookFormat', 'string'],
   ['DUSTWATCH_SNAPSHOT_SECONDS', 'snapshotSeconds', 'int'],
+  ['DUSTWATCH_REPORT_HOUR', 'reportHour', 'int'],
+  ['DUSTWATCH_PUBLIC_URL', 'publicUrl', 'string'],
   ['DUSTWATCH_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 'int'],
   ['DUSTWATCH_NOTIFY_RETRY_BASE_MS', 'notifyRetryBaseMs', 'int'],
   ['DUSTWATCH_NOTIFY_RETRY_MAX_MS', 'notifyRetryMaxMs', 'int'],

@@ -16,6 +16,9 @@ export const REGISTRY_STORE = Symbol('RegistryStore');
 export const ALERT_STORE = Symbol('AlertStore');
 export const OUTBOX_STORE = Symbol('OutboxStore');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
+export const REPORT_STORE = Symbol('ReportStore');
+export const REPORT_DATA_SOURCE = Symbol('ReportDataSource');
+export const REPORT_RENDERER = Symbol('ReportRenderer');
 /** The device-secret HMAC key (a Buffer), kept beside the database. */
 export const DEVICE_SECRET_PEPPER = Symbol('DeviceSecretPepper');
 export const DEVICE_EDGES = Symbol('DeviceEdges');

@@ -1,4 +1,5 @@
 import { Severity } from '@dustwatch/rules';
+import type { ReportAlert } from '@dustwatch/reports';
 import { AlertEventType, AlertEventView, AlertFilter, AlertView } from '../alerts/alert.model';
 
 export interface NewAlert {
@@ -78,4 +79,6 @@ export interface AlertStore {
   /** Active alerts per site and severity. */
   activeBySite(): Promise<Map<string, { warning: number; critical: number }>>;
   activeCounts(): Promise<{ rule: string; severity: string; n: number }[]>;
+  /** Alerts opened before `to` and not closed before `from`: what a report of [from, to) judges. */
+  forReport(from: number, to: number): Promise<ReportAlert[]>;
 }

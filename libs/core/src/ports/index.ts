@@ -7,3 +7,4 @@ export * from './device-edge';
 export * from './alert-store';
 export * from './outbox-store';
 export * from './evidence-reader';
+export * from './report-store';

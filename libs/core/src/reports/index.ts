@@ -1,0 +1,2 @@
+export * from './report.service';
+export * from './report-schedule';
