@@ -1,17 +1,29 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { loadRuleFile } from './config/rules-file';
 import {
   ConfigError,
+  ConflictError,
+  DataNotSettledError,
   InvalidInputError,
+  REPORT_FORMATS,
+  ReportFormat,
+  ReportService,
   RegistryService,
   SecretHasher,
   loadConfigFromEnvironment,
   systemClock,
 } from '@dustwatch/core';
+import { InfluxHttpClient, InfluxReportSource } from '@dustwatch/influx';
+import { BulletinRenderer } from '@dustwatch/report-formats';
+import { PERIOD_KINDS, PeriodError, PeriodKind, forDistrict } from '@dustwatch/reports';
 import {
+  AlertRepository,
   MAIN_MIGRATIONS,
   RegistryRepository,
+  ReportRepository,
   WriteQueue,
   loadOrCreatePepper,
   openDatabase,
@@ -24,18 +36,27 @@ Commands:
       Create or update every site and device of a fleet file (YAML or JSON; see
       docs/fleet-file.md) in the registry under DUSTWATCH_DATA_DIR. Idempotent. Secrets the
       file does not give are generated and written to FILE (default: <fleet>.secrets.csv), once.
+  report <daily|weekly|monthly> <period> [--format json|csv|xlsx|html|pdf] [--out FILE]
+         [--district NAME] [--recompute] [--force]
+      The compliance report of a closed period (2026-11-27, 2026-W48, 2026-11; docs/reports.md):
+      the stored one, or computed from InfluxDB and the alert ledger and stored (--recompute
+      stores a new version). Progress on stderr; the file to --out, or stdout for text formats.
+      Refuses while the service's spool holds readings InfluxDB has not taken (--force: go on).
   help
       Show this text.
 
 The service may be running: the registry is SQLite in WAL mode. Devices whose secret the
 file changes are refused with the old secret on their next CONNECT.`;
 
+/** One progress line: rewritten in place on a terminal, every step on its own line otherwise (a log). */
+function progressLine(text: string, last: boolean): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K${last ? '\n' : ''}`);
+  else process.stderr.write(`${text}\n`);
+}
+
 function progress(done: number, total: number): void {
-  if (process.stderr.isTTY) {
-    process.stderr.write(`\rhashing device secrets ${done}/${total}${done === total ? '\n' : ''}`);
-  } else if (done === total || done % Math.max(1, Math.ceil(total / 10)) === 0) {
-    process.stderr.write(`hashing device secrets ${done}/${total}\n`);
-  }
+  if (process.stderr.isTTY || done === total || done % Math.max(1, Math.ceil(total / 10)) === 0)
+    progressLine(`hashing device secrets ${done}/${total}`, done === total);
 }
 
 async function importFleet(args: string[]): Promise<number> {
@@ -93,11 +114,103 @@ async function importFleet(args: string[]): Promise<number> {
   }
 }
 
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Readings the service accepted more than a minute ago that are still waiting for InfluxDB. */
+function spoolBacklog(dataDir: string): number {
+  const file = join(dataDir, 'spool.db');
+  if (!existsSync(file)) return 0;
+  const spool = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return spool
+      .prepare('SELECT count(*) FROM spool WHERE received_at < ?')
+      .pluck()
+      .get(Date.now() - 60_000) as number;
+  } finally {
+    spool.close();
+  }
+}
+
+async function report(args: string[]): Promise<number> {
+  const [kind, period] = args;
+  const format = (option(args, '--format') ?? 'json') as ReportFormat;
+  const out = option(args, '--out');
+  const district = option(args, '--district');
+  if (!(PERIOD_KINDS as readonly string[]).includes(kind) || !period || !REPORT_FORMATS.includes(format)) {
+    process.stderr.write(`report needs a kind (daily, weekly, monthly), a period and a known format\n\n${USAGE}\n`);
+    return 2;
+  }
+  if ((format === 'xlsx' || format === 'pdf') && !out) {
+    process.stderr.write(`--format ${format} needs --out FILE\n`);
+    return 2;
+  }
+  const config = loadConfigFromEnvironment('cli');
+  const backlog = spoolBacklog(config.dataDir);
+  if (backlog > 0 && !args.includes('--force')) {
+    process.stderr.write(
+      `the service's spool holds ${backlog} readings InfluxDB has not taken yet; the report would miss them (is InfluxDB down?). --force to go on\n`,
+    );
+    return 3;
+  }
+  const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
+  try {
+    const main = { db, writes: new WriteQueue() };
+    const influx = new InfluxHttpClient({
+      url: config.influxUrl,
+      database: config.influxDatabase,
+      username: config.influxUsername,
+      password: config.influxPassword,
+      token: config.influxToken,
+    });
+    const ruleSet = loadRuleFile(config.rulesFile);
+    const logger = { log: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+    const reports = new ReportService(
+      new ReportRepository(main),
+      new InfluxReportSource(influx, systemClock, null),
+      new AlertRepository(main),
+      new RegistryRepository(main),
+      ruleSet,
+      systemClock,
+      logger,
+      (step, done, total) => progressLine(`${step} ${done}/${total}`, done === total),
+    );
+    const started = Date.now();
+    const view = args.includes('--recompute')
+      ? await reports.recompute(kind as PeriodKind, period, 'dustwatch-admin')
+      : await reports.get(kind as PeriodKind, period);
+    const body =
+      format === 'json'
+        ? Buffer.from(
+            JSON.stringify(district ? { ...view, report: forDistrict(view.report, district) } : view, null, 2),
+          )
+        : (await new BulletinRenderer().render(view, format, district)).body;
+    if (out) writeFileSync(out, body);
+    else process.stdout.write(body);
+    process.stderr.write(
+      `${kind} report ${period}, version ${view.meta.version} of ${view.versions}${view.revisedDataAvailable ? ' (revised data available: --recompute)' : ''}; ${view.report.sites.length} sites; ${((Date.now() - started) / 1000).toFixed(1)} s${out ? `; written to ${out}` : ''}\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof PeriodError || error instanceof ConflictError || error instanceof DataNotSettledError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'import-fleet':
       return importFleet(args);
+    case 'report':
+      return report(args);
     case 'help':
     case '--help':
     case '-h':

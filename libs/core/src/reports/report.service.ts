@@ -37,6 +37,8 @@ export class ReportService {
     private readonly ruleSet: RuleSet,
     private readonly clock: Clock,
     private readonly logger: ContextLogger,
+    /** Hears the steps of every computation (the CLI's progress line). */
+    private readonly progress?: ReportProgress,
   ) {}
 
   /** A closed period, or a clear refusal (PeriodError for a malformed id, ConflictError for a period not over). */
@@ -150,7 +152,7 @@ export class ReportService {
 
   private async computeAndSave(period: ReportPeriod, reason: string): Promise<StoredReport> {
     const started = this.clock.now();
-    const report = await this.compute(period);
+    const report = await this.compute(period, this.progress);
     // Readings accepted before `started` were settled into the roll-up; later ones revise the report.
     const meta = await this.store.save(report, started, reason);
     this.logger.log('compliance report computed', {
