@@ -1,75 +1,64 @@
+import * as schema from '@grafana/schema';
 import { Select, render } from './influxql';
 
 /** The provisioned InfluxDB data source (grafana/provisioning/datasources/influxdb.yaml). */
 export const DATASOURCE = { type: 'influxdb', uid: 'dustwatch-influxdb' } as const;
 
-export interface Target {
+/*
+ * The dashboards' model, declared as narrowings of Grafana's own published types
+ * (@grafana/schema, the classic dashboard JSON model): if a field here drifts from what Grafana
+ * accepts, these declarations stop compiling. Grafana cannot run on this machine; the compiler
+ * stands in for it where it can.
+ */
+
+/** A query; a type alias, not an interface, so it is assignable to the schema's `Record<string, unknown>` targets. */
+export type Target = {
   refId: string;
   datasource: typeof DATASOURCE;
   rawQuery: true;
   query: string;
   resultFormat: 'time_series' | 'table';
   alias?: string;
+};
+
+export interface FieldDefaults extends schema.FieldConfig {
+  thresholds?: schema.ThresholdsConfig;
+  color?: schema.FieldColor;
 }
 
-export interface ThresholdStep {
-  color: string;
-  value: number | null;
-}
-
-export interface FieldDefaults {
-  unit?: string;
-  decimals?: number;
-  min?: number;
-  thresholds?: { mode: 'absolute'; steps: ThresholdStep[] };
-  color?: { mode: 'thresholds' | 'palette-classic' };
-  custom?: Record<string, unknown>;
-  displayName?: string;
-}
-
-export interface Panel {
+export interface Panel extends schema.Panel {
   id: number;
   type: 'timeseries' | 'stat' | 'table' | 'bargauge' | 'geomap' | 'text';
   title: string;
   description?: string;
-  gridPos: { x: number; y: number; w: number; h: number };
+  gridPos: schema.GridPos;
   datasource: typeof DATASOURCE;
   targets: Target[];
-  fieldConfig: {
-    defaults: FieldDefaults;
-    overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[];
-  };
+  fieldConfig: schema.FieldConfigSource & { defaults: FieldDefaults };
   options: Record<string, unknown>;
-  transformations?: { id: string; options: Record<string, unknown> }[];
+  transformations?: schema.DataTransformerConfig[];
 }
 
-export interface Variable {
+export interface Variable extends schema.VariableModel {
   name: string;
   label: string;
-  type: 'query' | 'custom';
-  datasource?: typeof DATASOURCE;
+  type: schema.VariableType;
   query: string;
-  refresh?: 1 | 2;
-  includeAll?: boolean;
-  multi?: boolean;
-  current?: { text: string; value: string };
-  options?: { text: string; value: string; selected: boolean }[];
 }
 
-export interface Annotation {
+/** InfluxDB annotation queries carry their InfluxQL and which columns hold the text and tags. */
+export interface Annotation extends schema.AnnotationQuery {
   name: string;
-  datasource: typeof DATASOURCE | { type: 'grafana'; uid: '-- Grafana --' };
-  enable: boolean;
   iconColor: string;
   query?: string;
   textColumn?: string;
   tagsColumn?: string;
-  builtIn?: 1;
-  hide?: boolean;
-  type?: 'dashboard';
 }
 
-export interface Dashboard {
+/** Every target is also a Grafana `DataQuery` (refId, datasource): checked here, once. */
+export const asDataQuery = (t: Target): schema.DataQuery => t;
+
+export interface Dashboard extends schema.Dashboard {
   uid: string;
   title: string;
   description: string;
@@ -80,6 +69,7 @@ export interface Dashboard {
   editable: false;
   refresh: string;
   time: { from: string; to: string };
+  links: schema.DashboardLink[];
   templating: { list: Variable[] };
   annotations: { list: Annotation[] };
   panels: Panel[];
@@ -103,7 +93,7 @@ export function target(
 }
 
 export function thresholds(...steps: [string, number | null][]): FieldDefaults['thresholds'] {
-  return { mode: 'absolute', steps: steps.map(([color, value]) => ({ color, value })) };
+  return { mode: schema.ThresholdsMode.Absolute, steps: steps.map(([color, value]) => ({ color, value })) };
 }
 
 /** Colours by the default rule set (docs/rules.md): green below the clear level, orange at warning, red at critical. */
@@ -136,6 +126,7 @@ export function resetPanelIds(): void {
 
 export function dashboard(
   d: Pick<Dashboard, 'uid' | 'title' | 'description' | 'refresh' | 'time'> & {
+    links?: schema.DashboardLink[];
     variables?: Variable[];
     annotations?: Annotation[];
     panels: Panel[];
@@ -152,6 +143,7 @@ export function dashboard(
     editable: false,
     refresh: d.refresh,
     time: d.time,
+    links: d.links ?? [],
     templating: { list: d.variables ?? [] },
     annotations: {
       list: [

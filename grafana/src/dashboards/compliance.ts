@@ -1,31 +1,61 @@
+import * as schema from '@grafana/schema';
 import { TIME_FILTER, byTag, byTime, field, fn, tagIs } from '../influxql';
 import { DATASOURCE, dashboard, panel, target, thresholds } from '../model';
 
-// An hour counts when at least 75 % of its minute readings are there (domain reference).
+// An hour counts when at least 75 % of its minute readings are there (docs/reports.md).
 const VALID_HOUR = '"pm10_n" >= 45';
+// Calendar days and ISO weeks (Monday to Sunday) in Asia/Shanghai, as the reports count them:
+// InfluxDB's 7-day buckets start on a Thursday (the epoch's weekday); the 4-day offset moves them
+// to Monday, and tz() to local midnight. Calendar months cannot be bucketed in InfluxQL: pick the
+// month in the time picker ("Previous month") and read the range totals.
 const PERIODS = [
   ['day', '1d'],
-  ['week', '7d'],
-  ['month (30 days)', '30d'],
+  ['week (Monday–Sunday)', '7d, 4d'],
 ] as const;
 
-/** The numbers behind the weekly roll-up and the monthly bulletin, by Asia/Shanghai days. */
+/**
+ * A site's hourly PM10: the worst valid hour among its monitors (the reports judge a site with
+ * two monitors by the worse of them).
+ */
+const siteHours = {
+  fields: [fn('max', 'pm10', 'pm10')],
+  from: { rp: 'long', measurement: 'readings_1h' },
+  where: [VALID_HOUR, tagIs('site', '$site'), TIME_FILTER],
+  groupBy: [byTime('1h'), byTag('site')],
+} as const;
+
+const reportLink = (title: string, path: string): schema.DashboardLink => ({
+  title,
+  type: 'link',
+  url: `\${reports_url}${path}`,
+  icon: 'doc',
+  tooltip: 'The bulletin with every figure (docs/reports.md); the API asks for a key',
+  asDropdown: false,
+  includeVars: false,
+  keepTime: false,
+  tags: [],
+  targetBlank: true,
+});
+
+/** The reports' figures over any range, by Asia/Shanghai days or ISO weeks; links to the stored bulletins. */
 export const compliance = () =>
   dashboard({
     uid: 'dustwatch-compliance',
     title: 'Dustwatch · Compliance',
     description:
-      'Per site and day/week/month (Asia/Shanghai): PM10 exceedance hours (valid 1-h means ≥ 150), valid-data hours, alerts opened and closed, time to close, and the ranking of sites. Reads the hourly roll-up, so long ranges stay fast.',
+      "The compliance reports' definitions (docs/reports.md) per site and Asia/Shanghai day or ISO week: PM10 exceedance hours (site-level: the worse monitor's valid 1-h mean ≥ 150), valid hours, validity rate in %, alerts opened and closed, time to close, the ranking by exceedance hours. The bulletins themselves: the links above.",
     refresh: '5m',
     time: { from: 'now-7d/d', to: 'now' },
+    links: [reportLink('Reports (日报 · 周报 · 月报)', '/api/reports')],
     variables: [
       {
         name: 'period',
         label: 'Period',
         type: 'custom',
-        query: PERIODS.map(([, v]) => v).join(','),
-        current: { text: '1d', value: '1d' },
-        options: PERIODS.map(([, v], i) => ({ text: v, value: v, selected: i === 0 })),
+        // Grafana splits a custom variable's values at commas; `\\,` keeps the one in "7d, 4d".
+        query: PERIODS.map(([text, v]) => `${text} : ${v.replace(',', '\\,')}`).join(', '),
+        current: { text: PERIODS[0][0], value: PERIODS[0][1] },
+        options: PERIODS.map(([text, value], i) => ({ text, value, selected: i === 0 })),
       },
       {
         name: 'site',
@@ -37,19 +67,26 @@ export const compliance = () =>
         multi: true,
         includeAll: true,
       },
+      {
+        name: 'reports_url',
+        label: 'Dustwatch address',
+        type: 'textbox',
+        query: 'http://localhost:3000',
+        current: { text: 'http://localhost:3000', value: 'http://localhost:3000' },
+      },
     ],
     panels: [
       panel({
         type: 'table',
-        title: 'PM10 exceedance device-hours (valid 1-h mean ≥ 150 µg/m³) per $period',
+        title: "PM10 exceedance hours per site and $period (worse monitor's valid 1-h mean ≥ 150 µg/m³)",
         gridPos: { x: 0, y: 0, w: 12, h: 10 },
         targets: [
           target(
             'A',
             {
               fields: [fn('count', 'pm10', 'exceedance hours')],
-              from: { rp: 'long', measurement: 'readings_1h' },
-              where: ['"pm10" >= 150', VALID_HOUR, tagIs('site', '$site'), TIME_FILTER],
+              from: { subquery: siteHours },
+              where: ['"pm10" >= 150', TIME_FILTER],
               groupBy: [byTime('$period'), byTag('site')],
               tz: 'Asia/Shanghai',
             },
@@ -60,21 +97,56 @@ export const compliance = () =>
       }),
       panel({
         type: 'table',
-        title: 'Valid-data hours per $period (≥ 75 % of readings in the hour)',
-        gridPos: { x: 12, y: 0, w: 12, h: 10 },
+        title: 'Valid hours per site and $period (a monitor with ≥ 75 % of its readings)',
+        gridPos: { x: 12, y: 0, w: 6, h: 10 },
         targets: [
           target(
             'A',
             {
-              fields: [fn('count', 'pm10_n', 'valid hours')],
-              from: { rp: 'long', measurement: 'readings_1h' },
-              where: [VALID_HOUR, tagIs('site', '$site'), TIME_FILTER],
+              fields: [fn('count', 'valid', 'valid hours')],
+              from: {
+                subquery: {
+                  fields: [fn('max', 'pm10_n', 'valid')],
+                  from: { rp: 'long', measurement: 'readings_1h' },
+                  where: [VALID_HOUR, tagIs('site', '$site'), TIME_FILTER],
+                  groupBy: [byTime('1h'), byTag('site')],
+                },
+              },
+              where: [TIME_FILTER],
               groupBy: [byTime('$period'), byTag('site')],
               tz: 'Asia/Shanghai',
             },
             'table',
           ),
         ],
+      }),
+      panel({
+        type: 'table',
+        title: "Validity rate in the range, % (valid readings ÷ one a minute; mean of the site's monitors)",
+        gridPos: { x: 18, y: 0, w: 6, h: 10 },
+        targets: [
+          target(
+            'A',
+            {
+              fields: [fn('mean', 'validity', 'validity %')],
+              from: {
+                subquery: {
+                  fields: [field('sum("pm10_n") / ($__range_s / 60) * 100', 'validity')],
+                  from: { rp: 'long', measurement: 'readings_1h' },
+                  where: [tagIs('site', '$site'), TIME_FILTER],
+                  groupBy: [byTag('site'), byTag('device')],
+                },
+              },
+              groupBy: [byTag('site')],
+            },
+            'table',
+          ),
+        ],
+        defaults: {
+          unit: 'percent',
+          decimals: 1,
+          thresholds: thresholds(['red', null], ['orange', 75], ['green', 90]),
+        },
       }),
       panel({
         type: 'table',
@@ -126,7 +198,7 @@ export const compliance = () =>
       }),
       panel({
         type: 'bargauge',
-        title: 'Ranking: sites by PM10 exceedance hours in the range',
+        title: 'Ranking: sites by PM10 exceedance hours in the range (the reports rank by a score: see the links)',
         gridPos: { x: 0, y: 20, w: 24, h: 10 },
         targets: [
           target(
@@ -136,8 +208,8 @@ export const compliance = () =>
               from: {
                 subquery: {
                   fields: [fn('count', 'pm10', 'hours')],
-                  from: { rp: 'long', measurement: 'readings_1h' },
-                  where: ['"pm10" >= 150', VALID_HOUR, TIME_FILTER],
+                  from: { subquery: { ...siteHours, where: [VALID_HOUR, TIME_FILTER] } },
+                  where: ['"pm10" >= 150', TIME_FILTER],
                   groupBy: [byTag('site')],
                 },
               },
@@ -147,7 +219,7 @@ export const compliance = () =>
         ],
         defaults: {
           thresholds: thresholds(['green', null], ['orange', 1], ['red', 10]),
-          color: { mode: 'thresholds' },
+          color: { mode: schema.FieldColorModeId.Thresholds },
         },
         options: {
           orientation: 'horizontal',

@@ -1,3 +1,4 @@
+import * as schema from '@grafana/schema';
 import { byTag, field, fn, lastMinutes } from '../influxql';
 import { NOISE_STEPS, PM10_STEPS, PM25_STEPS, TSP_STEPS, dashboard, panel, target, thresholds } from '../model';
 
@@ -36,7 +37,7 @@ export const fleetNow = () =>
             },
           }),
         ],
-        defaults: { color: { mode: 'thresholds' }, thresholds: thresholds(['green', null]) },
+        defaults: { color: { mode: schema.FieldColorModeId.Thresholds }, thresholds: thresholds(['green', null]) },
         options: { reduceOptions: { calcs: ['lastNotNull'] } },
       }),
       panel({
@@ -56,7 +57,10 @@ export const fleetNow = () =>
             },
           }),
         ],
-        defaults: { color: { mode: 'thresholds' }, thresholds: thresholds(['green', null], ['red', 1]) },
+        defaults: {
+          color: { mode: schema.FieldColorModeId.Thresholds },
+          thresholds: thresholds(['green', null], ['red', 1]),
+        },
         options: { reduceOptions: { calcs: ['lastNotNull'] } },
       }),
       panel({
@@ -79,7 +83,10 @@ export const fleetNow = () =>
             },
           }),
         ],
-        defaults: { color: { mode: 'thresholds' }, thresholds: thresholds(['green', null], ['orange', 1]) },
+        defaults: {
+          color: { mode: schema.FieldColorModeId.Thresholds },
+          thresholds: thresholds(['green', null], ['orange', 1]),
+        },
         overrides: [
           {
             matcher: { id: 'byName', options: 'critical' },
@@ -109,7 +116,13 @@ export const fleetNow = () =>
             'table',
           ),
         ],
-        defaults: { unit: 'µg/m³', decimals: 0, min: 0, thresholds: PM10_STEPS, color: { mode: 'thresholds' } },
+        defaults: {
+          unit: 'µg/m³',
+          decimals: 0,
+          min: 0,
+          thresholds: PM10_STEPS,
+          color: { mode: schema.FieldColorModeId.Thresholds },
+        },
         options: {
           orientation: 'horizontal',
           displayMode: 'gradient',
@@ -173,7 +186,7 @@ export const fleetNow = () =>
           ),
         ],
         transformations: [{ id: 'joinByField', options: { byField: 'site', mode: 'outer' } }],
-        defaults: { unit: 'µg/m³', thresholds: PM10_STEPS, color: { mode: 'thresholds' } },
+        defaults: { unit: 'µg/m³', thresholds: PM10_STEPS, color: { mode: schema.FieldColorModeId.Thresholds } },
         options: {
           view: { id: 'coords', lat: 36.2, lon: 113.1, zoom: 9 },
           layers: [
