@@ -3,14 +3,16 @@
 # npm run bench:alerts -- [--devices N] [--seconds N] [--stride N] [--load-per-device N] [--phases fleet,full,storm]
 # npm run bench:auth-flood -- [--samples N] [--flood N] [--rate N] [--storm N] [--legacy N]
 # npm run bench:hj212 -- [--devices N] [--per-device N] [--window N]
-# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212> [options]
+# npm run bench:reports -- [--days N] [--runs N]
+# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212> [options]}"
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true
 bash scripts/ensure-deps.sh
-npx nx run ingest:build --outputStyle=static >/dev/null
+npx nx run-many -t build -p ingest devices-sim --outputStyle=static >/dev/null
 # ts-node would otherwise pick its own defaults (module NodeNext), which our sources do not use.
 export TS_NODE_PROJECT=scripts/bench/tsconfig.json
-exec node -r ts-node/register/transpile-only "scripts/bench/bench-${name}.ts" "$@"
+# tsconfig-paths resolves the @dustwatch/* libraries the benches import.
+exec node -r ts-node/register/transpile-only -r tsconfig-paths/register "scripts/bench/bench-${name}.ts" "$@"

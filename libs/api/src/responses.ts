@@ -234,6 +234,8 @@ class InfluxHealth {
   @ApiProperty() writing!: boolean;
   @ApiProperty(nullableString) lastError!: string | null;
   @ApiProperty(nullableString) lastSuccessAt!: string | null;
+  @ApiProperty({ description: 'Late readings wait for their hourly roll-up (reports wait for it)' })
+  rollUpPending!: boolean;
 }
 
 class QuarantineHealth {

@@ -141,12 +141,13 @@ export class InfluxWriter implements TimeSeriesHealth {
     this.metrics.influxWriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.metrics.influxBatchLines.observe(batch.lines.length);
     this.metrics.influxPointsWritten.inc(batch.lines.length);
+    // Noted before the batch leaves the spool, so nobody sees an empty spool with its roll-up not yet pending.
+    this.noteLateHours(batch);
     await this.spool.remove(batch);
     if (this.failures > 0) this.logger.log('InfluxDB writes recovered', { backlog: this.spool.depth });
     this.failures = 0;
     this.lastError = null;
     this.lastSuccessAt = this.clock.now();
-    this.noteLateHours(batch);
   }
 
   /**

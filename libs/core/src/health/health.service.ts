@@ -10,6 +10,8 @@ export interface TimeSeriesHealth {
   readonly writing: boolean;
   readonly lastError: string | null;
   readonly lastSuccessAt: number | null;
+  /** Late readings' hours wait for their hourly roll-up (reports wait for it too). */
+  readonly rollUpPending: boolean;
 }
 
 export interface HealthReport {
@@ -25,7 +27,13 @@ export interface HealthReport {
     deadLines: number;
   };
   quarantine: { bytes: number; quotaBytes: number };
-  influx: { reachable: boolean; writing: boolean; lastError: string | null; lastSuccessAt: string | null };
+  influx: {
+    reachable: boolean;
+    writing: boolean;
+    lastError: string | null;
+    lastSuccessAt: string | null;
+    rollUpPending: boolean;
+  };
 }
 
 /**
@@ -89,6 +97,7 @@ export class HealthService {
         writing: this.timeSeries.writing,
         lastError: this.timeSeries.lastError,
         lastSuccessAt: lastSuccessAt === null ? null : new Date(lastSuccessAt).toISOString(),
+        rollUpPending: this.timeSeries.rollUpPending,
       },
     };
     report.status =
