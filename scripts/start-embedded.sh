@@ -63,6 +63,7 @@ node dist/apps/ingest/apps/ingest/src/cli.js import-fleet "$fleet" >/dev/null
 http_port="${DUSTWATCH_HTTP_PORT:-3000}"
 mqtt_port="${DUSTWATCH_MQTT_PORT:-1883}"
 hj212_port="${DUSTWATCH_HJ212_PORT:-9212}"
+yesterday="$(TZ=Asia/Shanghai date -d yesterday +%F)"
 cat <<INFO
 
 Dustwatch is starting (embedded default):
@@ -73,6 +74,8 @@ Dustwatch is starting (embedded default):
   Admin API      http://localhost:$http_port/api   header x-api-key: $DUSTWATCH_ADMIN_API_KEY
   Alerts         http://localhost:$http_port/api/alerts   live: /api/alerts/stream (SSE); MQTT alerts/# (user @api, password an API key)
                  inspector keys: POST /api/keys {"name": "inspector-wang", "role": "inspector"} (docs/alerts.md)
+  Reports        http://localhost:$http_port/api/reports/daily/$yesterday?format=html (also csv, xlsx; weekly/monthly)
+                 with the key; made at 08:00 each day for the day before (docs/reports.md)
   OpenAPI        http://localhost:$http_port/api/docs
   Health         http://localhost:$http_port/health (ready or not)   details: /api/health (with the key)   Metrics: http://localhost:$http_port/metrics
   InfluxDB       $DUSTWATCH_INFLUX_URL  database ${DUSTWATCH_INFLUX_DB:-dustwatch}

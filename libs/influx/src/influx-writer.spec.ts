@@ -75,3 +75,55 @@ describe('InfluxWriter backoff (scheduler injected: no waiting)', () => {
     expect(writer.lastError).toBeNull();
   });
 });
+
+describe('InfluxWriter roll-up of late hours', () => {
+  it('rolls a backfill up a day at a time, only the late hours, and keeps hours whose roll-up failed until it succeeds', async () => {
+    const HOUR = 3_600_000;
+    const now = Date.UTC(2026, 10, 28, 12);
+    const day1 = Date.UTC(2026, 10, 1);
+    // 50 consecutive late hours from 1 November, and one stray hour on the 10th.
+    const lines = [
+      ...Array.from({ length: 50 }, (_, i) => `readings,device=d1 pm10=1 ${day1 + i * HOUR + 60_000}`),
+      `readings,device=d1 pm10=1 ${Date.UTC(2026, 10, 10, 5) + 1}`,
+    ];
+    const statements: string[] = [];
+    let failNext = 1;
+    class RollUpInflux extends FlakyInflux {
+      override async query(q?: string): Promise<never[]> {
+        if (q?.startsWith('SELECT')) {
+          if (failNext-- > 0) throw new Error('timeout');
+          statements.push(q);
+        }
+        return [];
+      }
+    }
+    const influx = new RollUpInflux(0);
+    const spool = memorySpool(lines);
+    let stopped: Promise<void> | null = null;
+    let clock = now;
+    const scheduler: Scheduler = {
+      every: () => ({ cancel: () => undefined }),
+      sleep: async (ms) => {
+        clock += ms;
+        if (spool.lines.length === 0 && !writer.rollUpPending) stopped ??= writer.stop();
+      },
+    };
+    const writer = new InfluxWriter(spool, influx, new IngestMetrics(), { now: () => clock }, scheduler, silentLogger, {
+      batchLines: 5000,
+      maxDelayMs: 0,
+      schema: { rawRetentionDays: 90, longRetentionDays: 0 },
+    });
+    writer.start();
+    for (let i = 0; i < 100 && !stopped; i++) await new Promise((r) => setImmediate(r));
+    await stopped;
+    const ranges = statements.map((q) => /time >= (\d+)ms AND time < (\d+)ms/.exec(q)?.slice(1).map(Number));
+    // The first attempt failed and was retried: 24 h, 24 h, 2 h, then the stray hour alone.
+    expect(ranges).toEqual([
+      [day1, day1 + 24 * HOUR],
+      [day1 + 24 * HOUR, day1 + 48 * HOUR],
+      [day1 + 48 * HOUR, day1 + 50 * HOUR],
+      [Date.UTC(2026, 10, 10, 5), Date.UTC(2026, 10, 10, 6)],
+    ]);
+    expect(writer.rollUpPending).toBe(false);
+  });
+});

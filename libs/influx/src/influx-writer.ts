@@ -25,6 +25,8 @@ export interface WriterOptions {
 
 const HOUR = 3_600_000;
 const ROLLUP_EVERY_MS = 30_000;
+/** Hours per roll-up statement: a day of the demo fleet is ~285,000 points, well inside the query timeout. */
+const ROLLUP_CHUNK_HOURS = 24;
 
 /** Timestamp (ms) of a line written by readingToLine: the last space-separated token. */
 function lineTime(line: string): number {
@@ -47,8 +49,8 @@ export class InfluxWriter implements TimeSeriesHealth {
   private unsubscribe: (() => void) | null = null;
   private schemaReady = false;
   private failures = 0;
-  private lateFrom = Infinity;
-  private lateTo = -Infinity;
+  private readonly lateHours = new Set<number>();
+  private rollUpFailures = 0;
   private lastRollUpAt = 0;
   private rollingUp = false;
   lastError: string | null = null;
@@ -103,7 +105,8 @@ export class InfluxWriter implements TimeSeriesHealth {
       const batch = await this.spool.peek(this.options.batchLines);
       if (batch === null) {
         await this.rollUpLateHours(true);
-        await this.idle(1000, true);
+        // Late hours left (a backfill rolled up a day at a time): go on at once, unless failing.
+        if (this.lateHours.size === 0 || this.rollUpFailures > 0) await this.idle(1000, true);
         continue;
       }
       const wait = batch.oldestReceivedAt + this.options.maxDelayMs - this.clock.now();
@@ -152,41 +155,54 @@ export class InfluxWriter implements TimeSeriesHealth {
 
   /**
    * Notes the hours of late points (ones the CQ has already passed). Their roll-up is
-   * recomputed later, coalesced, off the write path: a backlog drain would otherwise run one
-   * SELECT INTO per batch.
+   * recomputed later, off the write path: a backlog drain would otherwise run one SELECT INTO
+   * per batch.
    */
   private noteLateHours(batch: SpoolBatch): void {
     const horizon = this.clock.now() - CQ_LOOKBACK_MS + 10 * 60_000;
     for (const line of batch.lines) {
       const t = lineTime(line);
-      if (t < horizon) {
-        const hour = Math.floor(t / HOUR) * HOUR;
-        this.lateFrom = Math.min(this.lateFrom, hour);
-        this.lateTo = Math.max(this.lateTo, hour);
-      }
+      if (t < horizon) this.lateHours.add(Math.floor(t / HOUR) * HOUR);
     }
   }
 
-  /** Runs the pending roll-up when the spool is drained, or at least every ROLLUP_EVERY_MS. */
   /** True while late hours wait for their roll-up (reports wait for it: docs/reports.md). */
   get rollUpPending(): boolean {
-    return this.lateFrom !== Infinity || this.rollingUp;
+    return this.lateHours.size > 0 || this.rollingUp;
   }
 
+  /**
+   * Rolls up one run of consecutive late hours, at most a day of them, when the spool is drained
+   * or at least every ROLLUP_EVERY_MS: a month's backfill is 31 bounded SELECT INTOs, not one that
+   * outlasts the query timeout. Hours whose roll-up fails stay pending and are tried again.
+   */
   private async rollUpLateHours(spoolEmpty: boolean): Promise<void> {
-    if (this.lateFrom === Infinity) return;
-    if (!spoolEmpty && this.clock.now() - this.lastRollUpAt < ROLLUP_EVERY_MS) return;
-    const from = this.lateFrom;
-    const to = this.lateTo;
-    this.lateFrom = Infinity;
-    this.lateTo = -Infinity;
-    this.lastRollUpAt = this.clock.now();
+    if (this.lateHours.size === 0) return;
+    const now = this.clock.now();
+    if (now - this.lastRollUpAt < (spoolEmpty && this.rollUpFailures === 0 ? 0 : ROLLUP_EVERY_MS)) return;
+    const sorted = [...this.lateHours].sort((a, b) => a - b);
+    const from = sorted[0];
+    let to = from;
+    for (const hour of sorted.slice(1)) {
+      if (hour !== to + HOUR || hour - from >= ROLLUP_CHUNK_HOURS * HOUR) break;
+      to = hour;
+    }
+    this.lastRollUpAt = now;
     this.rollingUp = true;
     try {
       await rollUpHours(this.influx, from, to);
+      for (let hour = from; hour <= to; hour += HOUR) this.lateHours.delete(hour);
+      this.rollUpFailures = 0;
     } catch (error) {
-      // The raw points are safe in InfluxDB; only the derived roll-up lags. Say so; do not loop on it.
-      this.logger.warn('hourly roll-up of late readings failed', { from, to, error: (error as Error).message });
+      // The raw points are safe in InfluxDB; only the derived roll-up lags. Kept, tried again.
+      this.rollUpFailures += 1;
+      if (this.rollUpFailures === 1 || this.rollUpFailures % 10 === 0)
+        this.logger.warn('hourly roll-up of late readings failed; will retry', {
+          from,
+          to,
+          attempt: this.rollUpFailures,
+          error: (error as Error).message,
+        });
     } finally {
       this.rollingUp = false;
     }

@@ -107,3 +107,16 @@ describe('rule file', () => {
     expect(problemsOf({ rules: [rule, rule] })).toEqual(['rules[1].id: duplicate rule id "offline"']);
   });
 });
+
+describe('compliance section (the regional rule pack)', () => {
+  it('defaults to a 60-minute response deadline and 2 background exceedances a day, and checks what a file gives', () => {
+    expect(parseRuleSet().compliance).toEqual({ responseDeadlineMinutes: 60, backgroundExceedancesAllowedPerDay: 2 });
+    expect(parseRuleSet({ compliance: { backgroundExceedancesAllowedPerDay: 0 } }).compliance).toEqual({
+      responseDeadlineMinutes: 60,
+      backgroundExceedancesAllowedPerDay: 0,
+    });
+    expect(() => parseRuleSet({ compliance: { responseDeadlineMinutes: 0, allowed: 3 } })).toThrow(
+      /compliance: unknown field "allowed".*\n.*compliance.responseDeadlineMinutes: must be a number from 1 to 10080, got 0/s,
+    );
+  });
+});
