@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Dustwatch needs on a fresh Debian machine: InfluxDB 1.x from Debian's archive
-# (for the embedded default and the integration tests) and the npm dependencies.
+# (for the embedded default and the integration tests) and the npm dependencies; with
+# --with-chromium also Debian's Chromium and a CJK font (the reports' PDF export in Chinese, the
+# browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,17 @@ if [ ! -x /usr/bin/influxd ]; then
   else
     echo "influxd is missing. Install Debian's InfluxDB as root: apt-get update && apt-get install -y influxdb" >&2
     echo "(or point DUSTWATCH_INFLUX_URL at an InfluxDB 1.x/2.x/3 that serves the v1 API)" >&2
+    exit 1
+  fi
+fi
+
+if [ "${1:-}" = "--with-chromium" ] && { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; }; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Chromium and a CJK font from Debian's archive (apt-get install -y chromium fonts-wqy-microhei)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    echo "chromium is missing. Install it as root: apt-get update && apt-get install -y chromium fonts-wqy-microhei" >&2
     exit 1
   fi
 fi

@@ -103,7 +103,7 @@ import { Lifecycle } from './lifecycle';
     { provide: REPORT_RENDERER, useClass: BulletinRenderer },
     {
       provide: ReportSchedule,
-      inject: [ReportService, REPORT_STORE, NOTIFICATION_CHANNELS, CLOCK, SCHEDULER, LOGGER, CONFIG],
+      inject: [ReportService, REPORT_STORE, NOTIFICATION_CHANNELS, CLOCK, SCHEDULER, LOGGER, IngestMetrics, CONFIG],
       useFactory: (
         reports: ReportService,
         store: ReportStore,
@@ -111,6 +111,7 @@ import { Lifecycle } from './lifecycle';
         clock: Clock,
         scheduler: Scheduler,
         log: LoggerFactory,
+        metrics: IngestMetrics,
         c: IngestConfig,
       ) =>
         new ReportSchedule(
@@ -120,6 +121,7 @@ import { Lifecycle } from './lifecycle';
           clock,
           scheduler,
           log.forContext('Reports'),
+          metrics,
           {
             hour: c.reportHour,
             publicUrl: c.publicUrl ?? `http://localhost:${c.httpPort}`,

@@ -175,6 +175,7 @@ async function report(args: string[]): Promise<number> {
       ruleSet,
       systemClock,
       logger,
+      null,
       (step, done, total) => progressLine(`${step} ${done}/${total}`, done === total),
     );
     const started = Date.now();

@@ -8,7 +8,7 @@ import { ReportSchedule } from '@dustwatch/core';
 import { CQ_LOOKBACK_MS, InfluxHttpClient, rollUpHours } from '@dustwatch/influx';
 import { lastClosedPeriod, parsePeriod, previousPeriod } from '@dustwatch/reports';
 import { InfluxServer } from './influx-server';
-import { TEST_DB, TestService, connectDevice, eventually, removeDir, startTestService } from './harness';
+import { TEST_DB, TestService, connectDevice, eventually, metricValue, removeDir, startTestService } from './harness';
 import { OracleAlert, OracleMonitor, RawReading, oracleReport } from './report-oracle';
 import { WebhookReceiver } from './webhook-receiver';
 
@@ -268,6 +268,17 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     const bad = await service.api<{ message: string }>('GET', '/api/reports/daily/2026-09-31');
     expect([bad.status, bad.body.message]).toEqual([400, '2026-09-31 is not a calendar date']);
     expect((await service.api('GET', '/api/reports/yearly/2026')).status).toBe(400);
+    // Reading is for viewers; recomputing (a new version of a bulletin) for admins only.
+    const viewer = (await service.api<{ key: string }>('POST', '/api/keys', { name: 'leader-li', role: 'viewer' })).body
+      .key;
+    const inspector = (
+      await service.api<{ key: string }>('POST', '/api/keys', { name: 'inspector-wang', role: 'inspector' })
+    ).body.key;
+    expect((await service.api('GET', '/api/reports', undefined, viewer)).status).toBe(200);
+    expect(
+      (await service.api('POST', `/api/reports/daily/${SATURDAY.id}/recompute`, undefined, inspector)).status,
+    ).toBe(403);
+    expect((await service.api('GET', '/api/reports', undefined, null)).status).toBe(401);
     expect((await service.api('GET', `/api/reports/daily/${SUNDAY.id}?format=doc`)).status).toBe(400);
   });
 
@@ -390,6 +401,17 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     expect(html).toContain('潞州一号工地');
     expect(html).not.toContain('上党三号工地'); // narrowed to 潞州区
     expect(html).toContain('<svg');
+    // PDF: the same page printed by Debian's Chromium (scripts/test.sh installs it).
+    const pdf = await fetch(`${service.baseUrl}/api/reports/daily/${SUNDAY.id}?format=pdf`, {
+      headers: { 'x-api-key': 'test-admin-key-0123456789' },
+    });
+    const pdfBytes = Buffer.from(await pdf.arrayBuffer());
+    expect([pdf.status, pdf.headers.get('content-type'), pdfBytes.subarray(0, 5).toString('latin1')]).toEqual([
+      200,
+      'application/pdf',
+      '%PDF-',
+    ]);
+    expect(pdfBytes.length).toBeGreaterThan(10_000);
     const narrowed = await service.api<ReportBody>(
       'GET',
       `/api/reports/daily/${SUNDAY.id}?district=${encodeURIComponent('上党区')}`,
@@ -445,7 +467,11 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     // and the weekly one are due; the monthly one covers the month before.
     setClock(WEEK.to + 8 * HOUR + 5 * MIN);
     const schedule = service.app.get(ReportSchedule);
+    const sentBefore = await metricValue(service.baseUrl, 'dustwatch_report_summaries_sent_total{kind="monthly"}');
     await schedule.tick();
+    expect(await metricValue(service.baseUrl, 'dustwatch_report_summaries_sent_total{kind="monthly"}')).toBe(
+      (sentBefore ?? 0) + 1,
+    );
     const reports = webhook.deliveries.filter((d) => d.headers['x-dustwatch-event'] === 'report');
     const contents = reports.map((d) => d.body as unknown as { msgtype: string; markdown: { content: string } });
     expect(contents.map((c) => c.msgtype)).toEqual(['markdown', 'markdown', 'markdown']);
@@ -460,6 +486,19 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     // A second pass sends nothing again.
     await schedule.tick();
     expect(webhook.deliveries.filter((d) => d.headers['x-dustwatch-event'] === 'report')).toHaveLength(3);
+    // Last month's bulletin, as an inspector downloads it: XLSX and the printable page.
+    const month = schedule.duePeriod('monthly');
+    expect(contents[2].markdown.content).toContain(`/api/reports/monthly/${month.id}?format=html`);
+    const xlsx = await fetch(`${service.baseUrl}/api/reports/monthly/${month.id}?format=xlsx`, {
+      headers: { 'x-api-key': 'test-admin-key-0123456789' },
+    });
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as unknown as ArrayBuffer);
+    expect(wb.getWorksheet('PM10日均值')?.getRow(1).cellCount).toBe(2 + (month.to - month.from) / (24 * HOUR));
+    const page = await fetch(`${service.baseUrl}/api/reports/monthly/${month.id}?format=html`, {
+      headers: { 'x-api-key': 'test-admin-key-0123456789' },
+    });
+    expect(await page.text()).toContain('建筑工地扬尘在线监测月报');
   });
 
   it('dustwatch-admin report writes the XLSX of a period with progress, beside the running service', async () => {

@@ -126,6 +126,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         RULE_SET,
         CLOCK,
         LOGGER,
+        IngestMetrics,
         ReadingsAcceptedBus,
       ],
       useFactory: (
@@ -136,10 +137,11 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         ruleSet: RuleSet,
         clock: Clock,
         log: LoggerFactory,
+        metrics: IngestMetrics,
         bus: ReadingsAcceptedBus,
       ) => {
         const logger = log.forContext('Reports');
-        const reports = new ReportService(store, source, alerts, registry, ruleSet, clock, logger);
+        const reports = new ReportService(store, source, alerts, registry, ruleSet, clock, logger, metrics);
         bus.subscribe(recordRevisions(reports, store, logger));
         return reports;
       },

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AlertEventView, alertText } from '@dustwatch/core';
+import type { ReportSummary } from '@dustwatch/reports';
 import { WebhookChannel } from './webhook.channel';
 
 const event: AlertEventView = {
@@ -69,6 +70,51 @@ describe('alert notifications', () => {
       expect(JSON.parse(received[0].body)).toEqual({ msgtype: 'text', text: { content: alertText(event) } });
       expect(received[0].headers['x-dustwatch-delivery']).toBe('dw-7-webhook');
       await expect(channel.deliver('dw-7-webhook', event)).rejects.toThrow('webhook answered HTTP 500');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('sends a report summary as DingTalk markdown (title + text) and as JSON with the figures', async () => {
+    const received: { headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/robot`;
+    const summary: ReportSummary = {
+      kind: 'daily',
+      period: '2026-11-27',
+      title: '扬尘在线监测日报 2026年11月27日',
+      url: 'https://dust.example.cn/api/reports/daily/2026-11-27?format=html',
+      text: 'text',
+      markdown: '### 扬尘在线监测日报',
+      capturePct: 97.5,
+      overdue: 2,
+      worstSites: [{ siteId: 'CZ-007', siteName: '七号工地', score: 31 }],
+    };
+    try {
+      await new WebhookChannel(url, 'robot-secret-0123456789', 'dingtalk').deliverReport(
+        'report-daily-2026-11-27-v1',
+        summary,
+      );
+      await new WebhookChannel(url, 'robot-secret-0123456789', 'json').deliverReport(
+        'report-daily-2026-11-27-v1',
+        summary,
+      );
+      expect(JSON.parse(received[0].body)).toEqual({
+        msgtype: 'markdown',
+        markdown: { title: summary.title, text: summary.markdown },
+      });
+      expect(JSON.parse(received[1].body)).toEqual({ deliveryId: 'report-daily-2026-11-27-v1', report: summary });
+      expect(received.map((r) => r.headers['x-dustwatch-event'])).toEqual(['report', 'report']);
     } finally {
       server.close();
     }

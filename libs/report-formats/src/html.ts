@@ -2,6 +2,32 @@ import * as echarts from 'echarts';
 import type { ComplianceReport } from '@dustwatch/reports';
 import { AREA_COLUMNS, Cell, Column, RANK_COLUMNS, SITE_COLUMNS, siteRows } from './tables';
 
+/**
+ * What fits an A4 page: the printed tables leave out counts and secondary figures (the XLSX and
+ * CSV have every column).
+ */
+const PRINTED_SITE_COLUMNS = SITE_COLUMNS.filter(
+  (c) =>
+    ![
+      '区县',
+      '站点编号',
+      '设备数',
+      '应收数据',
+      '实收数据',
+      '有效数据',
+      'PM10有效天数',
+      'PM2.5日均超标天数',
+      'TSP日均超标天数',
+      '背景差值超标时数',
+      '按时确认',
+      '期末未关闭',
+      '关闭用时中位数(分钟)',
+    ].includes(c.header),
+);
+const PRINTED_AREA_COLUMNS = AREA_COLUMNS.filter(
+  (c) => !['确认用时P90(分钟)', '关闭用时P90(分钟)', '已关闭', 'PM2.5均值(µg/m³)'].includes(c.header),
+);
+
 /** Text into HTML: site names and notes come from people, so everything shown is escaped. */
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -34,9 +60,9 @@ function charts(report: ComplianceReport): string {
   if (report.districts.length > 0)
     out.push(
       chart({
-        title: { text: '各区县数据捕获率与小时超标时数', left: 'center', textStyle: { fontSize: 12 } },
-        legend: { top: 20, data: ['捕获率(%)', '小时超标时数'] },
-        grid: { top: 50, bottom: 30, left: 50, right: 50 },
+        title: { text: '各区县数据捕获率与小时超标时数', left: 'center', top: 0, textStyle: { fontSize: 12 } },
+        legend: { top: 24, data: ['捕获率(%)', '小时超标时数'] },
+        grid: { top: 64, bottom: 30, left: 50, right: 50 },
         xAxis: { type: 'category', data: report.districts.map((d) => d.district) },
         yAxis: [
           { type: 'value', max: 100, name: '%' },
@@ -78,7 +104,7 @@ function charts(report: ComplianceReport): string {
     out.push(
       chart({
         title: { text: '工地PM10日均值（各工地平均）与二级标准150 µg/m³', left: 'center', textStyle: { fontSize: 12 } },
-        grid: { top: 35, bottom: 30, left: 50, right: 20 },
+        grid: { top: 35, bottom: 30, left: 50, right: 40 },
         xAxis: { type: 'category', data: report.days.map((d) => d.slice(5)) },
         yAxis: { type: 'value', name: 'µg/m³' },
         series: [
@@ -142,7 +168,7 @@ export function toHtml(report: ComplianceReport, meta: HtmlMeta): string {
     .map(
       (d) =>
         `<h3>${escapeHtml(d)}</h3><div class="wide">${table(
-          SITE_COLUMNS,
+          PRINTED_SITE_COLUMNS,
           rows.filter((s) => s.district === d),
         )}</div>`,
     )
@@ -162,7 +188,7 @@ ${kpi('PM10均值', c.pm10Mean === null ? '—' : `${c.pm10Mean} µg/m³`)}${kpi
 </div>
 ${charts(report)}
 <h2>二、区县对比</h2>
-<div class="wide">${table(AREA_COLUMNS, [report.city, ...report.districts])}</div>
+<div class="wide">${table(PRINTED_AREA_COLUMNS, [report.city, ...report.districts])}</div>
 <h2>三、工地排名</h2>
 <div class="wide">${table(RANK_COLUMNS, report.ranking)}</div>
 <h2>四、各区县工地明细</h2>
@@ -174,6 +200,7 @@ ${districtSections}
 <li>日均值对照 GB 3095-2012 二级标准：PM10 ${report.settings.dailyLimits.pm10}、PM2.5 ${report.settings.dailyLimits.pm25}、TSP ${report.settings.dailyLimits.tsp} µg/m³；噪声昼间（${report.settings.noise.dayFromHour}:00–${report.settings.noise.dayToHour}:00）${report.settings.noise.day} dB(A)、夜间 ${report.settings.noise.night} dB(A)（GB 12523-2011），为能量平均值。</li>
 <li>小时超标：有效小时均值达到各小时规则的报警值（${report.settings.hourlyRules.map((r) => `${escapeHtml(r.rule)} ${r.levels.map((l) => `${l.op}${l.value}`).join('/')}`).join('；')}）。</li>
 <li>${bg ? `背景差值（DB13/2934-2019 形式）：工地PM10小时均值减同区县背景站小时均值 ${escapeHtml(bg.level.op)} ${bg.level.value} µg/m³ 为一次超标，一天超过 ${bg.allowedPerDay} 次为不达标日。` : '未配置背景差值规则。'}</li>
+<li>打印版表格略去部分计数列；XLSX 与 CSV 含全部列。</li>
 <li>一个工地有两台设备时：超标与浓度按每小时较差（较高）的设备判定，捕获率、有效率、在线率取各设备的平均值。</li>
 <li>告警须在 ${report.settings.responseDeadlineMinutes} 分钟内确认，否则计为超时；用时为中位数与第90百分位（最近秩法）。</li>
 <li>扣分 = 小时超标时数 + 10 × 背景差值不达标天数 + 5 × 超时告警数 + 捕获率低于90%的百分点数；扣分越少排名越前。详见 docs/reports.md。</li>

@@ -16,7 +16,7 @@ export async function htmlToPdf(html: string): Promise<Buffer> {
   const chromium = findChromium();
   if (!chromium)
     throw new FormatUnavailableError(
-      'PDF export needs Chromium: apt-get install -y chromium (or set DUSTWATCH_CHROMIUM); the HTML format prints to PDF from any browser',
+      'PDF export needs Chromium and a CJK font: apt-get install -y chromium fonts-wqy-microhei (or set DUSTWATCH_CHROMIUM); the HTML format prints to PDF from any browser',
     );
   const dir = mkdtempSync(join(tmpdir(), 'dustwatch-pdf-'));
   try {

@@ -39,6 +39,10 @@ const allDay = (
   f: (i: number) => Partial<Record<'pm10' | 'pm25' | 'tsp' | 'noise', number>> = () => ({}),
 ): MonitorHour[] => Array.from({ length: 24 }, (_, i) => hour(deviceId, i, f(i)));
 
+/** The report of DAY for some monitors' hours, no alerts. */
+const reportOf = (hours: MonitorHour[], monitors = MONITORS, previousRanks = new Map<string, number>()) =>
+  computeReport({ period: DAY, monitors, hours, alerts: [], settings: SETTINGS, previousRanks, computedAt: DAY.to });
+
 describe('computeReport', () => {
   it('judges a site with two monitors by the worse for levels and exceedances and by the mean for capture', () => {
     const hours = [
@@ -48,15 +52,7 @@ describe('computeReport', () => {
       ...allDay('B-1'),
       ...allDay('BG', () => ({ pm10: 40 })),
     ];
-    const r = computeReport({
-      period: DAY,
-      monitors: MONITORS,
-      hours,
-      alerts: [],
-      settings: SETTINGS,
-      previousRanks: new Map([['B', 2]]),
-      computedAt: DAY.to + 8 * HOUR,
-    });
+    const r = reportOf(hours, MONITORS, new Map([['B', 2]]));
     const a = r.sites.find((s) => s.siteId === 'A');
     expect(a?.monitors.map((m) => [m.deviceId, m.capturePct, m.onlinePct, m.validHours, m.validDays])).toEqual([
       ['A-1', 50, 50, 12, 0],
@@ -114,15 +110,10 @@ describe('computeReport', () => {
         i < 5 ? { ...h, pm10N: 44, received: 60 } : h,
       ),
     ];
-    const r = computeReport({
-      period: DAY,
-      monitors: MONITORS.filter((m) => m.siteId === 'B'),
+    const r = reportOf(
       hours,
-      alerts: [],
-      settings: SETTINGS,
-      previousRanks: new Map(),
-      computedAt: DAY.to,
-    });
+      MONITORS.filter((m) => m.siteId === 'B'),
+    );
     const b = r.sites[0];
     // 5 hours with 44 valid of 60 do not count: 19 valid hours, no valid day, no exceedance from the 500s.
     expect(b.levels.pm10).toMatchObject({
@@ -144,15 +135,10 @@ describe('computeReport', () => {
 
   it('noise: day and night Leq per local day are energy averages of the valid hours, against 70 and 55 dB(A)', () => {
     const hours = allDay('B-1', (i) => ({ noise: i >= 6 && i < 22 ? (i === 12 ? 90 : 60) : 56 }));
-    const r = computeReport({
-      period: DAY,
-      monitors: MONITORS.filter((m) => m.siteId === 'B'),
+    const r = reportOf(
       hours,
-      alerts: [],
-      settings: SETTINGS,
-      previousRanks: new Map(),
-      computedAt: DAY.to,
-    });
+      MONITORS.filter((m) => m.siteId === 'B'),
+    );
     const dayLeq = 10 * Math.log10((15 * 10 ** 6 + 10 ** 9) / 16);
     expect(r.sites[0].noise).toEqual({
       dayLeq: [Math.round(dayLeq * 10) / 10],

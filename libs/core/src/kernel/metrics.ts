@@ -140,6 +140,19 @@ export class IngestMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly reportSeconds = new Histogram({
+    name: 'dustwatch_report_compute_duration_seconds',
+    help: 'Compliance report computations (settle, read the hourly roll-ups, figures, store), by kind',
+    labelNames: ['kind'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly reportSummariesSent = new Counter({
+    name: 'dustwatch_report_summaries_sent_total',
+    help: 'Scheduled report summaries every report channel took, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly influxBatchLines = new Histogram({
     name: 'dustwatch_influx_batch_lines',
     help: 'Lines per InfluxDB write batch',

@@ -2,6 +2,7 @@ import { PERIOD_KINDS, PeriodKind, lastClosedPeriod, reportSummary } from '@dust
 import { ReportSummaryChannel } from '../alerts/channel';
 import { Clock } from '../kernel/clock';
 import { ContextLogger } from '../kernel/logger';
+import { IngestMetrics } from '../kernel/metrics';
 import { Scheduler, TimerHandle } from '../kernel/scheduler';
 import { ReportStore } from '../ports/report-store';
 import { ReportService } from './report.service';
@@ -34,6 +35,7 @@ export class ReportSchedule {
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
     private readonly logger: ContextLogger,
+    private readonly metrics: IngestMetrics,
     private readonly options: ReportScheduleOptions,
   ) {}
 
@@ -75,6 +77,7 @@ export class ReportSchedule {
         // (a receiver drops the repeat by its delivery id).
         await Promise.all(this.channels.map((c) => c.deliverReport(deliveryId, summary)));
         await this.store.markSummarySent(kind, period.id, stored.meta.version, this.clock.now());
+        this.metrics.reportSummariesSent.inc({ kind });
         this.logger.log('report summary sent', { kind, period: period.id, channels: this.channels.map((c) => c.name) });
       } catch (error) {
         this.logger.warn('scheduled report not done yet; retrying on the next tick', {

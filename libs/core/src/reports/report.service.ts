@@ -13,6 +13,7 @@ import {
 import { Clock } from '../kernel/clock';
 import { ConflictError, NotFoundError } from '../kernel/errors';
 import { ContextLogger } from '../kernel/logger';
+import { IngestMetrics } from '../kernel/metrics';
 import { AlertStore } from '../ports/alert-store';
 import { RegistryStore } from '../ports/registry-store';
 import { ReportDataSource, ReportStore, ReportView, StoredReport, StoredReportMeta } from '../ports/report-store';
@@ -37,6 +38,7 @@ export class ReportService {
     private readonly ruleSet: RuleSet,
     private readonly clock: Clock,
     private readonly logger: ContextLogger,
+    private readonly metrics: IngestMetrics | null,
     /** Hears the steps of every computation (the CLI's progress line). */
     private readonly progress?: ReportProgress,
   ) {}
@@ -155,6 +157,7 @@ export class ReportService {
     const report = await this.compute(period, this.progress);
     // Readings accepted before `started` were settled into the roll-up; later ones revise the report.
     const meta = await this.store.save(report, started, reason);
+    this.metrics?.reportSeconds.observe({ kind: period.kind }, (this.clock.now() - started) / 1000);
     this.logger.log('compliance report computed', {
       kind: period.kind,
       period: period.id,
