@@ -23,7 +23,7 @@ const RAW_SELECT =
 
 export interface SettleDependencies {
   readonly spool: ReadingsStore;
-  readonly writer: Pick<InfluxWriter, 'rollUpPending'>;
+  readonly writer: Pick<InfluxWriter, 'rollUpPending' | 'writing' | 'lastError'>;
   readonly sleep: (ms: number) => Promise<void>;
 }
 
@@ -43,6 +43,10 @@ export class InfluxReportSource implements ReportDataSource {
   async settle(period: ReportPeriod): Promise<void> {
     if (this.service) {
       const { spool, writer, sleep } = this.service;
+      if (!writer.writing)
+        throw new DataNotSettledError(
+          `InfluxDB is not taking writes yet${writer.lastError ? ` (${writer.lastError})` : ' (schema being set up)'}`,
+        );
       const start = this.clock.now();
       const oldest = await spool.oldestReceivedAt();
       if (oldest !== null && start - oldest > BACKLOG_MS)

@@ -41,7 +41,8 @@ export class ReportSchedule {
 
   start(): void {
     this.timer = this.scheduler.every(this.options.tickMs, () => void this.tick());
-    void this.tick();
+    // The catch-up pass a few seconds after start, once the writer has set InfluxDB's schema up.
+    void this.scheduler.sleep(5000).then(() => this.timer && this.tick());
   }
 
   async stop(): Promise<void> {
