@@ -38,6 +38,8 @@ function memorySpool(lines: string[]): ReadingsStore & { lines: string[] } {
             oldestReceivedAt: 0,
           },
     remove: async (batch: SpoolBatch) => void spool.lines.splice(0, batch.lines.length),
+    pendingRollUps: async () => [],
+    rolledUp: async () => undefined,
     onCommitted: () => () => undefined,
   };
   return spool as unknown as ReadingsStore & { lines: string[] };
@@ -125,5 +127,51 @@ describe('InfluxWriter roll-up of late hours', () => {
       [Date.UTC(2026, 10, 10, 5), Date.UTC(2026, 10, 10, 6)],
     ]);
     expect(writer.rollUpPending).toBe(false);
+  });
+});
+
+describe('InfluxWriter after a restart', () => {
+  it('rolls up the hours the spool says are owed, then tells the spool they are done', async () => {
+    const HOUR = 3_600_000;
+    const owed = [Date.UTC(2026, 10, 3, 4), Date.UTC(2026, 10, 3, 5)];
+    const statements: string[] = [];
+    class RecordingInflux extends FlakyInflux {
+      override async query(q?: string): Promise<never[]> {
+        if (q?.startsWith('SELECT')) statements.push(q);
+        return [];
+      }
+    }
+    const done: number[][] = [];
+    const spool = Object.assign(memorySpool([]), {
+      pendingRollUps: async () => [...owed],
+      rolledUp: async (hours: readonly number[]) => void done.push([...hours]),
+    });
+    let stopped: Promise<void> | null = null;
+    const scheduler: Scheduler = {
+      every: () => ({ cancel: () => undefined }),
+      sleep: async () => {
+        if (!writer.rollUpPending) stopped ??= writer.stop();
+      },
+    };
+    const writer = new InfluxWriter(
+      spool,
+      new RecordingInflux(0),
+      new IngestMetrics(),
+      { now: () => Date.UTC(2026, 10, 28) },
+      scheduler,
+      silentLogger,
+      {
+        batchLines: 5000,
+        maxDelayMs: 0,
+        schema: { rawRetentionDays: 90, longRetentionDays: 0 },
+      },
+    );
+    writer.start();
+    for (let i = 0; i < 50 && !stopped; i++) await new Promise((r) => setImmediate(r));
+    await stopped;
+    expect(statements.map((q) => /time >= (\d+)ms AND time < (\d+)ms/.exec(q)?.slice(1).map(Number))).toEqual([
+      [owed[0], owed[1] + HOUR],
+    ]);
+    expect(done).toEqual([owed]);
   });
 });

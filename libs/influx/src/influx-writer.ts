@@ -97,6 +97,8 @@ export class InfluxWriter implements TimeSeriesHealth {
           await ensureSchema(this.influx, this.options.schema);
           this.schemaReady = true;
           this.logger.log('InfluxDB schema ready', { database: this.influx.database });
+          // Roll-ups owed before a restart (or a crash) are owed still.
+          for (const hour of await this.spool.pendingRollUps()) this.lateHours.add(hour);
         } catch (error) {
           await this.fail(`InfluxDB schema setup failed: ${(error as Error).message}`);
           continue;
@@ -144,9 +146,9 @@ export class InfluxWriter implements TimeSeriesHealth {
     this.metrics.influxWriteSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.metrics.influxBatchLines.observe(batch.lines.length);
     this.metrics.influxPointsWritten.inc(batch.lines.length);
-    // Noted before the batch leaves the spool, so nobody sees an empty spool with its roll-up not yet pending.
-    this.noteLateHours(batch);
-    await this.spool.remove(batch);
+    // Noted before the batch leaves the spool, so nobody sees an empty spool with its roll-up not
+    // yet pending; and kept in the spool's database with the removal, so a crash cannot lose them.
+    await this.spool.remove(batch, this.noteLateHours(batch));
     if (this.failures > 0) this.logger.log('InfluxDB writes recovered', { backlog: this.spool.depth });
     this.failures = 0;
     this.lastError = null;
@@ -158,12 +160,15 @@ export class InfluxWriter implements TimeSeriesHealth {
    * recomputed later, off the write path: a backlog drain would otherwise run one SELECT INTO
    * per batch.
    */
-  private noteLateHours(batch: SpoolBatch): void {
+  private noteLateHours(batch: SpoolBatch): number[] {
     const horizon = this.clock.now() - CQ_LOOKBACK_MS + 10 * 60_000;
+    const hours = new Set<number>();
     for (const line of batch.lines) {
       const t = lineTime(line);
-      if (t < horizon) this.lateHours.add(Math.floor(t / HOUR) * HOUR);
+      if (t < horizon) hours.add(Math.floor(t / HOUR) * HOUR);
     }
+    for (const hour of hours) this.lateHours.add(hour);
+    return [...hours];
   }
 
   /** True while late hours wait for their roll-up (reports wait for it: docs/reports.md). */
@@ -191,7 +196,9 @@ export class InfluxWriter implements TimeSeriesHealth {
     this.rollingUp = true;
     try {
       await rollUpHours(this.influx, from, to);
-      for (let hour = from; hour <= to; hour += HOUR) this.lateHours.delete(hour);
+      const done: number[] = [];
+      for (let hour = from; hour <= to; hour += HOUR) if (this.lateHours.delete(hour)) done.push(hour);
+      await this.spool.rolledUp(done);
       this.rollUpFailures = 0;
     } catch (error) {
       // The raw points are safe in InfluxDB; only the derived roll-up lags. Kept, tried again.

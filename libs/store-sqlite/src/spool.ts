@@ -42,6 +42,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   private readonly insertJournal;
   private readonly selectBatch;
   private readonly deleteUpTo;
+  private readonly insertPendingRollUp;
 
   constructor(
     private readonly db: Db,
@@ -58,6 +59,7 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.insertJournal = db.prepare('INSERT OR IGNORE INTO readings_journal (device_id, ts, vals) VALUES (?, ?, ?)');
     this.selectBatch = db.prepare('SELECT id, received_at AS receivedAt, line FROM spool ORDER BY id LIMIT ?');
     this.deleteUpTo = db.prepare('DELETE FROM spool WHERE id <= ?');
+    this.insertPendingRollUp = db.prepare('INSERT OR IGNORE INTO rollup_pending (hour_start) VALUES (?)');
   }
 
   get depth(): number {
@@ -140,10 +142,24 @@ export class SqliteReadingsStore implements ReadingsStore {
     };
   }
 
-  async remove(batch: SpoolBatch): Promise<void> {
-    this.deleteUpTo.run(batch.lastId);
+  async remove(batch: SpoolBatch, lateHours: readonly number[] = []): Promise<void> {
+    this.db.transaction(() => {
+      this.deleteUpTo.run(batch.lastId);
+      for (const hour of lateHours) this.insertPendingRollUp.run(hour);
+    })();
     this.depthRows -= batch.lines.length;
     this.measureDisk();
+  }
+
+  async pendingRollUps(): Promise<number[]> {
+    return this.db.prepare('SELECT hour_start FROM rollup_pending ORDER BY hour_start').pluck().all() as number[];
+  }
+
+  async rolledUp(hours: readonly number[]): Promise<void> {
+    const done = this.db.prepare('DELETE FROM rollup_pending WHERE hour_start = ?');
+    this.db.transaction(() => {
+      for (const hour of hours) done.run(hour);
+    })();
   }
 
   async bury(batch: SpoolBatch, error: string, now: number): Promise<void> {

@@ -206,4 +206,9 @@ export const SPOOL_MIGRATIONS: readonly Migration[] = [
     name: 'the rule samples become the journal of every accepted reading (state rebuild and redelivery check)',
     sql: `ALTER TABLE rule_samples RENAME TO readings_journal;`,
   },
+  {
+    version: 4,
+    name: 'hours whose hourly roll-up is owed (late readings InfluxDB has taken), kept across a crash',
+    sql: `CREATE TABLE rollup_pending (hour_start INTEGER PRIMARY KEY) WITHOUT ROWID;`,
+  },
 ];

@@ -37,8 +37,15 @@ export interface ReadingsStore {
   commit(entries: readonly SpoolEntry[], receivedAt: number): Promise<{ duplicates: number }>;
   /** The oldest lines, in arrival order. */
   peek(maxLines: number): Promise<SpoolBatch | null>;
-  /** Deletes a batch InfluxDB acknowledged. */
-  remove(batch: SpoolBatch): Promise<void>;
+  /**
+   * Deletes a batch InfluxDB acknowledged and, in the same transaction, notes the hours of its
+   * late readings whose hourly roll-up is now owed (so a crash cannot lose the debt).
+   */
+  remove(batch: SpoolBatch, lateHours?: readonly number[]): Promise<void>;
+  /** Hours whose roll-up is owed, oldest first (the writer's list after a restart). */
+  pendingRollUps(): Promise<number[]>;
+  /** Those hours are rolled up. */
+  rolledUp(hours: readonly number[]): Promise<void>;
   /** Moves a batch InfluxDB refused as malformed to the dead letters: kept, counted, never retried blindly. */
   bury(batch: SpoolBatch, error: string, now: number): Promise<void>;
   writable(): Promise<boolean>;
