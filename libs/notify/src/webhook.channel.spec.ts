@@ -43,6 +43,23 @@ const event: AlertEventView = {
   },
 };
 
+/** A real HTTP receiver that records each request and answers the n-th with `status(n)`. */
+async function receiver(status: (n: number) => number) {
+  const received: { headers: Record<string, unknown>; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(status(received.length)).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { received, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/robot` };
+}
+
 describe('alert notifications', () => {
   it("writes one line a person can act on, in the bureau's time zone", () => {
     expect(alertText(event)).toBe(
@@ -51,19 +68,7 @@ describe('alert notifications', () => {
   });
 
   it('sends a WeCom/DingTalk robot text body, still signed, to a real HTTP receiver', async () => {
-    const received: { headers: Record<string, unknown>; body: string }[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        received.push({ headers: req.headers, body });
-        res.writeHead(received.length === 1 ? 200 : 500).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/robot`;
+    const { received, server, url } = await receiver((n) => (n === 1 ? 200 : 500));
     try {
       const channel = new WebhookChannel(url, 'robot-secret-0123456789', 'wecom');
       await channel.deliver('dw-7-webhook', event);
@@ -76,19 +81,7 @@ describe('alert notifications', () => {
   });
 
   it('sends a report summary as DingTalk markdown (title + text) and as JSON with the figures', async () => {
-    const received: { headers: Record<string, unknown>; body: string }[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        received.push({ headers: req.headers, body });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/robot`;
+    const { received, server, url } = await receiver(() => 200);
     const summary: ReportSummary = {
       kind: 'daily',
       period: '2026-11-27',
