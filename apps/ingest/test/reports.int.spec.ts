@@ -501,6 +501,32 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     expect(await page.text()).toContain('建筑工地扬尘在线监测月报');
   });
 
+  it("the monthly bulletin of the weekend's month matches the independent computation too", async () => {
+    const month = parsePeriod('monthly', SUNDAY.id.slice(0, 7));
+    setClock(month.to + 8 * HOUR + 5 * MIN); // the 1st of the next month, after the report hour
+    const res = await service.api<ReportBody>('GET', `/api/reports/monthly/${month.id}`);
+    expect(res.status).toBe(200);
+    const { report } = res.body;
+    const alerts = oracleAlerts(await ledger());
+    const previous = oracleReport(previousPeriod(month), MONITORS, READINGS, alerts, report.computedAt, new Map());
+    const expected = oracleReport(
+      month,
+      MONITORS,
+      READINGS,
+      alerts,
+      report.computedAt,
+      new Map(previous.ranking.map((r) => [r.siteId, r.rank])),
+    );
+    expect(report.days).toEqual(expected.days);
+    expect(report.sites).toEqual(expected.sites);
+    expect(report.ranking).toEqual(expected.ranking);
+    expect(report.city).toEqual(expected.city);
+    expect(report.districts).toEqual(expected.districts);
+    // The weekend is in it: S2's non-compliant Sunday, S1's critical hour.
+    expect(expected.sites.find((s) => s.siteId === 'S2')?.background?.nonCompliantDays).toBe(1);
+    expect(expected.sites.find((s) => s.siteId === 'S1')?.exceedances[1].hours).toBe(1);
+  });
+
   it('dustwatch-admin report writes the XLSX of a period with progress, beside the running service', async () => {
     const before = previousPeriod(WEEK);
     const out = join(mkdtempSync(join(tmpdir(), 'dustwatch-report-')), 'week.xlsx');
