@@ -59,6 +59,16 @@ if [ ! -f "$fleet" ]; then
 fi
 echo "==> importing the demo fleet ($fleet)"
 node dist/apps/ingest/apps/ingest/src/cli.js import-fleet "$fleet" >/dev/null
+# The first person's account (an admin) on a new installation; its password is kept beside the
+# admin API key, readable by root only.
+password_file="$DUSTWATCH_DATA_DIR/admin-password"
+if [ ! -s "$password_file" ]; then
+  (umask 077; node -e 'process.stdout.write(require("crypto").randomBytes(12).toString("base64url"))' > "$password_file.new")
+  created="$(node dist/apps/ingest/apps/ingest/src/cli.js create-user admin --role admin --display-name 管理员 \
+    --password-file "$password_file.new" --if-none)"
+  # Kept only when it made the account (an installation with accounts keeps theirs).
+  if [ -n "$created" ]; then mv "$password_file.new" "$password_file"; else rm -f "$password_file.new"; fi
+fi
 
 http_port="${DUSTWATCH_HTTP_PORT:-3000}"
 mqtt_port="${DUSTWATCH_MQTT_PORT:-1883}"
@@ -72,6 +82,8 @@ Dustwatch is starting (embedded default):
                  publish readings to devices/<deviceId>/readings  (docs/reading-contract-v1.md)
   HJ 212 (TCP)   localhost:$hj212_port   HJ 212-2017 frames; MN and PW from the device's hj212 entry (docs/hj212.md)
   Admin API      http://localhost:$http_port/api   header x-api-key: $DUSTWATCH_ADMIN_API_KEY
+  People         sign in as admin, password $(cat "$password_file" 2>/dev/null || echo '(see data/admin-password)'): POST /api/session {"name":"admin","password":"…"}
+                 → a session cookie; accounts for inspectors: POST /api/users (docs/people.md)
   Alerts         http://localhost:$http_port/api/alerts   live: /api/alerts/stream (SSE); MQTT alerts/# (user @api, password an API key)
                  inspector keys: POST /api/keys {"name": "inspector-wang", "role": "inspector"} (docs/alerts.md)
   Reports        http://localhost:$http_port/api/reports/daily/$yesterday?format=html (also csv, xlsx; weekly/monthly)

@@ -14,6 +14,7 @@ import {
   StreamTokens,
   systemClock,
   systemScheduler,
+  PeopleService,
 } from '@dustwatch/core';
 import { installHttpEdge } from '@dustwatch/api';
 import { DeviceBroker } from '@dustwatch/edge-mqtt';
@@ -55,6 +56,7 @@ export async function startService(config: IngestConfig, options: ServiceOptions
   installHttpEdge(app, {
     apiKeys: app.get(ApiKeyAuthenticator),
     streamTokens: app.get(StreamTokens),
+    people: app.get(PeopleService),
     metrics: app.get(IngestMetrics),
     clock: kernel.clock,
   });

@@ -8,7 +8,12 @@ import {
   ConflictError,
   DataNotSettledError,
   InvalidInputError,
+  PasswordHasher,
+  PeopleService,
   REPORT_FORMATS,
+  ROLES,
+  Role,
+  generateSecret,
   ReportFormat,
   ReportService,
   RegistryService,
@@ -22,6 +27,7 @@ import { PERIOD_KINDS, PeriodError, PeriodKind, forDistrict } from '@dustwatch/r
 import {
   AlertRepository,
   MAIN_MIGRATIONS,
+  PeopleRepository,
   RegistryRepository,
   ReportRepository,
   WriteQueue,
@@ -42,6 +48,11 @@ Commands:
       the stored one, or computed from InfluxDB and the alert ledger and stored (--recompute
       stores a new version). Progress on stderr; the file to --out, or stdout for text formats.
       Refuses while the service's spool holds readings InfluxDB has not taken (--force: go on).
+  create-user <name> --role admin|inspector|viewer [--display-name NAME] [--password-file FILE]
+         [--if-none]
+      A person's account for signing in (POST /api/session, the console). The password is read
+      from FILE, or generated and printed once. --if-none: only when no account exists yet (the
+      first admin of a new installation); exit 0 either way.
   help
       Show this text.
 
@@ -205,6 +216,42 @@ async function report(args: string[]): Promise<number> {
   }
 }
 
+async function createUser(args: string[]): Promise<number> {
+  const name = args[0];
+  const role = option(args, '--role') as Role | undefined;
+  if (!name || name.startsWith('--') || !role || !ROLES.includes(role)) {
+    process.stderr.write(`create-user needs a name and --role (${ROLES.join(', ')})\n\n${USAGE}\n`);
+    return 2;
+  }
+  const passwordFile = option(args, '--password-file');
+  const config = loadConfigFromEnvironment('cli');
+  const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
+  try {
+    const people = new PeopleService(
+      new PeopleRepository({ db, writes: new WriteQueue() }),
+      new PasswordHasher(),
+      systemClock,
+    );
+    if (args.includes('--if-none') && (await people.countUsers()) > 0) return 0;
+    const password = passwordFile ? readFileSync(passwordFile, 'utf8').trim() : generateSecret();
+    const person = await people.createUser(name, role, password, option(args, '--display-name'));
+    process.stdout.write(
+      JSON.stringify({ name: person.name, role: person.role, ...(passwordFile ? {} : { password }) }) + '\n',
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof InvalidInputError || error instanceof ConflictError) {
+      process.stderr.write(
+        `${error.message}${error instanceof InvalidInputError ? `: ${error.problems.join('; ')}` : ''}\n`,
+      );
+      return 1;
+    }
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
@@ -212,6 +259,8 @@ async function main(argv: string[]): Promise<number> {
       return importFleet(args);
     case 'report':
       return report(args);
+    case 'create-user':
+      return createUser(args);
     case 'help':
     case '--help':
     case '-h':

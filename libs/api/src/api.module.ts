@@ -8,6 +8,7 @@ import { HealthDetailsController, ObservabilityController } from './observabilit
 import { QuarantineController } from './quarantine.controller';
 import { RegistryController } from './registry.controller';
 import { ReportsController } from './reports.controller';
+import { SessionController, UsersController } from './people.controller';
 
 /** The HTTP edge: thin controllers over the core's services; domain errors mapped to statuses in one filter. */
 @Module({
@@ -19,6 +20,8 @@ import { ReportsController } from './reports.controller';
     ObservabilityController,
     HealthDetailsController,
     ReportsController,
+    SessionController,
+    UsersController,
   ],
   providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })

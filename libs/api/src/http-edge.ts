@@ -3,12 +3,14 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from 'express';
 import helmet from 'helmet';
 import { STATUS_CODES } from 'node:http';
+import { parse as parseCookies } from 'cookie';
 import {
   ApiKeyAuthenticator,
   Clock,
   FailureThrottle,
   IngestMetrics,
   PER_ADDRESS_BACKOFF,
+  PeopleService,
   Principal,
   StreamTokens,
 } from '@dustwatch/core';
@@ -23,6 +25,12 @@ const LARGE_BODY_ROUTES: ReadonlySet<string> = new Set(['/api/fleet/import']);
 export const MAX_JSON_DEPTH = 32;
 const STREAM_PATH = '/api/alerts/stream';
 const PUBLIC_API_PREFIX = '/api/docs';
+/** People's browser session (httpOnly, SameSite=Strict); machines use API keys. */
+export const SESSION_COOKIE = 'dw_session';
+export const CSRF_HEADER = 'x-csrf-token';
+/** The login: the one /api route without credentials (PeopleService throttles it). */
+export const LOGIN_PATH = '/api/session';
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The key from `x-api-key` or `Authorization: Bearer <key>`. */
 export function apiKeyOf(req: Request): string | undefined {
@@ -49,6 +57,7 @@ export function jsonDepthExceeds(value: unknown, max: number): boolean {
 interface EdgeDeps {
   readonly apiKeys: ApiKeyAuthenticator;
   readonly streamTokens: StreamTokens;
+  readonly people: PeopleService;
   readonly metrics: IngestMetrics;
   readonly clock: Clock;
 }
@@ -56,9 +65,11 @@ interface EdgeDeps {
 /**
  * What happens to an HTTP request before Nest routes it, in this order:
  * 1. helmet's security headers (and no `X-Powered-By`);
- * 2. authentication of every /api request from its headers alone — a request without a valid
- *    key is answered 401 before one byte of its body is read, and its connection closed; wrong
- *    keys are throttled per address (429 with Retry-After);
+ * 2. authentication of every /api request from its headers alone — an API key, a stream token,
+ *    or a person's session cookie (whose state-changing requests must also carry the session's
+ *    CSRF token in X-CSRF-Token) — a request without valid credentials is answered 401 before
+ *    one byte of its body is read, and its connection closed; failures are throttled per
+ *    address (429 with Retry-After). Only the login (POST /api/session) passes without;
  * 3. the JSON body, limited per route and role (64 KiB; 20 MiB for an admin's fleet import),
  *    refused 413 past it, 400 when malformed or nested deeper than 32.
  * It has to be Express middleware: Nest's guards run after body parsing. Roles stay with the
@@ -95,7 +106,7 @@ function refuse(res: Response, metrics: IngestMetrics, status: number, reason: s
   res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message });
 }
 
-function authenticate({ apiKeys, streamTokens, metrics, clock }: EdgeDeps): RequestHandler {
+function authenticate({ apiKeys, streamTokens, people, metrics, clock }: EdgeDeps): RequestHandler {
   const failures = new FailureThrottle(clock, PER_ADDRESS_BACKOFF);
   return (req: AuthenticatedRequest, res: Response, next: NextFunction) => {
     const path = routePath(req);
@@ -112,21 +123,44 @@ function authenticate({ apiKeys, streamTokens, metrics, clock }: EdgeDeps): Requ
       res.setHeader('Retry-After', String(Math.ceil(blocked / 1000)));
       return stop(429, 'throttled', 'too many failed authentications from this address: try later');
     }
+    if (path === LOGIN_PATH && req.method === 'POST') return next();
     const key = apiKeyOf(req);
     const token = path === STREAM_PATH && typeof req.query['token'] === 'string' ? req.query['token'] : undefined;
-    if (key === undefined && token === undefined)
-      return stop(401, 'unauthorized', 'API key required: send it as x-api-key or Authorization: Bearer');
-    const resolved = key !== undefined ? apiKeys.principalOf(key) : Promise.resolve(streamTokens.verify(token!));
+    const session =
+      key === undefined && token === undefined ? parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE] : undefined;
+    if (key === undefined && token === undefined && !session)
+      return stop(401, 'unauthorized', 'sign in, or send an API key as x-api-key or Authorization: Bearer');
+    const csrf = req.headers[CSRF_HEADER];
+    const resolved: Promise<{ principal: Principal | undefined; csrfOk: boolean; what: string }> =
+      key !== undefined
+        ? apiKeys
+            .principalOf(key)
+            .then((principal) => ({ principal, csrfOk: true, what: 'invalid or revoked API key' }))
+        : token !== undefined
+          ? Promise.resolve({
+              principal: streamTokens.verify(token),
+              csrfOk: true,
+              what: 'invalid or expired stream token',
+            })
+          : people.sessionOf(session as string, typeof csrf === 'string' ? csrf : undefined).then((s) => ({
+              principal: s?.principal,
+              csrfOk: s?.csrfOk ?? false,
+              what: 'session expired: sign in again',
+            }));
     resolved.then(
-      (principal) => {
+      ({ principal, csrfOk, what }) => {
         if (!principal) {
-          failures.failure(address);
-          return stop(
-            401,
-            'unauthorized',
-            key !== undefined ? 'invalid or revoked API key' : 'invalid or expired stream token',
-          );
+          // An expired session is no attack (and a 256-bit token no guess): only keys count.
+          if (session === undefined) failures.failure(address);
+          return stop(401, 'unauthorized', what);
         }
+        // A cookie comes with every request the browser makes; only the page holds the CSRF token.
+        if (!csrfOk && !SAFE_METHODS.has(req.method))
+          return stop(
+            403,
+            'csrf',
+            `a signed-in request that changes something needs the session's ${CSRF_HEADER} header`,
+          );
         req.principal = principal;
         next();
       },

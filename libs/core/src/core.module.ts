@@ -24,12 +24,15 @@ import {
   QUARANTINE_STORE,
   READINGS_STORE,
   REGISTRY_STORE,
+  PEOPLE_STORE,
   REPORT_DATA_SOURCE,
   REPORT_STORE,
   RULE_SET,
   SCHEDULER,
 } from './kernel/tokens';
 import { ReportDataSource, ReportStore } from './ports/report-store';
+import { PeopleStore } from './ports/people-store';
+import { PasswordHasher, PeopleService } from './auth/people';
 import { ReportService, recordRevisions } from './reports/report.service';
 import { AlertStore } from './ports/alert-store';
 import { ApiKeyStore } from './ports/api-key-store';
@@ -116,6 +119,11 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         new ApiKeyAuthenticator(config.adminApiKey, store, clock),
     },
     { provide: StreamTokens, inject: [CLOCK], useFactory: (clock: Clock) => new StreamTokens(clock) },
+    {
+      provide: PeopleService,
+      inject: [PEOPLE_STORE, CLOCK],
+      useFactory: (store: PeopleStore, clock: Clock) => new PeopleService(store, new PasswordHasher(), clock),
+    },
     {
       provide: ReportService,
       inject: [
@@ -222,6 +230,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     DeviceLogin,
     ApiKeyAuthenticator,
     StreamTokens,
+    PeopleService,
     AlertFeed,
     AlertService,
     RuleRunner,

@@ -18,6 +18,7 @@ export * from './auth/api-key-authenticator';
 export * from './auth/failure-throttle';
 export * from './auth/device-login';
 export * from './auth/stream-tokens';
+export * from './auth/people';
 export * from './kernel/rate-limited-log';
 export * from './alerts/alert.model';
 export * from './alerts/alert-feed';

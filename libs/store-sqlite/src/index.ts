@@ -10,3 +10,4 @@ export * from './temp-database';
 export * from './write-queue';
 export * from './pepper';
 export * from './report.repository';
+export * from './people.repository';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RuleSet, sampleRetentionMs } from '@dustwatch/rules';
 import {
   ALERT_STORE,
+  PEOPLE_STORE,
   REPORT_STORE,
   API_KEY_STORE,
   CLOCK,
@@ -23,6 +24,7 @@ import { SqlitePresenceStore } from './presence.repository';
 import { QuarantineRepository } from './quarantine.repository';
 import { RegistryRepository } from './registry.repository';
 import { ReportRepository } from './report.repository';
+import { PeopleRepository } from './people.repository';
 import { loadOrCreatePepper } from './pepper';
 import { SqliteReadingsStore } from './spool';
 import { Db, MAIN_MIGRATIONS, QueuedDb, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
@@ -87,6 +89,7 @@ const JOURNAL_SLACK_MS = 60_000;
     { provide: OUTBOX_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new OutboxRepository(main) },
     { provide: API_KEY_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new ApiKeysRepository(main) },
     { provide: REPORT_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new ReportRepository(main) },
+    { provide: PEOPLE_STORE, inject: [MAIN_DB], useFactory: (main: QueuedDb) => new PeopleRepository(main) },
   ],
   exports: [
     DEVICE_SECRET_PEPPER,
@@ -98,6 +101,7 @@ const JOURNAL_SLACK_MS = 60_000;
     OUTBOX_STORE,
     API_KEY_STORE,
     REPORT_STORE,
+    PEOPLE_STORE,
   ],
 })
 export class SqliteStoreModule implements OnApplicationShutdown {

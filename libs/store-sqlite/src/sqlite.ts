@@ -178,6 +178,22 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE revised_hours (hour_start INTEGER PRIMARY KEY, last_received_at INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: "people's accounts (scrypt password hashes) and their browser sessions (token and CSRF hashes)",
+    sql: `
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY, display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'inspector', 'viewer')),
+        password_hash TEXT NOT NULL, created_at INTEGER NOT NULL, disabled_at INTEGER
+      ) WITHOUT ROWID;
+      CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users(name),
+        csrf_hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_user ON sessions(user_name);
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [

@@ -17,6 +17,7 @@ export const ALERT_STORE = Symbol('AlertStore');
 export const OUTBOX_STORE = Symbol('OutboxStore');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
 export const REPORT_STORE = Symbol('ReportStore');
+export const PEOPLE_STORE = Symbol('PeopleStore');
 export const REPORT_DATA_SOURCE = Symbol('ReportDataSource');
 export const REPORT_RENDERER = Symbol('ReportRenderer');
 /** The device-secret HMAC key (a Buffer), kept beside the database. */

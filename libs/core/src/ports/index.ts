@@ -8,3 +8,4 @@ export * from './alert-store';
 export * from './outbox-store';
 export * from './evidence-reader';
 export * from './report-store';
+export * from './people-store';

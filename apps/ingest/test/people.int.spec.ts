@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { MqttClient } from 'mqtt';
+import { InfluxServer } from './influx-server';
+import { TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
+
+const ADMIN_CLI = resolve(__dirname, '../../..', 'dist/apps/ingest/apps/ingest/src/cli.js');
+const HOUR = 3_600_000;
+
+interface Answer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A browser's requests: the session cookie it was given, and the CSRF token the page keeps. */
+class Browser {
+  cookie: string | null = null;
+  csrf: string | null = null;
+
+  constructor(private readonly baseUrl: string) {}
+
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    withCsrf = true,
+  ): Promise<Answer<T>> {
+    const headers: Record<string, string> = {};
+    if (this.cookie) headers['cookie'] = this.cookie;
+    if (withCsrf && this.csrf) headers['x-csrf-token'] = this.csrf;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) this.cookie = setCookie.split(';')[0];
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as T, headers: res.headers };
+  }
+
+  async signIn(name: string, password: string): Promise<Answer> {
+    const answer = await this.request<{ csrfToken?: string }>('POST', '/api/session', { name, password });
+    this.csrf = answer.body.csrfToken ?? null;
+    return answer;
+  }
+}
+
+describe('people sign in with a name and password (sessions, CSRF, throttling, the ledger names them)', () => {
+  let influx: InfluxServer;
+  let service: TestService;
+  let device: MqttClient;
+  const offset = { ms: 0 };
+  const clock = { now: () => Date.now() + offset.ms };
+  let alertId: number;
+
+  beforeAll(async () => {
+    influx = await InfluxServer.start();
+    service = await startTestService(influx, { DUSTWATCH_RULE_TICK_MS: '200' }, undefined, clock);
+    for (const [name, role, displayName] of [
+      ['wang', 'inspector', '王工'],
+      ['li', 'viewer', '李主任'],
+      ['zhao', 'inspector', '赵工'],
+    ])
+      expect(
+        (await service.api('POST', '/api/users', { name, role, displayName, password: `${name}-password-2026` }))
+          .status,
+      ).toBe(201);
+    // An alert to work: an hour of PM10 at 300 from a site monitor.
+    const secrets = await provision(service, 'P1', ['P1-M1']);
+    device = await connectDevice(service.mqttPort, 'P1-M1', secrets['P1-M1']);
+    const now = Date.now();
+    const readings = Array.from({ length: 60 }, (_, i) => ({ ts: now - (60 - i) * 60_000, pm10: 300 }));
+    await new Promise<void>((ok, fail) =>
+      device.publish('devices/P1-M1/readings', JSON.stringify(readings), { qos: 1 }, (e) => (e ? fail(e) : ok())),
+    );
+    const alerts = await eventually(
+      () => service.api<{ items: { id: number }[] }>('GET', '/api/alerts?siteId=P1'),
+      (r) => r.body.items.length > 0,
+      20_000,
+      'the alert',
+    );
+    alertId = alerts.body.items[0].id;
+  }, 60_000);
+
+  afterAll(async () => {
+    device?.end(true);
+    await service?.stop();
+    removeDir(service?.dataDir);
+    await influx?.stop();
+  });
+
+  it('signs in: an httpOnly SameSite=Strict cookie, a CSRF token in the body, and who is signed in', async () => {
+    const browser = new Browser(service.baseUrl);
+    const answer = await browser.signIn('wang', 'wang-password-2026');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ name: 'wang', role: 'inspector' });
+    expect(answer.body['csrfToken']).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const setCookie = answer.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^dw_session=[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect((await browser.request('GET', '/api/session')).body).toEqual({ name: 'wang', role: 'inspector' });
+    expect((await browser.request('GET', '/api/alerts')).status).toBe(200);
+  });
+
+  it('refuses a wrong password and an unknown name alike, and a request without any credentials', async () => {
+    const browser = new Browser(service.baseUrl);
+    const wrong = await browser.signIn('zhao', 'not-his-password');
+    const unknown = await browser.signIn('nobody', 'whatever-password');
+    expect([wrong.status, wrong.body['message']]).toEqual([401, 'wrong name or password']);
+    expect([unknown.status, unknown.body['message']]).toEqual([401, 'wrong name or password']);
+    expect(browser.cookie).toBeNull();
+    expect((await browser.request('GET', '/api/alerts')).status).toBe(401);
+    browser.cookie = 'dw_session=forged-token';
+    expect((await browser.request('GET', '/api/alerts')).status).toBe(401);
+  });
+
+  it('a state-changing request needs the CSRF token; the ledger records the person as the actor', async () => {
+    const browser = new Browser(service.baseUrl);
+    await browser.signIn('wang', 'wang-password-2026');
+    const forged = await browser.request('POST', `/api/alerts/${alertId}/acknowledge`, { note: 'x' }, false);
+    expect(forged.status).toBe(403);
+    expect(forged.body['message']).toContain('x-csrf-token');
+    const ack = await browser.request('POST', `/api/alerts/${alertId}/acknowledge`, { note: '已到现场' });
+    expect(ack.status).toBe(200);
+    const detail = await service.api<{ acknowledgedBy: string; history: { type: string; actor: string | null }[] }>(
+      'GET',
+      `/api/alerts/${alertId}`,
+    );
+    expect(detail.body.acknowledgedBy).toBe('wang');
+    expect(detail.body.history.find((h) => h.type === 'acknowledged')?.actor).toBe('wang');
+  });
+
+  it('a viewer reads but may not act; only an admin manages accounts', async () => {
+    const viewer = new Browser(service.baseUrl);
+    await viewer.signIn('li', 'li-password-2026');
+    expect((await viewer.request('GET', '/api/alerts')).status).toBe(200);
+    expect((await viewer.request('POST', `/api/alerts/${alertId}/close`, { note: 'x' })).status).toBe(403);
+    expect((await viewer.request('GET', '/api/users')).status).toBe(403);
+    const short = await service.api<{ problems: string[] }>('POST', '/api/users', {
+      name: 'sun',
+      role: 'inspector',
+      password: 'short',
+    });
+    expect(short.status).toBe(400);
+    const users = await service.api<{ name: string; displayName: string; role: string }[]>('GET', '/api/users');
+    expect(users.body.map((u) => [u.name, u.displayName, u.role])).toEqual([
+      ['li', '李主任', 'viewer'],
+      ['wang', '王工', 'inspector'],
+      ['zhao', '赵工', 'inspector'],
+    ]);
+    expect(JSON.stringify(users.body)).not.toContain('scrypt');
+  });
+
+  it('sign-out ends the session; a session expires after 12 hours; disabling a person ends theirs', async () => {
+    const browser = new Browser(service.baseUrl);
+    await browser.signIn('wang', 'wang-password-2026');
+    const cookie = browser.cookie;
+    const out = await browser.request('DELETE', '/api/session');
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/^dw_session=; Max-Age=0;/);
+    browser.cookie = cookie; // the old cookie, replayed
+    expect((await browser.request('GET', '/api/session')).status).toBe(401);
+
+    await browser.signIn('wang', 'wang-password-2026');
+    offset.ms = 11 * HOUR;
+    expect((await browser.request('GET', '/api/session')).status).toBe(200);
+    offset.ms = 12 * HOUR + 1000;
+    expect((await browser.request('GET', '/api/session')).status).toBe(401);
+    offset.ms = 0;
+
+    await browser.signIn('zhao', 'zhao-password-2026');
+    expect((await browser.request('GET', '/api/session')).status).toBe(200);
+    expect((await service.api('POST', '/api/users/zhao/disable')).status).toBe(204);
+    expect((await browser.request('GET', '/api/session')).status).toBe(401);
+    expect((await browser.signIn('zhao', 'zhao-password-2026')).status).toBe(401);
+  });
+
+  it('throttles failed sign-ins per name: after 5, even the right password waits (429 with Retry-After)', async () => {
+    const browser = new Browser(service.baseUrl);
+    for (let i = 0; i < 5; i++) expect((await browser.signIn('li', `guess-${i}-aaaaaaaa`)).status).toBe(401);
+    const blocked = await browser.signIn('li', 'li-password-2026');
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    offset.ms = 6_000; // the first back-off (5 s) has passed
+    expect((await browser.signIn('li', 'li-password-2026')).status).toBe(200);
+    offset.ms = 0;
+  });
+
+  it('dustwatch-admin create-user --if-none makes the first admin only on an installation without accounts', () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [ADMIN_CLI, 'create-user', ...args], {
+        env: { ...process.env, DUSTWATCH_DATA_DIR: service.dataDir },
+        encoding: 'utf8',
+      });
+    const skipped = run(['root', '--role', 'admin', '--if-none']);
+    expect([skipped.status, skipped.stdout]).toEqual([0, '']);
+    const made = run(['qian', '--role', 'viewer']);
+    expect(made.status).toBe(0);
+    const { name, role, password } = JSON.parse(made.stdout) as { name: string; role: string; password: string };
+    expect([name, role, password.length]).toEqual(['qian', 'viewer', 32]);
+    return expect(new Browser(service.baseUrl).signIn('qian', password)).resolves.toHaveProperty('status', 200);
+  });
+});
