@@ -403,13 +403,13 @@ describe('admin API and operations endpoints', () => {
     });
   });
 
-  it('requires the admin key', async () => {
+  it('requires credentials (a session or the admin key)', async () => {
     expect(await service.api('GET', '/api/sites', undefined, null)).toEqual({
       status: 401,
       body: {
         statusCode: 401,
         error: 'Unauthorized',
-        message: 'API key required: send it as x-api-key or Authorization: Bearer',
+        message: 'sign in, or send an API key as x-api-key or Authorization: Bearer',
       },
     });
     expect((await service.api('GET', '/api/sites', undefined, 'wrong-key-wrong-key')).status).toBe(401);

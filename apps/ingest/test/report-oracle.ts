@@ -25,6 +25,7 @@ export interface OracleMonitor {
 export interface OracleAlert {
   siteId: string;
   openedAt: number;
+  raisedAt: number;
   acknowledgedAt: number | null;
   resolvedAt: number | null;
   closedAt: number | null;
@@ -306,15 +307,15 @@ function handlingOf(alerts: OracleAlert[], period: { from: number; to: number },
   const opened = alerts.filter((a) => a.openedAt >= period.from && a.openedAt < period.to);
   const ackMinutes = opened
     .filter((a) => a.acknowledgedAt !== null)
-    .map((a) => ((a.acknowledgedAt as number) - a.openedAt) / 60_000);
+    .map((a) => ((a.acknowledgedAt as number) - a.raisedAt) / 60_000);
   const closeMinutes = opened
     .filter((a) => a.closedAt !== null)
-    .map((a) => ((a.closedAt as number) - a.openedAt) / 60_000);
+    .map((a) => ((a.closedAt as number) - a.raisedAt) / 60_000);
   return {
     opened: opened.length,
     acknowledged: ackMinutes.length,
     acknowledgedInTime: ackMinutes.filter((m) => m <= 60).length,
-    overdue: opened.filter((a) => ((a.acknowledgedAt ?? asOf) - a.openedAt) / 60_000 > 60).length,
+    overdue: opened.filter((a) => ((a.acknowledgedAt ?? asOf) - a.raisedAt) / 60_000 > 60).length,
     resolved: opened.filter((a) => a.resolvedAt !== null).length,
     closed: closeMinutes.length,
     openAtEnd: alerts.filter((a) => a.openedAt < period.to && (a.closedAt === null || a.closedAt >= period.to)).length,

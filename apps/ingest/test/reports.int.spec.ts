@@ -107,6 +107,7 @@ interface LedgerAlert {
   rule: string;
   state: string;
   openedAt: string;
+  raisedAt: string;
   acknowledgedAt: string | null;
   resolvedAt: string | null;
   closedAt: string | null;
@@ -176,6 +177,7 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     alerts.map((a) => ({
       siteId: a.siteId,
       openedAt: ms(a.openedAt) as number,
+      raisedAt: ms(a.raisedAt) as number,
       acknowledgedAt: ms(a.acknowledgedAt),
       resolvedAt: ms(a.resolvedAt),
       closedAt: ms(a.closedAt),

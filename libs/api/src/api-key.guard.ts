@@ -25,7 +25,8 @@ export class ApiKeyGuard implements CanActivate {
       this.reflector.getAllAndOverride<Role | undefined>(MIN_ROLE, [context.getHandler(), context.getClass()]) ??
       'admin';
     const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-    if (!principal) throw new UnauthorizedException('API key required: send it as x-api-key or Authorization: Bearer');
+    if (!principal)
+      throw new UnauthorizedException('sign in, or send an API key as x-api-key or Authorization: Bearer');
     if (!roleAllows(principal.role, needed))
       throw new ForbiddenException(
         `this needs the ${needed} role; key "${principal.name}" has the ${principal.role} role`,

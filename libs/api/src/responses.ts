@@ -110,6 +110,10 @@ export class AlertResponse {
   @ApiProperty({ enum: SEVERITIES }) severity!: string;
   @ApiProperty() threshold!: number;
   @ApiProperty() openedAt!: string;
+  @ApiProperty({
+    description: 'When the service raised it; the response deadline runs from here (≈ openedAt for live data)',
+  })
+  raisedAt!: string;
   @ApiProperty() firstExceedanceAt!: string;
   @ApiProperty() lastExceedanceAt!: string;
   @ApiProperty(nullableNumber) peakValue!: number | null;
@@ -129,9 +133,17 @@ export class AlertResponse {
   @ApiProperty(nullableString) closeNote!: string | null;
 }
 
+/** An alert as the inspectors' list and detail show it: with its response deadline. */
+export class AlertItemResponse extends AlertResponse {
+  @ApiProperty({ description: 'raisedAt + the response deadline (rule file compliance.responseDeadlineMinutes)' })
+  responseDueAt!: string;
+  @ApiProperty({ description: 'Acknowledged after the deadline, or not acknowledged and the deadline has passed' })
+  overdue!: boolean;
+}
+
 export class AlertListResponse {
   @ApiProperty({ description: 'Alerts matching the filter, before paging' }) total!: number;
-  @ApiProperty({ type: [AlertResponse] }) items!: AlertResponse[];
+  @ApiProperty({ type: [AlertItemResponse] }) items!: AlertItemResponse[];
 }
 
 export class AlertHistoryEntryResponse {
@@ -165,7 +177,7 @@ export class EvidenceReadingsResponse {
   @ApiPropertyOptional({ description: 'Why there are no points' }) note?: string;
 }
 
-export class AlertDetailResponse extends AlertResponse {
+export class AlertDetailResponse extends AlertItemResponse {
   @ApiProperty({ type: [AlertHistoryEntryResponse] }) history!: AlertHistoryEntryResponse[];
   @ApiProperty({ type: EvidenceReadingsResponse }) evidenceReadings!: EvidenceReadingsResponse;
 }

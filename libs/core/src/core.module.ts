@@ -157,9 +157,23 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     AlertFeed,
     {
       provide: AlertService,
-      inject: [ALERT_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics],
-      useFactory: (store: AlertStore, feed: AlertFeed, config: IngestConfig, clock: Clock, metrics: IngestMetrics) =>
-        new AlertService(store, feed, alertChannelNames(config), clock, metrics),
+      inject: [ALERT_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics, RULE_SET],
+      useFactory: (
+        store: AlertStore,
+        feed: AlertFeed,
+        config: IngestConfig,
+        clock: Clock,
+        metrics: IngestMetrics,
+        ruleSet: RuleSet,
+      ) =>
+        new AlertService(
+          store,
+          feed,
+          alertChannelNames(config),
+          clock,
+          metrics,
+          ruleSet.compliance.responseDeadlineMinutes * 60_000,
+        ),
     },
     {
       provide: RuleRunner,

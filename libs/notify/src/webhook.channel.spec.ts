@@ -27,6 +27,7 @@ const event: AlertEventView = {
     severity: 'critical',
     threshold: 250,
     openedAt: '2026-11-28T02:15:00.000Z',
+    raisedAt: '2026-11-28T02:15:00.000Z',
     firstExceedanceAt: '2026-11-28T02:15:00.000Z',
     lastExceedanceAt: '2026-11-28T02:15:00.000Z',
     peakValue: 263.44,

@@ -158,6 +158,7 @@ describe('computeReport', () => {
         rule: 'pm10-hourly',
         severity: 'warning',
         openedAt: t0,
+        raisedAt: t0,
         acknowledgedAt: t0 + 10 * min,
         resolvedAt: t0 + 30 * min,
         closedAt: t0 + 40 * min,
@@ -168,6 +169,7 @@ describe('computeReport', () => {
         rule: 'pm10-hourly',
         severity: 'warning',
         openedAt: t0,
+        raisedAt: t0,
         acknowledgedAt: t0 + 90 * min,
         resolvedAt: null,
         closedAt: null,
@@ -178,6 +180,7 @@ describe('computeReport', () => {
         rule: 'tsp-hourly',
         severity: 'warning',
         openedAt: DAY.to - 30 * min,
+        raisedAt: DAY.to - 30 * min,
         acknowledgedAt: null,
         resolvedAt: null,
         closedAt: null,
@@ -189,21 +192,35 @@ describe('computeReport', () => {
         rule: 'tsp-hourly',
         severity: 'warning',
         openedAt: DAY.from - HOUR,
+        raisedAt: DAY.from - HOUR,
         acknowledgedAt: null,
         resolvedAt: null,
         closedAt: null,
       },
     ];
+    // A buffered upload: read at 11:00, raised by the service at 13:00, acknowledged 30 minutes
+    // after that — in time, since nobody could answer it before it existed.
+    alerts.push({
+      id: 5,
+      siteId: 'A',
+      rule: 'pm10-hourly',
+      severity: 'warning',
+      openedAt: t0 + HOUR,
+      raisedAt: t0 + 3 * HOUR,
+      acknowledgedAt: t0 + 3 * HOUR + 30 * min,
+      resolvedAt: null,
+      closedAt: null,
+    });
     // Computed 20 minutes after the day: alert 3's hour has not passed yet, so it is not overdue.
     expect(handlingFigures(alerts, DAY, 60, DAY.to + 20 * min)).toEqual({
-      opened: 3,
-      acknowledged: 2,
-      acknowledgedInTime: 1,
+      opened: 4,
+      acknowledged: 3,
+      acknowledgedInTime: 2,
       overdue: 1,
       resolved: 1,
       closed: 1,
-      openAtEnd: 3,
-      minutesToAcknowledge: { median: 10, p90: 90 },
+      openAtEnd: 4,
+      minutesToAcknowledge: { median: 30, p90: 90 },
       minutesToClose: { median: 40, p90: 40 },
     });
     expect(handlingFigures(alerts, DAY, 60, DAY.to + 31 * min).overdue).toBe(2);

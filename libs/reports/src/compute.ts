@@ -40,7 +40,10 @@ export interface ReportAlert {
   readonly siteId: string;
   readonly rule: string;
   readonly severity: string;
+  /** Reading time of the opening reading: which period the alert belongs to. */
   readonly openedAt: number;
+  /** When the service raised it: the response deadline and the handling times run from here. */
+  readonly raisedAt: number;
   readonly acknowledgedAt: number | null;
   readonly resolvedAt: number | null;
   readonly closedAt: number | null;
@@ -358,9 +361,9 @@ export function handlingFigures(
   const deadline = deadlineMinutes * 60_000;
   const opened = alerts.filter((a) => a.openedAt >= period.from && a.openedAt < period.to);
   const acked = opened.filter((a) => a.acknowledgedAt !== null);
-  const inTime = acked.filter((a) => (a.acknowledgedAt as number) - a.openedAt <= deadline);
+  const inTime = acked.filter((a) => (a.acknowledgedAt as number) - a.raisedAt <= deadline);
   // Acknowledged late, or not acknowledged and the deadline has passed by the time of computing.
-  const overdue = opened.filter((a) => (a.acknowledgedAt ?? asOf) - a.openedAt > deadline);
+  const overdue = opened.filter((a) => (a.acknowledgedAt ?? asOf) - a.raisedAt > deadline);
   const closed = opened.filter((a) => a.closedAt !== null);
   const minutes = (xs: number[]): { median: number | null; p90: number | null } => {
     const median = nearestRank(xs, 0.5);
@@ -375,8 +378,8 @@ export function handlingFigures(
     resolved: opened.filter((a) => a.resolvedAt !== null).length,
     closed: closed.length,
     openAtEnd: alerts.filter((a) => a.openedAt < period.to && (a.closedAt === null || a.closedAt >= period.to)).length,
-    minutesToAcknowledge: minutes(acked.map((a) => ((a.acknowledgedAt as number) - a.openedAt) / 60_000)),
-    minutesToClose: minutes(closed.map((a) => ((a.closedAt as number) - a.openedAt) / 60_000)),
+    minutesToAcknowledge: minutes(acked.map((a) => ((a.acknowledgedAt as number) - a.raisedAt) / 60_000)),
+    minutesToClose: minutes(closed.map((a) => ((a.closedAt as number) - a.raisedAt) / 60_000)),
   };
 }
 

@@ -17,6 +17,7 @@ describe('AlertRepository (SQLite on disk)', () => {
     severity: 'warning',
     threshold: 150,
     at: 1_000,
+    raisedAt: 1_000,
     since: 1_000,
     value: 151,
     evidenceFrom: 0,

@@ -40,6 +40,7 @@ interface AlertRow {
   severity: Severity;
   threshold: number;
   openedAt: number;
+  raisedAt: number | null;
   firstExceedanceAt: number;
   lastExceedanceAt: number;
   peakValue: number | null;
@@ -57,7 +58,7 @@ interface AlertRow {
 }
 
 const ALERT_COLUMNS = `a.id, a.rule, a.metric, a.subject, a.site_id AS siteId, s.name AS siteName, a.district, a.device_id AS deviceId,
-  a.state, a.severity, a.threshold, a.opened_at AS openedAt, a.first_exceedance_at AS firstExceedanceAt, a.last_exceedance_at AS lastExceedanceAt,
+  a.state, a.severity, a.threshold, a.opened_at AS openedAt, a.raised_at AS raisedAt, a.first_exceedance_at AS firstExceedanceAt, a.last_exceedance_at AS lastExceedanceAt,
   a.peak_value AS peakValue, a.peak_at AS peakAt, a.last_value AS lastValue, a.evidence_from AS evidenceFrom, a.evidence_to AS evidenceTo,
   a.acknowledged_by AS acknowledgedBy, a.acknowledged_at AS acknowledgedAt, a.resolved_at AS resolvedAt, a.resolved_reason AS resolvedReason,
   a.closed_by AS closedBy, a.closed_at AS closedAt, a.close_note AS closeNote`;
@@ -77,6 +78,7 @@ function toView(r: AlertRow): AlertView {
     severity: r.severity,
     threshold: r.threshold,
     openedAt: iso(r.openedAt)!,
+    raisedAt: iso(r.raisedAt ?? r.openedAt)!,
     firstExceedanceAt: iso(r.firstExceedanceAt)!,
     lastExceedanceAt: iso(r.lastExceedanceAt)!,
     peakValue: r.peakValue,
@@ -111,9 +113,9 @@ class AlertStatements {
     const row = this.db
       .prepare(
         `INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold,
-        opened_at, first_exceedance_at, last_exceedance_at, peak_value, peak_at, last_value, evidence_from, evidence_to, last_notified_at)
+        opened_at, raised_at, first_exceedance_at, last_exceedance_at, peak_value, peak_at, last_value, evidence_from, evidence_to, last_notified_at)
       VALUES (@subject, @rule, @metric, @siteId, @district, @deviceId, 'open', 1, @severity, @threshold,
-        @at, @since, @at, @value, @at, @value, @evidenceFrom, @at, @at)
+        @at, @raisedAt, @since, @at, @value, @at, @value, @evidenceFrom, @at, @at)
       ON CONFLICT (subject, rule) WHERE active = 1 DO UPDATE SET
         last_exceedance_at = max(last_exceedance_at, excluded.last_exceedance_at), last_value = excluded.last_value, evidence_to = excluded.evidence_to,
         peak_at = CASE WHEN excluded.peak_value > coalesce(peak_value, -1e308) THEN excluded.peak_at ELSE peak_at END,
@@ -179,6 +181,19 @@ class AlertStatements {
 
   touchNotified(id: number, at: number): void {
     this.db.prepare('UPDATE alerts SET last_notified_at = ? WHERE id = ?').run(at, id);
+  }
+
+  dueOverdue(raisedBefore: number): number[] {
+    return this.db
+      .prepare(
+        "SELECT id FROM alerts WHERE state IN ('open', 'resolved') AND acknowledged_at IS NULL AND overdue_at IS NULL AND raised_at <= ? ORDER BY id",
+      )
+      .pluck()
+      .all(raisedBefore) as number[];
+  }
+
+  markOverdue(id: number, at: number): void {
+    this.db.prepare('UPDATE alerts SET overdue_at = ? WHERE id = ?').run(at, id);
   }
 
   /** Open (unacknowledged) alerts last notified before `before`: due a reminder. */
@@ -345,6 +360,8 @@ export class AlertRepository implements AlertStore {
       close: async (id, by, at, note) => s.close(id, by, at, note),
       touchNotified: async (id, at) => s.touchNotified(id, at),
       dueReminders: async (before) => s.dueReminders(before),
+      dueOverdue: async (raisedBefore) => s.dueOverdue(raisedBefore),
+      markOverdue: async (id, at) => s.markOverdue(id, at),
       get: async (id) => s.get(id),
       addEvent: async (alertId, type, at, actor, value, note) => s.addEvent(alertId, type, at, actor, value, note),
       saveRuleState: async (subject, ruleId, state) => s.saveRuleState(subject, ruleId, state),
@@ -402,7 +419,7 @@ export class AlertRepository implements AlertStore {
   async forReport(from: number, to: number): Promise<ReportAlert[]> {
     return this.main.db
       .prepare(
-        `SELECT id, site_id AS siteId, rule, severity, opened_at AS openedAt, acknowledged_at AS acknowledgedAt,
+        `SELECT id, site_id AS siteId, rule, severity, opened_at AS openedAt, raised_at AS raisedAt, acknowledged_at AS acknowledgedAt,
                 resolved_at AS resolvedAt, closed_at AS closedAt
            FROM alerts WHERE opened_at < ? AND (closed_at IS NULL OR closed_at >= ?) ORDER BY id`,
       )

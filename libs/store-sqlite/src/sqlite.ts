@@ -194,6 +194,17 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_user ON sessions(user_name);
     `,
   },
+  {
+    version: 8,
+    name: 'when the service raised an alert (its response deadline runs from then) and when it was escalated as overdue (once)',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN raised_at INTEGER;
+      UPDATE alerts SET raised_at = opened_at;
+      ALTER TABLE alerts ADD COLUMN overdue_at INTEGER;
+      -- Alerts from before this version are not escalated all at once on upgrade.
+      UPDATE alerts SET overdue_at = opened_at WHERE acknowledged_at IS NULL;
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [

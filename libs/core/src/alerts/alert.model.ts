@@ -2,7 +2,15 @@ import { Severity } from '@dustwatch/rules';
 
 export const ALERT_STATES = ['open', 'acknowledged', 'resolved', 'closed'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
-export const ALERT_EVENT_TYPES = ['opened', 'escalated', 'acknowledged', 'resolved', 'closed', 'reminder'] as const;
+export const ALERT_EVENT_TYPES = [
+  'opened',
+  'escalated',
+  'acknowledged',
+  'resolved',
+  'closed',
+  'reminder',
+  'overdue',
+] as const;
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
 
 /** An alert as the API and every notification channel show it (times ISO 8601, UTC). */
@@ -18,7 +26,13 @@ export interface AlertView {
   state: AlertState;
   severity: Severity;
   threshold: number;
+  /** The reading time of the first reading that met the rule. */
   openedAt: string;
+  /**
+   * When the service raised it: ≈ openedAt for live data, later for a device's buffered upload.
+   * The response deadline runs from here — nobody can answer an alert before it exists.
+   */
+  raisedAt: string;
   firstExceedanceAt: string;
   lastExceedanceAt: string;
   peakValue: number | null;
@@ -32,6 +46,14 @@ export interface AlertView {
   closedBy: string | null;
   closedAt: string | null;
   closeNote: string | null;
+}
+
+/** An alert in the inspectors' list and detail: with its response deadline and whether it was missed. */
+export interface AlertItem extends AlertView {
+  /** raisedAt + the response deadline (rule file `compliance.responseDeadlineMinutes`). */
+  responseDueAt: string;
+  /** Acknowledged after the deadline, or not acknowledged and the deadline has passed (docs/reports.md, "overdue"). */
+  overdue: boolean;
 }
 
 /** One entry of an alert's history, with the alert as it stood right after it. */

@@ -4,7 +4,7 @@ import { Clock } from '../kernel/clock';
 import { IngestMetrics } from '../kernel/metrics';
 import { Principal } from '../auth/roles';
 import { AlertHistoryEntry, AlertStore, AlertTx } from '../ports/alert-store';
-import { AlertEventType, AlertEventView, AlertFilter, AlertView } from './alert.model';
+import { AlertEventType, AlertEventView, AlertFilter, AlertItem, AlertView } from './alert.model';
 import { AlertFeed } from './alert-feed';
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -34,6 +34,8 @@ export class AlertService {
     private readonly channels: readonly string[],
     private readonly clock: Clock,
     private readonly metrics: IngestMetrics,
+    /** The response deadline (rule file `compliance.responseDeadlineMinutes`), in ms. */
+    private readonly responseDeadlineMs = 60 * 60_000,
   ) {}
 
   /**
@@ -167,14 +169,44 @@ export class AlertService {
     return events;
   }
 
-  async get(id: number): Promise<AlertView & { history: AlertHistoryEntry[] }> {
-    const alert = await this.store.get(id);
-    if (!alert) throw new NotFoundError(`no alert with id ${id}`);
-    return { ...alert, history: await this.store.history(id) };
+  /**
+   * Escalates, once, every alert nobody acknowledged within the response deadline (many cities
+   * require an answer within an hour): an `overdue` event that goes out through every channel.
+   */
+  async escalateOverdue(): Promise<AlertEventView[]> {
+    const now = this.clock.now();
+    const events = await this.store.transaction(async (tx) => {
+      const out: AlertEventView[] = [];
+      for (const id of await tx.dueOverdue(now - this.responseDeadlineMs)) {
+        await tx.markOverdue(id, now);
+        out.push(await this.record(tx, id, 'overdue', now, null, null, null));
+      }
+      return out;
+    });
+    this.published(events);
+    return events;
   }
 
-  list(filter: AlertFilter): Promise<{ total: number; items: AlertView[] }> {
-    return this.store.list(filter);
+  async get(id: number): Promise<AlertItem & { history: AlertHistoryEntry[] }> {
+    const alert = await this.store.get(id);
+    if (!alert) throw new NotFoundError(`no alert with id ${id}`);
+    return { ...this.item(alert), history: await this.store.history(id) };
+  }
+
+  async list(filter: AlertFilter): Promise<{ total: number; items: AlertItem[] }> {
+    const page = await this.store.list(filter);
+    return { total: page.total, items: page.items.map((a) => this.item(a)) };
+  }
+
+  /** The deadline and the overdue marker, by the same definition as the reports. */
+  private item(alert: AlertView): AlertItem {
+    const raised = Date.parse(alert.raisedAt);
+    const answered = alert.acknowledgedAt === null ? this.clock.now() : Date.parse(alert.acknowledgedAt);
+    return {
+      ...alert,
+      responseDueAt: new Date(raised + this.responseDeadlineMs).toISOString(),
+      overdue: answered - raised > this.responseDeadlineMs,
+    };
   }
 
   private async applyOne(tx: AlertTx, t: Transition): Promise<AlertEventView[]> {
@@ -191,6 +223,7 @@ export class AlertService {
           severity: t.severity,
           threshold: t.threshold,
           at: t.at,
+          raisedAt: this.clock.now(),
           since: t.since,
           value: t.value,
           evidenceFrom: t.window?.from ?? null,

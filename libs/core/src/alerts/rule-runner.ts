@@ -166,6 +166,7 @@ export class RuleRunner {
       this.enqueue(this.engine.tick());
       await this.commit();
       await this.alerts.flushExceedances();
+      await this.alerts.escalateOverdue();
       if (this.options.renotifyMinutes > 0) await this.alerts.remind(this.options.renotifyMinutes * 60_000);
       const now = this.clock.now();
       if (now - this.lastRefresh > DIRECTORY_REFRESH_MS) {

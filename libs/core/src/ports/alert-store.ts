@@ -12,6 +12,8 @@ export interface NewAlert {
   severity: Severity;
   threshold: number;
   at: number;
+  /** When the service raised it (its clock): the response deadline runs from here. */
+  raisedAt: number;
   since: number;
   value: number;
   evidenceFrom: number | null;
@@ -38,6 +40,9 @@ export interface AlertTx {
   acknowledge(id: number, by: string, at: number): Promise<boolean>;
   close(id: number, by: string, at: number, note: string): Promise<boolean>;
   touchNotified(id: number, at: number): Promise<void>;
+  /** Unacknowledged, not closed, raised at or before `raisedBefore`, never escalated as overdue. */
+  dueOverdue(raisedBefore: number): Promise<number[]>;
+  markOverdue(id: number, at: number): Promise<void>;
   /** Open (unacknowledged) alerts last notified before `before`. */
   dueReminders(before: number): Promise<number[]>;
   get(id: number): Promise<AlertView | undefined>;
