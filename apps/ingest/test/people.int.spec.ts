@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { MqttClient } from 'mqtt';
 import { InfluxServer } from './influx-server';
-import { TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
+import { InfluxHttpClient, rollUpHours } from '@dustwatch/influx';
+import { TEST_DB, TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
 
 const ADMIN_CLI = resolve(__dirname, '../../..', 'dist/apps/ingest/apps/ingest/src/cli.js');
 const HOUR = 3_600_000;
@@ -186,6 +187,47 @@ describe('people sign in with a name and password (sessions, CSRF, throttling, t
     offset.ms = 6_000; // the first back-off (5 s) has passed
     expect((await browser.signIn('li', 'li-password-2026')).status).toBe(200);
     offset.ms = 0;
+  });
+
+  it("the fleet view and a site page, for a viewer: every site with its last hour, a site's hours per monitor", async () => {
+    const viewer = new Browser(service.baseUrl);
+    await viewer.signIn('li', 'li-password-2026');
+    const fleet = await viewer.request<{
+      pm10Levels: { rule: string; raise: { value: number }[]; clear: { value: number } }[];
+      sites: Record<string, unknown>[];
+    }>('GET', '/api/fleet');
+    expect(fleet.status).toBe(200);
+    expect(fleet.body.pm10Levels).toEqual([
+      {
+        rule: 'pm10-hourly',
+        raise: [
+          { severity: 'warning', op: '>=', value: 150 },
+          { severity: 'critical', op: '>=', value: 250 },
+        ],
+        clear: { severity: 'clear', op: '<', value: 120 },
+      },
+    ]);
+    expect(fleet.body.sites).toEqual([
+      expect.objectContaining({ id: 'P1', kind: 'site', monitors: 1, online: 1, activeCritical: 1, pm10OneHour: 300 }),
+    ]);
+    // The hours come from the roll-up; InfluxDB's CQ runs every 10 minutes, so the test runs its statement.
+    await eventually(
+      async () => (await service.api<{ spool: { depth: number } }>('GET', '/api/health')).body.spool.depth,
+      (d) => d === 0,
+      20_000,
+      'the spool drained',
+    );
+    await rollUpHours(new InfluxHttpClient({ url: influx.url, database: TEST_DB }), Date.now() - 2 * HOUR, Date.now());
+    const page = await viewer.request<{
+      monitors: { deviceId: string; pm10: { value: number | null; n: number }[] }[];
+    }>('GET', '/api/sites/P1/series?hours=24');
+    expect(page.status).toBe(200);
+    const pm10 = page.body.monitors[0].pm10;
+    expect(page.body.monitors.map((m) => m.deviceId)).toEqual(['P1-M1']);
+    expect(pm10.reduce((a, h) => a + h.n, 0)).toBe(60); // the hour of readings, split over at most two clock hours
+    expect(pm10.every((h) => h.value === 300)).toBe(true);
+    expect((await viewer.request('GET', '/api/sites/P1/series?hours=5')).status).toBe(400);
+    expect((await viewer.request('GET', '/api/sites/NOPE/series')).status).toBe(404);
   });
 
   it('dustwatch-admin create-user --if-none makes the first admin only on an installation without accounts', () => {

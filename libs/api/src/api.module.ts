@@ -8,6 +8,7 @@ import { HealthDetailsController, ObservabilityController } from './observabilit
 import { QuarantineController } from './quarantine.controller';
 import { RegistryController } from './registry.controller';
 import { ReportsController } from './reports.controller';
+import { FleetController } from './fleet.controller';
 import { SessionController, UsersController } from './people.controller';
 
 /** The HTTP edge: thin controllers over the core's services; domain errors mapped to statuses in one filter. */
@@ -22,6 +23,7 @@ import { SessionController, UsersController } from './people.controller';
     ReportsController,
     SessionController,
     UsersController,
+    FleetController,
   ],
   providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })

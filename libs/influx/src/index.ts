@@ -5,3 +5,4 @@ export * from './evidence';
 export * from './influx-alert.channel';
 export * from './influx.module';
 export * from './report-source';
+export * from './series-reader';

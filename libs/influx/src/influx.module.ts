@@ -13,8 +13,10 @@ import {
   SCHEDULER,
   Scheduler,
   REPORT_DATA_SOURCE,
+  SERIES_READER,
   TIME_SERIES_HEALTH,
 } from '@dustwatch/core';
+import { InfluxSeriesReader } from './series-reader';
 import { InfluxReportSource } from './report-source';
 import { InfluxAlertChannel } from './influx-alert.channel';
 import { InfluxHttpClient } from './influx-http.client';
@@ -62,6 +64,11 @@ import { InfluxEvidenceReader } from './evidence';
       useFactory: (influx: InfluxHttpClient) => new InfluxEvidenceReader(influx),
     },
     {
+      provide: SERIES_READER,
+      inject: [InfluxHttpClient],
+      useFactory: (influx: InfluxHttpClient) => new InfluxSeriesReader(influx),
+    },
+    {
       provide: REPORT_DATA_SOURCE,
       inject: [InfluxHttpClient, CLOCK, READINGS_STORE, InfluxWriter, SCHEDULER],
       useFactory: (influx: InfluxHttpClient, clock: Clock, spool: ReadingsStore, writer: InfluxWriter, s: Scheduler) =>
@@ -80,6 +87,7 @@ import { InfluxEvidenceReader } from './evidence';
     EVIDENCE_READER,
     InfluxAlertChannel,
     REPORT_DATA_SOURCE,
+    SERIES_READER,
   ],
 })
 export class InfluxModule {}

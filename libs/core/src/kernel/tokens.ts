@@ -25,4 +25,5 @@ export const DEVICE_SECRET_PEPPER = Symbol('DeviceSecretPepper');
 export const DEVICE_EDGES = Symbol('DeviceEdges');
 export const NOTIFICATION_CHANNELS = Symbol('NotificationChannels');
 export const EVIDENCE_READER = Symbol('EvidenceReader');
+export const SERIES_READER = Symbol('SeriesReader');
 export const TIME_SERIES_HEALTH = Symbol('TimeSeriesHealth');

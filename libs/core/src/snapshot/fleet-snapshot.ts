@@ -4,7 +4,7 @@ import { ContextLogger } from '../kernel/logger';
 import { Scheduler, TimerHandle } from '../kernel/scheduler';
 import { AlertStore } from '../ports/alert-store';
 import { ReadingsStore } from '../ports/readings-store';
-import { RegistryStore } from '../ports/registry-store';
+import { DeviceKind, RegistryStore, Site } from '../ports/registry-store';
 import { Presence } from '../presence/presence';
 
 export const SITE_STATUS_MEASUREMENT = 'site_status';
@@ -46,14 +46,27 @@ export class FleetSnapshot {
     this.timer = null;
   }
 
-  async write(now: number): Promise<number> {
+  /** Every site now: where it is, its monitors and how many are online, its active alerts. */
+  async sites(): Promise<SiteState[]> {
     const devices = await this.registry.listDevices();
     const active = await this.alerts.activeBySite();
-    const lines: string[] = [];
-    for (const site of await this.registry.listSites()) {
+    return (await this.registry.listSites()).map((site) => {
       const own = devices.filter((d) => d.siteId === site.id);
-      const kind = own.length > 0 && own.every((d) => d.kind === 'background') ? 'background' : 'site';
       const alerts = active.get(site.id) ?? { warning: 0, critical: 0 };
+      return {
+        site,
+        kind: own.length > 0 && own.every((d) => d.kind === 'background') ? 'background' : 'site',
+        devices: own.map((d) => ({ id: d.id, kind: d.kind, ...this.presence.get(d.id) })),
+        activeWarning: alerts.warning,
+        activeCritical: alerts.critical,
+      };
+    });
+  }
+
+  async write(now: number): Promise<number> {
+    const lines: string[] = [];
+    const sites = await this.sites();
+    for (const { site, kind, devices, activeWarning, activeCritical } of sites)
       lines.push(
         pointToLine(
           SITE_STATUS_MEASUREMENT,
@@ -61,26 +74,33 @@ export class FleetSnapshot {
           {
             lat: site.lat,
             lon: site.lon,
-            devices: { int: own.length },
-            online: { int: own.filter((d) => this.presence.get(d.id).online).length },
-            active_warning: { int: alerts.warning },
-            active_critical: { int: alerts.critical },
+            devices: { int: devices.length },
+            online: { int: devices.filter((d) => d.online).length },
+            active_warning: { int: activeWarning },
+            active_critical: { int: activeCritical },
             name: site.name,
           },
           now,
         ),
       );
-    }
-    for (const d of devices) {
-      const p = this.presence.get(d.id);
-      const fields: Record<string, number | { int: number }> = { online: { int: p.online ? 1 : 0 } };
-      if (p.lastSeenAt !== null) fields['last_seen_age_s'] = Math.max(0, Math.round((now - p.lastSeenAt) / 1000));
-      lines.push(pointToLine(DEVICE_STATUS_MEASUREMENT, { device: d.id, site: d.siteId, kind: d.kind }, fields, now));
-    }
+    for (const { site, devices } of sites)
+      for (const d of devices) {
+        const fields: Record<string, number | { int: number }> = { online: { int: d.online ? 1 : 0 } };
+        if (d.lastSeenAt !== null) fields['last_seen_age_s'] = Math.max(0, Math.round((now - d.lastSeenAt) / 1000));
+        lines.push(pointToLine(DEVICE_STATUS_MEASUREMENT, { device: d.id, site: site.id, kind: d.kind }, fields, now));
+      }
     await this.spool.commit(
       lines.map((line) => ({ line, journal: null })),
       now,
     );
     return lines.length;
   }
+}
+
+export interface SiteState {
+  readonly site: Site;
+  readonly kind: DeviceKind;
+  readonly devices: readonly { id: string; kind: DeviceKind; online: boolean; lastSeenAt: number | null }[];
+  readonly activeWarning: number;
+  readonly activeCritical: number;
 }
