@@ -8,6 +8,7 @@
 //            report-formats)
 //   api     (HTTP controllers)      core only: reaches stores and edges through ports
 //   app / tool                      composition: anything
+//   ui      (apps/console)          the browser console: domain libs at most; the API over HTTP
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
@@ -86,6 +87,8 @@ export default tseslint.config(
                 'type:api',
               ],
             },
+            // The console runs in a browser: it may share pure domain code, nothing with I/O or Nest.
+            { sourceTag: 'type:ui', onlyDependOnLibsWithTags: ['type:domain'] },
             {
               sourceTag: 'type:tool',
               onlyDependOnLibsWithTags: [

@@ -17,6 +17,7 @@ module.exports = {
     '<rootDir>/libs/api/jest.config.js',
     '<rootDir>/devices-sim/jest.config.js',
     '<rootDir>/grafana/jest.config.js',
+    '<rootDir>/apps/console/jest.config.js',
     '<rootDir>/apps/ingest/jest.config.js',
   ],
 };

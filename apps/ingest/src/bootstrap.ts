@@ -17,6 +17,10 @@ import {
   PeopleService,
 } from '@dustwatch/core';
 import { installHttpEdge } from '@dustwatch/api';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { static as staticFiles } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { DeviceBroker } from '@dustwatch/edge-mqtt';
 import { AppModule } from './app.module';
 import { loadRuleFile } from './config/rules-file';
@@ -35,6 +39,26 @@ export interface ServiceOptions {
   ruleSet?: RuleSet;
   /** Receives every log line (tests); stdout otherwise. */
   logSink?: (line: string) => void;
+}
+
+/** Paths the console's page never answers: the API, the probes, the metrics. */
+const NOT_CONSOLE = /^\/(api|health|metrics)(\/|$)/i;
+
+/**
+ * The inspectors' console (apps/console, built to static files) at `/`, same origin as /api: a
+ * file when there is one, else its page for any other GET a browser makes (the console routes
+ * itself). Without a build, `/` says how to make one.
+ */
+function serveConsole(app: NestExpressApplication, dir: string): void {
+  const root = resolve(dir);
+  const page = join(root, 'index.html');
+  app.use(staticFiles(root, { index: false, fallthrough: true }));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'GET' || NOT_CONSOLE.test(req.path) || !req.accepts('html')) return next();
+    if (!existsSync(page))
+      return void res.status(404).type('text').send(`the console is not built (${page} is missing): npm run build`);
+    res.sendFile(page);
+  });
 }
 
 /** Builds and starts the service; used by main.ts and by the integration tests alike. */
@@ -60,12 +84,13 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     metrics: app.get(IngestMetrics),
     clock: kernel.clock,
   });
+  serveConsole(app, config.consoleDir);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
   const openapi = new DocumentBuilder()
     .setTitle('Dustwatch ingest')
     .setDescription(
-      "API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every /api route needs an API key (x-api-key), checked before the body is read; bodies are limited to 64 KiB (20 MiB for an admin's fleet import). Roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).",
+      "API of the Dustwatch service. Admin: sites, devices, secrets, fleet import, quarantine, API keys. Inspectors: alerts (list, history, evidence, acknowledge, close out), the live alert stream (SSE) and notification deliveries. Every /api route needs credentials — a person's session (POST /api/session; changes also send X-CSRF-Token) or an API key (x-api-key) — checked before the body is read; bodies are limited to 64 KiB (20 MiB for an admin's fleet import). Roles: admin > inspector > viewer. Devices publish over MQTT (see docs/reading-contract-v1.md).",
     )
     .setVersion('1')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')

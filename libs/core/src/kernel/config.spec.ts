@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       alertRenotifyMinutes: 30,
       snapshotSeconds: 60,
       reportHour: 8,
+      consoleDir: 'dist/apps/console',
       webhookFormat: 'json',
       notifyMaxAttempts: 20,
       notifyRetryBaseMs: 1000,

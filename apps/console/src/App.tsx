@@ -1,0 +1,217 @@
+import { ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, Me, api } from './api';
+import { Lang, TEXTS, Texts } from './i18n';
+import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
+
+export function App() {
+  const [lang, setLang] = useState<Lang>(() => (localStorage.getItem('dustwatch.lang') as Lang | null) ?? 'zh');
+  const t = TEXTS[lang];
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  useEffect(() => {
+    api.me().then(setMe, () => setMe(null));
+  }, []);
+  useEffect(() => {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    localStorage.setItem('dustwatch.lang', lang);
+  }, [lang]);
+  const toggle = (
+    <button className="link" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>
+      {t.language}
+    </button>
+  );
+  if (me === undefined) return null;
+  if (me === null) return <SignIn t={t} onSignedIn={setMe} toggle={toggle} />;
+  return (
+    <div className="app">
+      <header>
+        <h1>{t.title}</h1>
+        <span className="who">{me.name}</span>
+        {toggle}
+        <button className="link" onClick={() => api.signOut().finally(() => setMe(null))}>
+          {t.signOut}
+        </button>
+      </header>
+      <WorkList t={t} me={me} />
+    </div>
+  );
+}
+
+function SignIn({ t, onSignedIn, toggle }: { t: Texts; onSignedIn: (me: Me) => void; toggle: ReactNode }) {
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      className="signin"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setError(null);
+        api.signIn(name, password).then(onSignedIn, (err: Error) => setError(err.message));
+      }}
+    >
+      <h1>{t.title}</h1>
+      <label>
+        {t.name}
+        <input name="name" autoComplete="username" value={name} onChange={(e) => setName(e.target.value)} required />
+      </label>
+      <label>
+        {t.password}
+        <input
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
+      </label>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit">{t.signIn}</button>
+      {toggle}
+    </form>
+  );
+}
+
+function WorkList({ t, me }: { t: Texts; me: Me }) {
+  const [alerts, setAlerts] = useState<Alert[]>([]);
+  const [live, setLive] = useState(false);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [now, setNow] = useState(Date.now());
+  const reload = useCallback(() => api.workList().then((page) => setAlerts(sortWorkList(page.items))), []);
+  useEffect(() => {
+    void reload();
+    // Same origin: the session cookie authenticates the stream; EventSource reconnects by itself
+    // and sends Last-Event-ID, so the service replays what was missed.
+    const stream = new EventSource('/api/alerts/stream');
+    stream.onopen = () => setLive(true);
+    stream.onerror = () => setLive(false);
+    const onEvent = (e: MessageEvent<string>) =>
+      setAlerts((list) => applyEvent(list, JSON.parse(e.data) as AlertEvent));
+    for (const type of ['opened', 'escalated', 'acknowledged', 'resolved', 'closed', 'reminder', 'overdue'])
+      stream.addEventListener(type, onEvent as EventListener);
+    const clock = setInterval(() => setNow(Date.now()), 30_000);
+    return () => {
+      stream.close();
+      clearInterval(clock);
+    };
+  }, [reload]);
+  const current = useMemo(() => alerts.find((a) => a.id === selected) ?? null, [alerts, selected]);
+  if (current) return <AlertDetail t={t} me={me} alert={current} onBack={() => setSelected(null)} onChanged={reload} />;
+  return (
+    <main>
+      <h2>
+        {t.workList} <span className={live ? 'live on' : 'live'}>{live ? t.live : t.reconnecting}</span>
+      </h2>
+      {alerts.length === 0 && <p>{t.empty}</p>}
+      <ul className="alerts">
+        {alerts.map((a) => (
+          <li key={a.id} className={`alert ${a.severity}`} data-alert-id={a.id}>
+            <button className="row" onClick={() => setSelected(a.id)}>
+              <span className={`badge ${a.severity}`}>{t[a.severity]}</span>
+              <span className="site">{a.siteName ?? a.siteId}</span>
+              <span className="rule">{a.rule}</span>
+              <span className="state">{t[a.state]}</span>
+              {isOverdue(a, now) && <span className="badge overdue">{t.overdue}</span>}
+              <span className="value">{formatValue(a.metric, a.peakValue)}</span>
+              <time>{formatTime(a.raisedAt)}</time>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </main>
+  );
+}
+
+function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void; onChanged: () => void }) {
+  const { t, me, alert, onBack, onChanged } = props;
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [history, setHistory] = useState<Omit<AlertEvent, 'alert'>[]>([]);
+  useEffect(() => {
+    api.alert(alert.id).then(
+      (a) => setHistory(a.history),
+      () => setHistory([]),
+    );
+  }, [alert.id, alert.state]);
+  const canAct = me.role !== 'viewer';
+  const act = (work: () => Promise<unknown>) => {
+    setError(null);
+    work().then(
+      () => {
+        setNote('');
+        onChanged();
+      },
+      (err: ApiError) => setError(err.message),
+    );
+  };
+  return (
+    <main className="detail">
+      <button className="link" onClick={onBack}>
+        ← {t.back}
+      </button>
+      <h2>
+        <span className={`badge ${alert.severity}`}>{t[alert.severity]}</span> {alert.siteName ?? alert.siteId} ·{' '}
+        {alert.rule}
+      </h2>
+      <dl>
+        <dt>{t.state}</dt>
+        <dd className="state">
+          {t[alert.state]} {isOverdue(alert, Date.now()) && <span className="badge overdue">{t.overdue}</span>}
+        </dd>
+        <dt>{t.district}</dt>
+        <dd>{alert.district}</dd>
+        <dt>{t.device}</dt>
+        <dd>{alert.deviceId}</dd>
+        <dt>{t.threshold}</dt>
+        <dd>{formatValue(alert.metric, alert.threshold)}</dd>
+        <dt>{t.peak}</dt>
+        <dd>{formatValue(alert.metric, alert.peakValue)}</dd>
+        <dt>{t.opened}</dt>
+        <dd>{formatTime(alert.openedAt)}</dd>
+        <dt>{t.raised}</dt>
+        <dd>{formatTime(alert.raisedAt)}</dd>
+      </dl>
+      {canAct && alert.state !== 'closed' && (
+        <div className="actions">
+          <label>
+            {t.note}
+            <textarea name="note" value={note} onChange={(e) => setNote(e.target.value)} rows={3} />
+          </label>
+          {alert.state === 'open' && (
+            <button onClick={() => act(() => api.acknowledge(alert.id, note.trim() || undefined))}>
+              {t.acknowledge}
+            </button>
+          )}
+          {alert.state === 'resolved' && (
+            <button
+              onClick={() =>
+                note.trim() === '' ? setError(t.closeNoteRequired) : act(() => api.close(alert.id, note.trim()))
+              }
+            >
+              {t.close}
+            </button>
+          )}
+        </div>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <h3>{t.history}</h3>
+      <ol className="history">
+        {history.map((h) => (
+          <li key={h.id}>
+            <time>{formatTime(h.at)}</time> {h.type}
+            {h.actor ? ` · ${h.actor}` : ''}
+            {h.note ? ` · ${h.note}` : ''}
+          </li>
+        ))}
+      </ol>
+    </main>
+  );
+}

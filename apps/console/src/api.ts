@@ -1,0 +1,57 @@
+import type { Alert, AlertEvent } from './model';
+
+/**
+ * The service's API, same origin. A person's session is an httpOnly cookie the browser sends by
+ * itself; the CSRF token from the sign-in goes back in X-CSRF-Token on every change
+ * (docs/people.md). It is kept in sessionStorage so a reload keeps the session usable.
+ */
+const CSRF_KEY = 'dustwatch.csrf';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const csrf = sessionStorage.getItem(CSRF_KEY);
+  if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) throw new ApiError(res.status, (data as { message?: string } | undefined)?.message ?? res.statusText);
+  return data as T;
+}
+
+export interface Me {
+  name: string;
+  role: 'viewer' | 'inspector' | 'admin';
+}
+
+export const api = {
+  async signIn(name: string, password: string): Promise<Me> {
+    const me = await call<Me & { csrfToken: string }>('POST', '/api/session', { name, password });
+    sessionStorage.setItem(CSRF_KEY, me.csrfToken);
+    return { name: me.name, role: me.role };
+  },
+  async signOut(): Promise<void> {
+    await call('DELETE', '/api/session');
+    sessionStorage.removeItem(CSRF_KEY);
+  },
+  me: (): Promise<Me> => call<Me>('GET', '/api/session'),
+  workList: (): Promise<{ items: Alert[] }> => call('GET', '/api/alerts?limit=500'),
+  alert: (id: number): Promise<Alert & { history: Omit<AlertEvent, 'alert'>[] }> => call('GET', `/api/alerts/${id}`),
+  acknowledge: (id: number, note?: string): Promise<Alert> =>
+    call('POST', `/api/alerts/${id}/acknowledge`, note ? { note } : {}),
+  close: (id: number, note: string): Promise<Alert> => call('POST', `/api/alerts/${id}/close`, { note }),
+};

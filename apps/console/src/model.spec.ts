@@ -1,0 +1,82 @@
+import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
+
+const alert = (id: number, over: Partial<Alert> = {}): Alert => ({
+  id,
+  rule: 'pm10-hourly',
+  metric: 'pm10',
+  siteId: 'CZ-001',
+  siteName: '一号工地',
+  district: '潞州区',
+  deviceId: 'CZ-001-M1',
+  state: 'open',
+  severity: 'warning',
+  threshold: 150,
+  openedAt: '2026-11-28T01:00:00.000Z',
+  raisedAt: '2026-11-28T01:00:00.000Z',
+  peakValue: 163.44,
+  lastValue: 160,
+  acknowledgedBy: null,
+  acknowledgedAt: null,
+  resolvedAt: null,
+  closedBy: null,
+  closedAt: null,
+  closeNote: null,
+  responseDueAt: '2026-11-28T02:00:00.000Z',
+  overdue: false,
+  ...over,
+});
+const event = (type: string, a: Alert): AlertEvent => ({
+  id: 1,
+  alertId: a.id,
+  type,
+  at: a.raisedAt,
+  actor: null,
+  note: null,
+  alert: a,
+});
+
+describe('console: the work list', () => {
+  it('puts the most severe first, then the newest', () => {
+    const list = sortWorkList([
+      alert(1),
+      alert(2, { raisedAt: '2026-11-28T03:00:00.000Z' }),
+      alert(3, { severity: 'critical' }),
+    ]);
+    expect(list.map((a) => a.id)).toEqual([3, 2, 1]);
+  });
+
+  it('takes a live event: a new alert appears, a change replaces its row (keeping its deadline), a closed one leaves', () => {
+    let list = [alert(1)];
+    list = applyEvent(
+      list,
+      event('opened', alert(2, { severity: 'critical', responseDueAt: undefined, overdue: undefined })),
+    );
+    expect(list.map((a) => [a.id, a.responseDueAt])).toEqual([
+      [2, '2026-11-28T02:00:00.000Z'],
+      [1, '2026-11-28T02:00:00.000Z'],
+    ]);
+    list = applyEvent(list, event('acknowledged', alert(1, { state: 'acknowledged', responseDueAt: undefined })));
+    expect(list.find((a) => a.id === 1)).toMatchObject({
+      state: 'acknowledged',
+      responseDueAt: '2026-11-28T02:00:00.000Z',
+    });
+    list = applyEvent(list, event('closed', alert(2, { state: 'closed' })));
+    expect(list.map((a) => a.id)).toEqual([1]);
+  });
+
+  it('marks overdue: unacknowledged past the deadline, or acknowledged after it', () => {
+    const due = Date.parse('2026-11-28T02:00:00.000Z');
+    expect([isOverdue(alert(1), due - 1), isOverdue(alert(1), due + 1)]).toEqual([false, true]);
+    expect(isOverdue(alert(1, { acknowledgedAt: '2026-11-28T01:59:00.000Z' }), due + 3_600_000)).toBe(false);
+    expect(isOverdue(alert(1, { acknowledgedAt: '2026-11-28T02:01:00.000Z' }), due + 3_600_000)).toBe(true);
+  });
+
+  it('shows values with units and times in Asia/Shanghai', () => {
+    expect([formatValue('pm10', 163.44), formatValue('noise', 71.06), formatValue('pm10', null)]).toEqual([
+      '163.4 µg/m³',
+      '71.1 dB(A)',
+      '—',
+    ]);
+    expect(formatTime('2026-11-28T16:30:00.000Z')).toBe('2026-11-29 00:30');
+  });
+});

@@ -1,0 +1,132 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MqttClient } from 'mqtt';
+import { Browser, Page, chromium } from 'playwright-core';
+import { InfluxServer } from './influx-server';
+import { TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
+
+// The inspectors' console in Debian's Chromium (scripts/test.sh installs it), driven by
+// playwright-core, against the real service with its real InfluxDB, broker and SQLite.
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = resolve(__dirname, '../../../docs/screenshots');
+const MIN = 60_000;
+const PHONE = { width: 360, height: 740 };
+
+describe('the inspectors console in a real browser', () => {
+  let influx: InfluxServer;
+  let service: TestService;
+  let browser: Browser;
+  const devices = new Map<string, MqttClient>();
+  const offset = { ms: 0 };
+  const clock = { now: () => Date.now() + offset.ms };
+
+  const publish = (deviceId: string, readings: { ts: number; pm10: number }[]): Promise<void> =>
+    new Promise((ok, fail) =>
+      devices
+        .get(deviceId)!
+        .publish(`devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 }, (e) => (e ? fail(e) : ok())),
+    );
+  const minutes = (from: number, n: number, pm10: number) =>
+    Array.from({ length: n }, (_, i) => ({ ts: from + i * MIN, pm10 }));
+
+  async function signIn(name: string, password: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: PHONE, locale: 'zh-CN' });
+    await page.goto(service.baseUrl + '/');
+    await page.getByLabel('用户名').fill(name);
+    await page.getByLabel('密码').fill(password);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: /告警工作台/ }).waitFor();
+    await page.locator('.live.on').waitFor(); // the stream is open
+    return page;
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+    mkdirSync(SHOTS, { recursive: true });
+    influx = await InfluxServer.start();
+    service = await startTestService(influx, { DUSTWATCH_RULE_TICK_MS: '200' }, undefined, clock);
+    for (const [name, role] of [
+      ['wang', 'inspector'],
+      ['li', 'viewer'],
+    ])
+      await service.api('POST', '/api/users', { name, role, password: `${name}-password-2026` });
+    for (const site of ['C1', 'C2']) {
+      const secrets = await provision(service, site, [`${site}-M1`]);
+      devices.set(`${site}-M1`, await connectDevice(service.mqttPort, `${site}-M1`, secrets[`${site}-M1`]));
+    }
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const d of devices.values()) d.end(true);
+    await service?.stop();
+    removeDir(service?.dataDir);
+    await influx?.stop();
+  });
+
+  it('an inspector signs in on a phone, sees an alert arrive live, acknowledges it and closes it out with a note', async () => {
+    const page = await signIn('wang', 'wang-password-2026');
+    await page.getByText('当前没有待处理的告警').waitFor();
+    // The monitor crosses the limit: an hour at 300 µg/m³ (from 2 h 10 min ago, within the rules' horizon).
+    const start = clock.now() - 130 * MIN;
+    await publish('C1-M1', minutes(start, 60, 300));
+    const row = page.locator('li.alert').first();
+    await row.waitFor({ timeout: 10_000 }); // no reload: the SSE stream brought it
+    await page.screenshot({ path: join(SHOTS, 'work-list-phone.png'), fullPage: true });
+    expect(await row.textContent()).toContain('严重');
+    await row.getByRole('button').click();
+    await page.getByRole('button', { name: '确认' }).click();
+    await page.locator('.detail .state', { hasText: '已确认' }).waitFor();
+    // The next hour falls back: the alert resolves by itself.
+    await publish('C1-M1', minutes(start + 60 * MIN, 60, 40));
+    await page.locator('.detail .state', { hasText: '已恢复' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: '办结' }).click();
+    expect(await page.getByRole('alert').textContent()).toBe('办结需要填写处理说明');
+    await page.getByLabel('处理说明').fill('已覆盖裸土并开启喷淋');
+    await page.getByRole('button', { name: '办结' }).click();
+    await page.getByText('当前没有待处理的告警').waitFor({ timeout: 10_000 }); // closed: off the work list
+    const list = await service.api<{ items: { id: number; closedBy: string; closeNote: string }[] }>(
+      'GET',
+      '/api/alerts?state=closed',
+    );
+    expect(list.body.items.map((a) => [a.closedBy, a.closeNote])).toEqual([['wang', '已覆盖裸土并开启喷淋']]);
+    await page.close();
+  });
+
+  it('a viewer finds no buttons, and the API refuses the act when forced', async () => {
+    await publish('C2-M1', minutes(clock.now() - 61 * MIN, 60, 300));
+    const alerts = await eventually(
+      () => service.api<{ items: { id: number; siteId: string }[] }>('GET', '/api/alerts?siteId=C2'),
+      (r) => r.body.items.length === 1,
+      10_000,
+      'the C2 alert',
+    );
+    const id = alerts.body.items[0].id;
+    const page = await signIn('li', 'li-password-2026');
+    await page.locator('li.alert').first().getByRole('button').click();
+    await page.locator('.detail').waitFor();
+    expect(await page.getByRole('button', { name: '确认' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: '办结' }).count()).toBe(0);
+    // The page's own session and CSRF token, used by hand: the API says no.
+    const forced = await page.evaluate(
+      `fetch('/api/alerts/${id}/acknowledge', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-csrf-token': sessionStorage.getItem('dustwatch.csrf') } }).then((r) => r.status)`,
+    );
+    expect(forced).toBe(403);
+    await page.close();
+  });
+
+  it('marks an alert nobody acknowledged within the deadline as overdue, on a desk screen too', async () => {
+    offset.ms = 61 * MIN;
+    const page = await signIn('wang', 'wang-password-2026');
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.locator('li.alert .badge.overdue').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('li.alert .badge.overdue').first().textContent()).toBe('超时未确认');
+    await page.screenshot({ path: join(SHOTS, 'work-list-desk.png'), fullPage: true });
+    offset.ms = 0;
+    await page.close();
+  });
+});
