@@ -82,8 +82,8 @@ Dustwatch is starting (embedded default):
                  publish readings to devices/<deviceId>/readings  (docs/reading-contract-v1.md)
   HJ 212 (TCP)   localhost:$hj212_port   HJ 212-2017 frames; MN and PW from the device's hj212 entry (docs/hj212.md)
   Admin API      http://localhost:$http_port/api   header x-api-key: $DUSTWATCH_ADMIN_API_KEY
-  People         sign in as admin, password $(cat "$password_file" 2>/dev/null || echo '(see data/admin-password)'): POST /api/session {"name":"admin","password":"…"}
-                 → a session cookie; accounts for inspectors: POST /api/users (docs/people.md)
+  Console        http://localhost:$http_port/   sign in as admin, password $(cat "$password_file" 2>/dev/null || echo '(see data/admin-password)')
+                 accounts for inspectors: POST /api/users (docs/people.md)
   Alerts         http://localhost:$http_port/api/alerts   live: /api/alerts/stream (SSE); MQTT alerts/# (user @api, password an API key)
                  inspector keys: POST /api/keys {"name": "inspector-wang", "role": "inspector"} (docs/alerts.md)
   Reports        http://localhost:$http_port/api/reports/daily/$yesterday?format=html (also csv, xlsx; weekly/monthly)
