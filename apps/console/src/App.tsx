@@ -2,6 +2,7 @@ import { ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, Me, api } from './api';
 import { Lang, TEXTS, Texts } from './i18n';
 import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
+import { FleetView, ReportsView, SiteView } from './views';
 
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem('dustwatch.lang') as Lang | null) ?? 'zh');
@@ -19,6 +20,7 @@ export function App() {
       {t.language}
     </button>
   );
+  const route = useRoute();
   if (me === undefined) return null;
   if (me === null) return <SignIn t={t} onSignedIn={setMe} toggle={toggle} />;
   return (
@@ -31,9 +33,41 @@ export function App() {
           {t.signOut}
         </button>
       </header>
-      <WorkList t={t} me={me} />
+      <nav className="tabs">
+        <a href="#/" className={route.view === 'alerts' ? 'on' : ''}>
+          {t.workList}
+        </a>
+        <a href="#/fleet" className={route.view === 'fleet' || route.view === 'site' ? 'on' : ''}>
+          {t.fleet}
+        </a>
+        <a href="#/reports" className={route.view === 'reports' ? 'on' : ''}>
+          {t.reports}
+        </a>
+      </nav>
+      {route.view === 'alerts' && <WorkList t={t} me={me} />}
+      {route.view === 'fleet' && <FleetView t={t} />}
+      {route.view === 'site' && <SiteView t={t} siteId={route.id} />}
+      {route.view === 'reports' && <ReportsView t={t} />}
     </div>
   );
+}
+
+type Route = { view: 'alerts' | 'fleet' | 'reports' } | { view: 'site'; id: string };
+
+/** The page from the URL's hash (#/fleet, #/site/CZ-001, #/reports): links and the back button work without a router. */
+function useRoute(): Route {
+  const parse = (): Route => {
+    const [, view, id] = window.location.hash.split('/');
+    if (view === 'site' && id) return { view: 'site', id: decodeURIComponent(id) };
+    return { view: view === 'fleet' || view === 'reports' ? view : 'alerts' };
+  };
+  const [route, setRoute] = useState<Route>(parse);
+  useEffect(() => {
+    const onHash = () => setRoute(parse());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  return route;
 }
 
 function SignIn({ t, onSignedIn, toggle }: { t: Texts; onSignedIn: (me: Me) => void; toggle: ReactNode }) {

@@ -1,3 +1,5 @@
+import { siteChartOption } from './charts';
+import { colourOf, project } from './fleet';
 import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
 
 const alert = (id: number, over: Partial<Alert> = {}): Alert => ({
@@ -78,5 +80,83 @@ describe('console: the work list', () => {
       '—',
     ]);
     expect(formatTime('2026-11-28T16:30:00.000Z')).toBe('2026-11-29 00:30');
+  });
+});
+
+describe('console: the fleet view', () => {
+  const levels = {
+    raise: [
+      { severity: 'warning', op: '>=', value: 150 },
+      { severity: 'critical', op: '>=', value: 250 },
+    ],
+    clear: { severity: 'clear', op: '<', value: 120 },
+  };
+  it('colours a site by its last hour against the PM10 rule levels', () => {
+    expect([null, 80, 130, 150, 249.9, 250].map((v) => colourOf(v, levels))).toEqual([
+      'none',
+      'good',
+      'watch',
+      'warning',
+      'warning',
+      'critical',
+    ]);
+  });
+  it('draws sites on their coordinates, north up, inside the box', () => {
+    const site = (id: string, lat: number, lon: number) => ({
+      id,
+      name: id,
+      district: 'd',
+      lat,
+      lon,
+      kind: 'site',
+      monitors: 1,
+      online: 1,
+      activeWarning: 0,
+      activeCritical: 0,
+      pm10OneHour: null,
+    });
+    const at = project([site('sw', 36.0, 113.0), site('ne', 36.2, 113.2)], 400, 300, 20);
+    expect(at.get('sw')!.y).toBeCloseTo(280, 6); // south at the bottom
+    expect(at.get('ne')!.y).toBeCloseTo(20, 6); // north at the top, the taller span fills the height
+    expect(at.get('ne')!.x).toBeGreaterThan(at.get('sw')!.x);
+    expect(at.get('ne')!.x).toBeLessThanOrEqual(380);
+  });
+});
+
+describe('console: the site chart', () => {
+  it('one line per monitor and the background, hours named by their end in Asia/Shanghai, the raise levels drawn', () => {
+    const from = Date.parse('2026-11-28T00:00:00.000Z');
+    const option = siteChartOption(
+      {
+        siteId: 'CZ-001',
+        from,
+        to: from + 2 * 3_600_000,
+        monitors: [
+          { deviceId: 'CZ-001-M1', pm10: [{ hourStart: from, value: 163.44, n: 60 }], pm25: [], tsp: [], noise: [] },
+        ],
+        backgroundPm10: [{ hourStart: from + 3_600_000, value: 41, n: 60 }],
+        limits: [
+          {
+            rule: 'pm10-hourly',
+            raise: [
+              { severity: 'warning', op: '>=', value: 150 },
+              { severity: 'critical', op: '>=', value: 250 },
+            ],
+          },
+          { rule: 'tsp-hourly', raise: [{ severity: 'warning', op: '>', value: 800 }] },
+        ],
+      },
+      'pm10',
+      '背景站',
+    );
+    expect(option.xAxis.data).toEqual(['11-28 09:00', '11-28 10:00']);
+    expect(option.series.map((s) => [s.name, s.data])).toEqual([
+      ['CZ-001-M1', [163.4, null]],
+      ['背景站', [null, 41]],
+    ]);
+    expect((option.series[0] as { markLine?: { data: unknown[] } }).markLine?.data).toEqual([
+      { name: 'pm10-hourly >=150', yAxis: 150 },
+      { name: 'pm10-hourly >=250', yAxis: 250 },
+    ]);
   });
 });

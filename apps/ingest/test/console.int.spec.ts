@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { MqttClient } from 'mqtt';
 import { Browser, Page, chromium } from 'playwright-core';
 import { InfluxServer } from './influx-server';
-import { TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
+import { InfluxHttpClient, rollUpHours } from '@dustwatch/influx';
+import { TEST_DB, TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
 
 // The inspectors' console in Debian's Chromium (scripts/test.sh installs it), driven by
 // playwright-core, against the real service with its real InfluxDB, broker and SQLite.
@@ -127,6 +128,46 @@ describe('the inspectors console in a real browser', () => {
     expect(await page.locator('li.alert .badge.overdue').first().textContent()).toBe('超时未确认');
     await page.screenshot({ path: join(SHOTS, 'work-list-desk.png'), fullPage: true });
     offset.ms = 0;
+    await page.close();
+  });
+
+  it('the fleet view draws every site on its coordinates, and a site page charts its hours against the levels', async () => {
+    // Sites in two districts with coordinates, and a background station.
+    await service.api('POST', '/api/sites', {
+      id: 'C3',
+      name: '三号工地',
+      district: '上党区',
+      lat: 36.05,
+      lon: 113.05,
+    });
+    await service.api('POST', '/api/devices', { id: 'C3-M1', siteId: 'C3', model: 'TEST-1', kind: 'site' });
+    await service.api('POST', '/api/sites', { id: 'BG', name: '背景站', district: 'Luzhou', lat: 36.3, lon: 113.3 });
+    await service.api('POST', '/api/devices', { id: 'BG-M1', siteId: 'BG', model: 'TEST-1', kind: 'background' });
+    const page = await signIn('wang', 'wang-password-2026');
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.getByRole('link', { name: '工地分布' }).click();
+    await page.locator('svg.map circle').first().waitFor();
+    const fleet = await service.api<{ sites: { id: string }[] }>('GET', '/api/fleet');
+    const drawn = await page
+      .locator('svg.map a')
+      .evaluateAll((links) => links.map((a) => a.getAttribute('data-site-id')));
+    expect(drawn.sort()).toEqual(fleet.body.sites.map((s) => s.id).sort());
+    expect(drawn).toHaveLength(4);
+    await page.screenshot({ path: join(SHOTS, 'fleet-map.png') });
+    // The site page reads the hourly roll-up; InfluxDB's CQ runs every 10 minutes, so the test runs its statement.
+    await rollUpHours(
+      new InfluxHttpClient({ url: influx.url, database: TEST_DB }),
+      clock.now() - 3 * 60 * MIN,
+      clock.now(),
+    );
+    await page.locator('svg.map a[data-site-id="C2"]').click();
+    await page.locator('.chart svg').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('.chart').count()).toBe(4); // PM10, PM2.5, TSP, noise
+    // C2's hour at 300 µg/m³ is drawn, with the pm10-hourly levels 150 and 250 as lines.
+    await page.locator('.chart').first().getByText('pm10-hourly >=250').waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(SHOTS, 'site-page.png'), fullPage: true });
+    await page.getByRole('link', { name: '报告' }).click();
+    await page.getByRole('heading', { name: '报告' }).waitFor();
     await page.close();
   });
 });

@@ -1,0 +1,66 @@
+/** The fleet view's pure parts: where a site goes on the drawing, and its colour by the PM10 rule levels. */
+
+export interface FleetSite {
+  id: string;
+  name: string;
+  district: string;
+  lat: number;
+  lon: number;
+  kind: string;
+  monitors: number;
+  online: number;
+  activeWarning: number;
+  activeCritical: number;
+  pm10OneHour: number | null;
+}
+
+export interface Level {
+  severity: string;
+  op: string;
+  value: number;
+}
+
+export interface PmLevels {
+  raise: Level[];
+  clear: Level;
+}
+
+export type Colour = 'none' | 'good' | 'watch' | 'warning' | 'critical';
+
+const meets = (l: Level, x: number): boolean =>
+  l.op === '>=' ? x >= l.value : l.op === '>' ? x > l.value : l.op === '<=' ? x <= l.value : x < l.value;
+
+/** Below the clear level good; between clear and the first raise level watch; then the raise levels' severities. */
+export function colourOf(pm10: number | null, levels: PmLevels | undefined): Colour {
+  if (pm10 === null || !levels) return 'none';
+  for (const l of [...levels.raise].reverse())
+    if (meets(l, pm10)) return l.severity === 'critical' ? 'critical' : 'warning';
+  return meets(levels.clear, pm10) ? 'good' : 'watch';
+}
+
+/**
+ * Sites on their coordinates without map tiles (none on the internet-less networks bureaus
+ * run): an equirectangular projection of the fleet's bounding box into a width × height box,
+ * with a margin, north up.
+ */
+export function project(
+  sites: readonly FleetSite[],
+  width: number,
+  height: number,
+  margin = 20,
+): Map<string, { x: number; y: number }> {
+  const lats = sites.map((s) => s.lat);
+  const lons = sites.map((s) => s.lon);
+  const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  // Longitude degrees shrink with latitude: keep the map's proportions true.
+  const kx = Math.cos(((minLat + maxLat) / 2) * (Math.PI / 180));
+  const spanX = Math.max((maxLon - minLon) * kx, 1e-6);
+  const spanY = Math.max(maxLat - minLat, 1e-6);
+  const scale = Math.min((width - 2 * margin) / spanX, (height - 2 * margin) / spanY);
+  return new Map(
+    sites.map((s) => [
+      s.id,
+      { x: margin + (s.lon - minLon) * kx * scale, y: height - margin - (s.lat - minLat) * scale },
+    ]),
+  );
+}
