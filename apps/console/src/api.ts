@@ -1,4 +1,4 @@
-import type { Alert, AlertEvent } from './model';
+import type { Alert, Schemas } from './model';
 
 /**
  * The service's API, same origin. A person's session is an httpOnly cookie the browser sends by
@@ -33,15 +33,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return data as T;
 }
 
-export interface Me {
-  name: string;
-  role: 'viewer' | 'inspector' | 'admin';
-}
+export type Me = Pick<Schemas['SessionResponse'], 'name' | 'role'>;
 
 export const api = {
   async signIn(name: string, password: string): Promise<Me> {
-    const me = await call<Me & { csrfToken: string }>('POST', '/api/session', { name, password });
-    sessionStorage.setItem(CSRF_KEY, me.csrfToken);
+    const me = await call<Schemas['SessionResponse']>('POST', '/api/session', { name, password });
+    sessionStorage.setItem(CSRF_KEY, me.csrfToken ?? '');
     return { name: me.name, role: me.role };
   },
   async signOut(): Promise<void> {
@@ -49,8 +46,8 @@ export const api = {
     sessionStorage.removeItem(CSRF_KEY);
   },
   me: (): Promise<Me> => call<Me>('GET', '/api/session'),
-  workList: (): Promise<{ items: Alert[] }> => call('GET', '/api/alerts?limit=500'),
-  alert: (id: number): Promise<Alert & { history: Omit<AlertEvent, 'alert'>[] }> => call('GET', `/api/alerts/${id}`),
+  workList: (): Promise<Schemas['AlertListResponse']> => call('GET', '/api/alerts?limit=500'),
+  alert: (id: number): Promise<Schemas['AlertDetailResponse']> => call('GET', `/api/alerts/${id}`),
   acknowledge: (id: number, note?: string): Promise<Alert> =>
     call('POST', `/api/alerts/${id}/acknowledge`, note ? { note } : {}),
   close: (id: number, note: string): Promise<Alert> => call('POST', `/api/alerts/${id}/close`, { note }),

@@ -1,19 +1,10 @@
 import { formatTime } from './model';
 
-/** What GET /api/sites/{id}/series answers (SiteSeriesResponse in the OpenAPI document). */
-export interface HourValue {
-  hourStart: number;
-  value: number | null;
-  n: number;
-}
-export interface SiteSeries {
-  siteId: string;
-  from: number;
-  to: number;
-  monitors: { deviceId: string; pm10: HourValue[]; pm25: HourValue[]; tsp: HourValue[]; noise: HourValue[] }[];
-  backgroundPm10: HourValue[];
-  limits: { rule: string; raise: { severity: string; op: string; value: number }[]; schedule?: string }[];
-}
+import type { components } from './api/schema';
+
+/** What GET /api/sites/{id}/series answers (generated from the OpenAPI document). */
+export type SiteSeries = components['schemas']['SiteSeriesResponse'];
+export type HourValue = components['schemas']['HourValueResponse'];
 
 export type ChartMetric = 'pm10' | 'pm25' | 'tsp' | 'noise';
 const UNIT: Record<ChartMetric, string> = { pm10: 'µg/m³', pm25: 'µg/m³', tsp: 'µg/m³', noise: 'dB(A)' };

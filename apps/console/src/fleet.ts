@@ -1,29 +1,11 @@
 /** The fleet view's pure parts: where a site goes on the drawing, and its colour by the PM10 rule levels. */
 
-export interface FleetSite {
-  id: string;
-  name: string;
-  district: string;
-  lat: number;
-  lon: number;
-  kind: string;
-  monitors: number;
-  online: number;
-  activeWarning: number;
-  activeCritical: number;
-  pm10OneHour: number | null;
-}
+import type { components } from './api/schema';
 
-export interface Level {
-  severity: string;
-  op: string;
-  value: number;
-}
-
-export interface PmLevels {
-  raise: Level[];
-  clear: Level;
-}
+type Schemas = components['schemas'];
+export type FleetSite = Schemas['FleetSiteResponse'];
+export type Level = Schemas['LevelResponse'];
+export type PmLevels = Pick<Schemas['MetricLimitsResponse'], 'raise' | 'clear'>;
 
 export type Colour = 'none' | 'good' | 'watch' | 'warning' | 'critical';
 

@@ -3,44 +3,22 @@
  * how values and times are shown — kept free of React so jest tests them directly.
  */
 
-export type Severity = 'warning' | 'critical';
-export type AlertState = 'open' | 'acknowledged' | 'resolved' | 'closed';
+import type { components } from './api/schema';
 
-/** The fields of GET /api/alerts items the console uses (AlertItemResponse in the OpenAPI document). */
-export interface Alert {
-  id: number;
-  rule: string;
-  metric: string;
-  siteId: string;
-  siteName: string | null;
-  district: string;
-  deviceId: string;
-  state: AlertState;
-  severity: Severity;
-  threshold: number;
-  openedAt: string;
-  raisedAt: string;
-  peakValue: number | null;
-  lastValue: number | null;
-  acknowledgedBy: string | null;
-  acknowledgedAt: string | null;
-  resolvedAt: string | null;
-  closedBy: string | null;
-  closedAt: string | null;
-  closeNote: string | null;
+/** The API's own types (generated from its OpenAPI document: src/api/schema.ts). */
+export type Schemas = components['schemas'];
+export type Severity = Schemas['AlertItemResponse']['severity'];
+
+/**
+ * An alert in the work list: the list's item (with its response deadline); a live event's
+ * snapshot lacks the deadline fields until the row is merged (applyEvent).
+ */
+export type Alert = Omit<Schemas['AlertItemResponse'], 'responseDueAt' | 'overdue'> & {
   responseDueAt?: string;
   overdue?: boolean;
-}
+};
 
-export interface AlertEvent {
-  id: number;
-  alertId: number;
-  type: string;
-  at: string;
-  actor: string | null;
-  note: string | null;
-  alert: Alert;
-}
+export type AlertEvent = Omit<Schemas['AlertEventResponse'], 'alert'> & { alert: Alert };
 
 const SEVERITY_RANK: Record<Severity, number> = { critical: 2, warning: 1 };
 

@@ -6,7 +6,7 @@ import { SVGRenderer } from 'echarts/renderers';
 import { ChartMetric, SiteSeries, siteChartOption } from './charts';
 import { FleetSite, PmLevels, colourOf, project } from './fleet';
 import { Texts } from './i18n';
-import { formatTime, formatValue } from './model';
+import { Schemas, formatTime, formatValue } from './model';
 
 echarts.use([LineChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, SVGRenderer]);
 
@@ -115,13 +115,7 @@ export function SiteView({ t, siteId }: { t: Texts; siteId: string }) {
   );
 }
 
-interface StoredReport {
-  kind: 'daily' | 'weekly' | 'monthly';
-  period: string;
-  version: number;
-  computedAt: number;
-  revisedDataAvailable: boolean;
-}
+type StoredReport = Schemas['ReportListEntryResponse'];
 
 /** The stored bulletins, each as a printable page and a spreadsheet. */
 export function ReportsView({ t }: { t: Texts }) {

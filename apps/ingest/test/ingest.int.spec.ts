@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CONSOLE_API_TYPES, consoleApiTypes } from './console-api-types';
 import { MqttClient } from 'mqtt';
 import { InfluxServer } from './influx-server';
 import {
@@ -516,5 +518,9 @@ describe('admin API and operations endpoints', () => {
     expect(Object.keys(schemas['AlertResponse'].properties)).toEqual(
       expect.arrayContaining(['id', 'rule', 'state', 'severity', 'evidence', 'closeNote']),
     );
+    // The console's types are this document's (npm run console:api rewrites them after an API change).
+    const generated = await consoleApiTypes(doc);
+    if (process.env['DUSTWATCH_WRITE_CONSOLE_API'] === '1') writeFileSync(CONSOLE_API_TYPES, generated);
+    expect(readFileSync(CONSOLE_API_TYPES, 'utf8')).toBe(generated);
   });
 });
