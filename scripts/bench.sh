@@ -4,14 +4,15 @@
 # npm run bench:auth-flood -- [--samples N] [--flood N] [--rate N] [--storm N] [--legacy N]
 # npm run bench:hj212 -- [--devices N] [--per-device N] [--window N]
 # npm run bench:reports -- [--days N] [--runs N]
-# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports> [options]
+# npm run bench:console -- [--alerts N] [--runs N] [--live N]
+# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports> [options]}"
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true
 bash scripts/ensure-deps.sh
-npx nx run-many -t build -p ingest devices-sim --outputStyle=static >/dev/null
+npx nx run-many -t build -p ingest devices-sim console --outputStyle=static >/dev/null
 # ts-node would otherwise pick its own defaults (module NodeNext), which our sources do not use.
 export TS_NODE_PROJECT=scripts/bench/tsconfig.json
 # tsconfig-paths resolves the @dustwatch/* libraries the benches import.

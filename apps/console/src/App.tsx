@@ -115,7 +115,7 @@ function WorkList({ t, me }: { t: Texts; me: Me }) {
   const [live, setLive] = useState(false);
   const [selected, setSelected] = useState<number | null>(null);
   const [now, setNow] = useState(Date.now());
-  const reload = useCallback(() => api.workList().then((page) => setAlerts(sortWorkList(page.items))), []);
+  const reload = useCallback(() => api.workList().then((items) => setAlerts(sortWorkList(items))), []);
   useEffect(() => {
     void reload();
     // Same origin: the session cookie authenticates the stream; EventSource reconnects by itself

@@ -46,7 +46,15 @@ export const api = {
     sessionStorage.removeItem(CSRF_KEY);
   },
   me: (): Promise<Me> => call<Me>('GET', '/api/session'),
-  workList: (): Promise<Schemas['AlertListResponse']> => call('GET', '/api/alerts?limit=500'),
+  /** The whole work list, a page of 500 (the API's maximum) at a time. */
+  async workList(): Promise<Alert[]> {
+    const items: Alert[] = [];
+    for (;;) {
+      const page = await call<Schemas['AlertListResponse']>('GET', `/api/alerts?limit=500&offset=${items.length}`);
+      items.push(...page.items);
+      if (page.items.length === 0 || items.length >= page.total) return items;
+    }
+  },
   alert: (id: number): Promise<Schemas['AlertDetailResponse']> => call('GET', `/api/alerts/${id}`),
   acknowledge: (id: number, note?: string): Promise<Alert> =>
     call('POST', `/api/alerts/${id}/acknowledge`, note ? { note } : {}),
