@@ -2,6 +2,7 @@ import { ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, Me, api } from './api';
 import { Lang, TEXTS, Texts } from './i18n';
 import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
+import { AdminView } from './admin';
 import { FleetView, ReportsView, SiteView } from './views';
 
 export function App() {
@@ -43,23 +44,29 @@ export function App() {
         <a href="#/reports" className={route.view === 'reports' ? 'on' : ''}>
           {t.reports}
         </a>
+        {me.role === 'admin' && (
+          <a href="#/admin" className={route.view === 'admin' ? 'on' : ''}>
+            {t.adminPage}
+          </a>
+        )}
       </nav>
       {route.view === 'alerts' && <WorkList t={t} me={me} />}
       {route.view === 'fleet' && <FleetView t={t} />}
       {route.view === 'site' && <SiteView t={t} siteId={route.id} />}
       {route.view === 'reports' && <ReportsView t={t} />}
+      {route.view === 'admin' && me.role === 'admin' && <AdminView t={t} />}
     </div>
   );
 }
 
-type Route = { view: 'alerts' | 'fleet' | 'reports' } | { view: 'site'; id: string };
+type Route = { view: 'alerts' | 'fleet' | 'reports' | 'admin' } | { view: 'site'; id: string };
 
 /** The page from the URL's hash (#/fleet, #/site/CZ-001, #/reports): links and the back button work without a router. */
 function useRoute(): Route {
   const parse = (): Route => {
     const [, view, id] = window.location.hash.split('/');
     if (view === 'site' && id) return { view: 'site', id: decodeURIComponent(id) };
-    return { view: view === 'fleet' || view === 'reports' ? view : 'alerts' };
+    return { view: view === 'fleet' || view === 'reports' || view === 'admin' ? view : 'alerts' };
   };
   const [route, setRoute] = useState<Route>(parse);
   useEffect(() => {

@@ -170,4 +170,24 @@ describe('the inspectors console in a real browser', () => {
     await page.getByRole('heading', { name: '报告' }).waitFor();
     await page.close();
   });
+
+  it('an admin creates an inspector in the browser, who then signs in; English is one click away', async () => {
+    await service.api('POST', '/api/users', { name: 'boss', role: 'admin', password: 'boss-password-2026' });
+    const admin = await signIn('boss', 'boss-password-2026');
+    await admin.getByRole('link', { name: '系统管理' }).click();
+    const form = admin.getByRole('form', { name: '新建用户' });
+    await form.getByLabel('用户名').fill('zhou');
+    await form.getByLabel('姓名').fill('周工');
+    await form.getByLabel('角色').selectOption('inspector');
+    await form.getByLabel('密码').fill('zhou-password-2026');
+    await form.getByRole('button', { name: '创建' }).click();
+    await admin.getByRole('cell', { name: '周工' }).waitFor();
+    await admin.screenshot({ path: join(SHOTS, 'admin.png'), fullPage: true });
+    await admin.close();
+    const inspector = await signIn('zhou', 'zhou-password-2026');
+    expect(await inspector.getByRole('link', { name: '系统管理' }).count()).toBe(0); // not for inspectors
+    await inspector.getByRole('button', { name: 'English' }).click();
+    await inspector.getByRole('heading', { name: /Alert work list/ }).waitFor();
+    await inspector.close();
+  });
 });
