@@ -6,7 +6,7 @@ import ExcelJS from 'exceljs';
 import { MqttClient } from 'mqtt';
 import { ReportSchedule } from '@dustwatch/core';
 import { CQ_LOOKBACK_MS, InfluxHttpClient, rollUpHours } from '@dustwatch/influx';
-import { lastClosedPeriod, parsePeriod, previousPeriod } from '@dustwatch/reports';
+import { ReportPeriod, lastClosedPeriod, parsePeriod, previousPeriod } from '@dustwatch/reports';
 import { InfluxServer } from './influx-server';
 import { TEST_DB, TestService, connectDevice, eventually, metricValue, removeDir, startTestService } from './harness';
 import { OracleAlert, OracleMonitor, RawReading, oracleReport } from './report-oracle';
@@ -183,6 +183,29 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
       closedAt: ms(a.closedAt),
     }));
 
+  /**
+   * Compares a report in full with the oracle's computation from the same readings and ledger
+   * (the previous period's ranks from the oracle too); returns the oracle's figures.
+   */
+  async function matchesOracle(period: ReportPeriod, report: ReportBody['report']) {
+    const alerts = oracleAlerts(await ledger());
+    const previous = oracleReport(previousPeriod(period), MONITORS, READINGS, alerts, report.computedAt, new Map());
+    const expected = oracleReport(
+      period,
+      MONITORS,
+      READINGS,
+      alerts,
+      report.computedAt,
+      new Map(previous.ranking.map((r) => [r.siteId, r.rank])),
+    );
+    expect(report.days).toEqual(expected.days);
+    expect(report.sites).toEqual(expected.sites);
+    expect(report.ranking).toEqual(expected.ranking);
+    expect(report.city).toEqual(expected.city);
+    expect(report.districts).toEqual(expected.districts);
+    return expected;
+  }
+
   beforeAll(async () => {
     influx = await InfluxServer.start();
     webhook = await WebhookReceiver.start(SECRET);
@@ -289,21 +312,7 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     expect(res.status).toBe(200);
     const { report } = res.body;
     expect([res.body.meta.version, res.body.versions, res.body.revisedDataAvailable]).toEqual([1, 1, false]);
-    const alerts = oracleAlerts(await ledger());
-    const saturday = oracleReport(SATURDAY, MONITORS, READINGS, alerts, report.computedAt, new Map());
-    const expected = oracleReport(
-      SUNDAY,
-      MONITORS,
-      READINGS,
-      alerts,
-      report.computedAt,
-      new Map(saturday.ranking.map((r) => [r.siteId, r.rank])),
-    );
-    expect(report.days).toEqual(expected.days);
-    expect(report.sites).toEqual(expected.sites);
-    expect(report.ranking).toEqual(expected.ranking);
-    expect(report.city).toEqual(expected.city);
-    expect(report.districts).toEqual(expected.districts);
+    const expected = await matchesOracle(SUNDAY, report);
     // The scenario did what it says: these are the figures the oracle and the service agree on.
     const s1 = expected.sites.find((s) => s.siteId === 'S1');
     const s2 = expected.sites.find((s) => s.siteId === 'S2');
@@ -323,22 +332,8 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     const res = await service.api<ReportBody>('GET', `/api/reports/weekly/${WEEK.id}`);
     expect(res.status).toBe(200);
     const { report } = res.body;
-    const alerts = oracleAlerts(await ledger());
-    const before = previousPeriod(WEEK);
-    const previous = oracleReport(before, MONITORS, READINGS, alerts, report.computedAt, new Map());
-    const expected = oracleReport(
-      WEEK,
-      MONITORS,
-      READINGS,
-      alerts,
-      report.computedAt,
-      new Map(previous.ranking.map((r) => [r.siteId, r.rank])),
-    );
     expect(report.days).toHaveLength(7);
-    expect(report.sites).toEqual(expected.sites);
-    expect(report.ranking).toEqual(expected.ranking);
-    expect(report.city).toEqual(expected.city);
-    expect(report.districts).toEqual(expected.districts);
+    const expected = await matchesOracle(WEEK, report);
     expect(expected.sites.find((s) => s.siteId === 'S2')?.levels.tsp.dailyMeans.filter((v) => v !== null)).toHaveLength(
       2,
     );
@@ -509,21 +504,7 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     const res = await service.api<ReportBody>('GET', `/api/reports/monthly/${month.id}`);
     expect(res.status).toBe(200);
     const { report } = res.body;
-    const alerts = oracleAlerts(await ledger());
-    const previous = oracleReport(previousPeriod(month), MONITORS, READINGS, alerts, report.computedAt, new Map());
-    const expected = oracleReport(
-      month,
-      MONITORS,
-      READINGS,
-      alerts,
-      report.computedAt,
-      new Map(previous.ranking.map((r) => [r.siteId, r.rank])),
-    );
-    expect(report.days).toEqual(expected.days);
-    expect(report.sites).toEqual(expected.sites);
-    expect(report.ranking).toEqual(expected.ranking);
-    expect(report.city).toEqual(expected.city);
-    expect(report.districts).toEqual(expected.districts);
+    const expected = await matchesOracle(month, report);
     // The weekend is in it: S2's non-compliant Sunday, S1's critical hour.
     expect(expected.sites.find((s) => s.siteId === 'S2')?.background?.nonCompliantDays).toBe(1);
     expect(expected.sites.find((s) => s.siteId === 'S1')?.exceedances[1].hours).toBe(1);
