@@ -1,9 +1,10 @@
 import { ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, Me, api } from './api';
 import { Lang, TEXTS, Texts } from './i18n';
-import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
+import { Alert, AlertEvent, Schemas, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
 import { AdminView } from './admin';
-import { FleetView, ReportsView, SiteView } from './views';
+import { SiteSeries, evidenceChartOption } from './charts';
+import { Chart, FleetView, ReportsView, SiteView, get } from './views';
 
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem('dustwatch.lang') as Lang | null) ?? 'zh');
@@ -171,13 +172,35 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
   const { t, me, alert, onBack, onChanged } = props;
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const [history, setHistory] = useState<Omit<AlertEvent, 'alert'>[]>([]);
+  const [detail, setDetail] = useState<Schemas['AlertDetailResponse'] | null>(null);
+  const [series, setSeries] = useState<SiteSeries | null>(null);
   useEffect(() => {
-    api.alert(alert.id).then(
-      (a) => setHistory(a.history),
-      () => setHistory([]),
-    );
+    // The evidence grows while the alert lasts (and reaches InfluxDB a moment after the alert
+    // opens): refreshed every 5 s while the page is open.
+    const load = () => api.alert(alert.id).then(setDetail, () => undefined);
+    void load();
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
   }, [alert.id, alert.state]);
+  useEffect(() => {
+    get<SiteSeries>(`/api/sites/${encodeURIComponent(alert.siteId)}/series?hours=168`).then(setSeries, () =>
+      setSeries(null),
+    );
+  }, [alert.siteId]);
+  const history = detail?.history ?? [];
+  const evidence = useMemo(
+    () =>
+      detail && series && detail.evidenceReadings.points.length > 0
+        ? evidenceChartOption(
+            detail.evidenceReadings.points as unknown as [string, number][],
+            alert,
+            series.limits,
+            series.backgroundPm10,
+            { raise: t.raiseLine, clear: t.clearLine, background: t.background },
+          )
+        : null,
+    [detail, series, alert, t],
+  );
   const canAct = me.role !== 'viewer';
   const act = (work: () => Promise<unknown>) => {
     setError(null);
@@ -243,11 +266,17 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
           {error}
         </p>
       )}
+      {evidence && (
+        <>
+          <h3>{t.evidence}</h3>
+          <Chart option={evidence} />
+        </>
+      )}
       <h3>{t.history}</h3>
       <ol className="history">
         {history.map((h) => (
           <li key={h.id}>
-            <time>{formatTime(h.at)}</time> {h.type}
+            <time>{formatTime(h.at)}</time> {t.events[h.type] ?? h.type}
             {h.actor ? ` · ${h.actor}` : ''}
             {h.note ? ` · ${h.note}` : ''}
           </li>

@@ -60,3 +60,61 @@ export function siteChartOption(series: SiteSeries, metric: ChartMetric, backgro
     ),
   };
 }
+
+type Limits = SiteSeries['limits'];
+
+/**
+ * The alert's evidence: the monitor's readings in the alert's window, the level it was raised
+ * at and the rule's clear level as lines, and (for PM10) the district background's hourly values.
+ */
+export function evidenceChartOption(
+  points: readonly [string, number][],
+  alert: { rule: string; metric: string; threshold: number },
+  limits: Limits,
+  background: readonly HourValue[],
+  labels: { raise: string; clear: string; background: string },
+) {
+  const rule = limits.find((l) => l.rule === alert.rule);
+  const times = points.map(([t]) => Date.parse(t));
+  const from = Math.min(...times);
+  const to = Math.max(...times);
+  const lines: { yAxis: number; name: string }[] = [
+    { yAxis: alert.threshold, name: `${labels.raise} ${alert.threshold}` },
+  ];
+  if (rule) lines.push({ yAxis: rule.clear.value, name: `${labels.clear} ${rule.clear.value}` });
+  const backgroundPoints =
+    alert.metric === 'pm10'
+      ? background
+          .filter((h) => h.value !== null && h.hourStart + 3_600_000 >= from && h.hourStart <= to)
+          .map((h) => [h.hourStart + 3_600_000, ROUND(h.value)] as [number, number | null])
+      : [];
+  return {
+    animation: false,
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    grid: { top: 36, left: 48, right: 16, bottom: 28 },
+    // Asia/Shanghai whatever the browser's zone (ECharts' time axis would use the browser's).
+    xAxis: {
+      type: 'time',
+      axisLabel: { hideOverlap: true, formatter: (v: number) => formatTime(new Date(v).toISOString()).slice(11) },
+    },
+    yAxis: { type: 'value', name: UNIT[alert.metric as ChartMetric] ?? '' },
+    series: [
+      {
+        name: alert.rule,
+        type: 'line',
+        showSymbol: false,
+        data: points.map(([t, v]) => [Date.parse(t), ROUND(v)]),
+        markLine: {
+          symbol: 'none',
+          lineStyle: { type: 'dashed' },
+          label: { formatter: '{b}', position: 'insideEndTop' },
+          data: lines,
+        },
+      },
+      ...(backgroundPoints.length
+        ? [{ name: labels.background, type: 'line', step: 'end', data: backgroundPoints }]
+        : []),
+    ],
+  };
+}

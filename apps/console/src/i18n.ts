@@ -66,6 +66,18 @@ const zh = {
   keys: 'API 密钥',
   revoked: '已吊销',
   shownOnce: '新密钥（只显示这一次）',
+  evidence: '证据数据',
+  raiseLine: '告警线',
+  clearLine: '解除线',
+  events: {
+    opened: '告警产生',
+    escalated: '升级',
+    acknowledged: '确认',
+    resolved: '恢复',
+    closed: '办结',
+    reminder: '提醒',
+    overdue: '超时未确认',
+  } as Record<string, string>,
 };
 const en: typeof zh = {
   title: 'Dust monitoring',
@@ -132,6 +144,18 @@ const en: typeof zh = {
   keys: 'API keys',
   revoked: 'Revoked',
   shownOnce: 'New secret (shown this once)',
+  evidence: 'Evidence',
+  raiseLine: 'raised at',
+  clearLine: 'clears below',
+  events: {
+    opened: 'opened',
+    escalated: 'escalated',
+    acknowledged: 'acknowledged',
+    resolved: 'resolved',
+    closed: 'closed out',
+    reminder: 'reminder',
+    overdue: 'overdue',
+  } as Record<string, string>,
 };
 
 export type Texts = typeof zh;

@@ -1,4 +1,4 @@
-import { siteChartOption } from './charts';
+import { evidenceChartOption, siteChartOption } from './charts';
 import { colourOf, project } from './fleet';
 import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
 
@@ -172,5 +172,39 @@ describe('console: the site chart', () => {
       { name: 'pm10-hourly >=150', yAxis: 150 },
       { name: 'pm10-hourly >=250', yAxis: 250 },
     ]);
+  });
+});
+
+describe('console: the evidence chart', () => {
+  it('the readings, the raise and clear levels as lines, the background hours in the window (named by their end)', () => {
+    const option = evidenceChartOption(
+      [
+        ['2026-11-28T01:00:00.000Z', 160.04],
+        ['2026-11-28T01:30:00.000Z', 170],
+      ],
+      { rule: 'pm10-hourly', metric: 'pm10', threshold: 150 },
+      [
+        {
+          rule: 'pm10-hourly',
+          raise: [{ severity: 'warning', op: '>=', value: 150 }],
+          clear: { severity: 'clear', op: '<', value: 120 },
+        },
+      ],
+      [
+        { hourStart: Date.parse('2026-11-27T23:00:00.000Z'), value: 40, n: 60 },
+        { hourStart: Date.parse('2026-11-28T00:00:00.000Z'), value: 42.26, n: 60 },
+        { hourStart: Date.parse('2026-11-28T05:00:00.000Z'), value: 44, n: 60 },
+      ],
+      { raise: '告警线', clear: '解除线', background: '背景站' },
+    );
+    expect(option.series[0].data).toEqual([
+      [Date.parse('2026-11-28T01:00:00.000Z'), 160],
+      [Date.parse('2026-11-28T01:30:00.000Z'), 170],
+    ]);
+    expect(option.series[0].markLine?.data).toEqual([
+      { yAxis: 150, name: '告警线 150' },
+      { yAxis: 120, name: '解除线 120' },
+    ]);
+    expect(option.series[1]).toMatchObject({ name: '背景站', data: [[Date.parse('2026-11-28T01:00:00.000Z'), 42.3]] });
   });
 });

@@ -10,7 +10,7 @@ import { Schemas, formatTime, formatValue } from './model';
 
 echarts.use([LineChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, SVGRenderer]);
 
-async function get<T>(path: string): Promise<T> {
+export async function get<T>(path: string): Promise<T> {
   const res = await fetch(path, { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`${res.status}`);
   return (await res.json()) as T;
@@ -61,7 +61,7 @@ export function FleetView({ t }: { t: Texts }) {
 
 const METRICS: ChartMetric[] = ['pm10', 'pm25', 'tsp', 'noise'];
 
-function Chart({ option }: { option: echarts.EChartsCoreOption }) {
+export function Chart({ option }: { option: echarts.EChartsCoreOption }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!ref.current) return;

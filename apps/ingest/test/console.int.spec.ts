@@ -80,6 +80,10 @@ describe('the inspectors console in a real browser', () => {
     await page.screenshot({ path: join(SHOTS, 'work-list-phone.png'), fullPage: true });
     expect(await row.textContent()).toContain('严重');
     await row.getByRole('button').click();
+    // The evidence: the readings against the level it was raised at and the rule's clear level.
+    await page.locator('.detail .chart').getByText('告警线 250').waitFor({ timeout: 10_000 });
+    await page.locator('.detail .chart').getByText('解除线 120').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'alert-detail-phone.png'), fullPage: true });
     await page.getByRole('button', { name: '确认' }).click();
     await page.locator('.detail .state', { hasText: '已确认' }).waitFor();
     // The next hour falls back: the alert resolves by itself.
