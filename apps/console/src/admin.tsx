@@ -37,6 +37,20 @@ export function AdminView({ t }: { t: Texts }) {
     const target = e.currentTarget;
     act(() => call('POST', '/api/users', body).then(() => target.reset()));
   };
+  const createKey = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const target = e.currentTarget;
+    act(() =>
+      call<Schemas['CreatedApiKeyResponse']>('POST', '/api/keys', {
+        name: String(form.get('name')),
+        role: String(form.get('role')),
+      }).then((created) => {
+        setShown(`${created.name} ${created.key}`);
+        target.reset();
+      }),
+    );
+  };
   return (
     <main className="admin">
       <h2>{t.adminPage}</h2>
@@ -130,13 +144,32 @@ export function AdminView({ t }: { t: Texts }) {
       </section>
       <section>
         <h3>{t.keys}</h3>
+        <form className="inline" onSubmit={createKey} aria-label={t.newKey}>
+          <input name="name" placeholder={t.name} aria-label={t.keyName} required />
+          <select name="role" aria-label={t.role} defaultValue="viewer">
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {t[r]}
+              </option>
+            ))}
+          </select>
+          <button type="submit">{t.create}</button>
+        </form>
         <table>
           <tbody>
             {keys.map((k) => (
               <tr key={k.id}>
                 <td>{k.name}</td>
                 <td>{t[k.role]}</td>
-                <td>{k.revokedAt ? t.revoked : ''}</td>
+                <td>
+                  {k.revokedAt ? (
+                    t.revoked
+                  ) : (
+                    <button className="link" onClick={() => act(() => call('DELETE', `/api/keys/${k.id}`))}>
+                      {t.revoke}
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -67,6 +67,11 @@ const zh = {
   revoked: '已吊销',
   shownOnce: '新密钥（只显示这一次）',
   evidence: '证据数据',
+  activeAlerts: '活动告警',
+  siteAlerts: '本工地告警',
+  newKey: '新建 API 密钥',
+  keyName: '密钥名称',
+  revoke: '吊销',
   raiseLine: '告警线',
   clearLine: '解除线',
   events: {
@@ -145,6 +150,11 @@ const en: typeof zh = {
   revoked: 'Revoked',
   shownOnce: 'New secret (shown this once)',
   evidence: 'Evidence',
+  activeAlerts: 'active alerts',
+  siteAlerts: "This site's alerts",
+  newKey: 'New API key',
+  keyName: 'Key name',
+  revoke: 'Revoke',
   raiseLine: 'raised at',
   clearLine: 'clears below',
   events: {

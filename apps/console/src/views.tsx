@@ -44,8 +44,13 @@ export function FleetView({ t }: { t: Texts }) {
                 r={s.kind === 'background' ? 7 : 6}
                 className={`dot ${colourOf(s.pm10OneHour, levels)} ${s.online < s.monitors ? 'offline' : ''} ${s.kind}`}
               >
-                <title>{`${s.name} · ${formatValue('pm10', s.pm10OneHour)} · ${s.online}/${s.monitors}`}</title>
+                <title>{`${s.name} · ${formatValue('pm10', s.pm10OneHour)} · ${t.online} ${s.online}/${s.monitors} · ${t.activeAlerts} ${s.activeWarning + s.activeCritical}`}</title>
               </circle>
+              {s.activeWarning + s.activeCritical > 0 && (
+                <text x={p.x + 8} y={p.y - 6} className={`count ${s.activeCritical > 0 ? 'critical' : 'warning'}`}>
+                  {s.activeWarning + s.activeCritical}
+                </text>
+              )}
             </a>
           ) : null;
         })}
@@ -91,6 +96,15 @@ export function SiteView({ t, siteId }: { t: Texts; siteId: string }) {
     () => (series ? METRICS.map((m) => [m, siteChartOption(series, m, t.background)] as const) : []),
     [series, t],
   );
+  const [alerts, setAlerts] = useState<Schemas['AlertItemResponse'][]>([]);
+  useEffect(() => {
+    get<Schemas['AlertListResponse']>(
+      `/api/alerts?siteId=${encodeURIComponent(siteId)}&state=open,acknowledged,resolved,closed&limit=20`,
+    ).then(
+      (page) => setAlerts(page.items),
+      () => setAlerts([]),
+    );
+  }, [siteId]);
   return (
     <main>
       <a href="#/fleet">← {t.fleet}</a>
@@ -105,6 +119,16 @@ export function SiteView({ t, siteId }: { t: Texts; siteId: string }) {
           7 d
         </button>
       </div>
+      <h3>{t.siteAlerts}</h3>
+      <ul className="site-alerts">
+        {alerts.map((a) => (
+          <li key={a.id}>
+            <span className={`badge ${a.severity}`}>{t[a.severity]}</span> {a.rule} · {t[a.state]} ·{' '}
+            {formatTime(a.raisedAt)} · {formatValue(a.metric, a.peakValue)}
+            {a.closeNote ? ` · ${a.closeNote}` : ''}
+          </li>
+        ))}
+      </ul>
       {options.map(([m, option]) => (
         <section key={m}>
           <h3>{t[m]}</h3>

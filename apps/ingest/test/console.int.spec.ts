@@ -167,6 +167,7 @@ describe('the inspectors console in a real browser', () => {
     await page.locator('svg.map a[data-site-id="C2"]').click();
     await page.locator('.chart svg').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.chart').count()).toBe(4); // PM10, PM2.5, TSP, noise
+    expect((await page.locator('.site-alerts li').allTextContents()).some((t) => t.includes('pm10-hourly'))).toBe(true);
     // C2's hour at 300 µg/m³ is drawn, with the pm10-hourly levels 150 and 250 as lines.
     await page.locator('.chart').first().getByText('pm10-hourly >=250').waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(SHOTS, 'site-page.png'), fullPage: true });
@@ -186,6 +187,11 @@ describe('the inspectors console in a real browser', () => {
     await form.getByLabel('密码').fill('zhou-password-2026');
     await form.getByRole('button', { name: '创建' }).click();
     await admin.getByRole('cell', { name: '周工' }).waitFor();
+    // A key for a wall screen: shown this once.
+    const keyForm = admin.getByRole('form', { name: '新建 API 密钥' });
+    await keyForm.getByLabel('密钥名称').fill('screen-1');
+    await keyForm.getByRole('button', { name: '创建' }).click();
+    expect(await admin.getByRole('status').textContent()).toMatch(/screen-1 dwk_[A-Za-z0-9_-]{32}/);
     await admin.screenshot({ path: join(SHOTS, 'admin.png'), fullPage: true });
     await admin.close();
     const inspector = await signIn('zhou', 'zhou-password-2026');
