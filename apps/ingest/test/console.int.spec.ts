@@ -176,6 +176,27 @@ describe('the inspectors console in a real browser', () => {
     await page.close();
   });
 
+  it('a dropped stream reconnects by itself and the page gets the events it missed', async () => {
+    const page = await signIn('wang', 'wang-password-2026');
+    const c3 = await provision(service, 'C4', ['C4-M1']);
+    devices.set('C4-M1', await connectDevice(service.mqttPort, 'C4-M1', c3['C4-M1']));
+    // Every HTTP connection of the service dropped (a proxy restart, a flaky phone network) …
+    service.app.getHttpServer().closeAllConnections();
+    await page.locator('.live:not(.on)').waitFor();
+    // … and meanwhile a monitor crosses the limit.
+    await publish('C4-M1', minutes(clock.now() - 61 * MIN, 60, 300));
+    await eventually(
+      () => service.api<{ items: unknown[] }>('GET', '/api/alerts?siteId=C4'),
+      (r) => r.body.items.length === 1,
+      10_000,
+      'the C4 alert',
+    );
+    // EventSource reconnects with Last-Event-ID; the service replays what the page missed.
+    await page.locator('.live.on').waitFor({ timeout: 15_000 });
+    await page.locator('li.alert', { hasText: 'Site C4' }).waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+
   it('an admin creates an inspector in the browser, who then signs in; English is one click away', async () => {
     await service.api('POST', '/api/users', { name: 'boss', role: 'admin', password: 'boss-password-2026' });
     const admin = await signIn('boss', 'boss-password-2026');

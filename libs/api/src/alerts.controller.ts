@@ -118,7 +118,9 @@ export class AlertsController {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.write(': dustwatch alert stream\n\n');
+    // An id-only frame (no data: no event is dispatched) sets the client's last event id, so a
+    // browser that reconnects before it saw any event still resumes from here and misses nothing.
+    res.write(`: dustwatch alert stream\nid: ${last}\n\n`);
     const send = (e: AlertEventView): void => {
       if (e.id <= last) return;
       last = e.id;
