@@ -9,7 +9,7 @@ export NX_DAEMON=false NX_NO_CLOUD=true
 
 bash scripts/ensure-deps.sh
 echo "==> building"
-npx nx run-many -t build -p ingest devices-sim --outputStyle=static >/dev/null
+npx nx run-many -t build -p ingest devices-sim console --outputStyle=static >/dev/null
 
 export DUSTWATCH_DATA_DIR="${DUSTWATCH_DATA_DIR:-$PWD/data}"
 mkdir -p "$DUSTWATCH_DATA_DIR"
