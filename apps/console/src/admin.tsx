@@ -69,13 +69,7 @@ export function AdminView({ t }: { t: Texts }) {
         <form className="inline" onSubmit={createUser} aria-label={t.newPerson}>
           <input name="name" placeholder={t.name} aria-label={t.name} required />
           <input name="displayName" placeholder={t.displayName} aria-label={t.displayName} />
-          <select name="role" aria-label={t.role} defaultValue="inspector">
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {t[r]}
-              </option>
-            ))}
-          </select>
+          <RoleSelect t={t} initial="inspector" />
           <input
             name="password"
             type="password"
@@ -146,13 +140,7 @@ export function AdminView({ t }: { t: Texts }) {
         <h3>{t.keys}</h3>
         <form className="inline" onSubmit={createKey} aria-label={t.newKey}>
           <input name="name" placeholder={t.name} aria-label={t.keyName} required />
-          <select name="role" aria-label={t.role} defaultValue="viewer">
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {t[r]}
-              </option>
-            ))}
-          </select>
+          <RoleSelect t={t} initial="viewer" />
           <button type="submit">{t.create}</button>
         </form>
         <table>
@@ -176,5 +164,17 @@ export function AdminView({ t }: { t: Texts }) {
         </table>
       </section>
     </main>
+  );
+}
+
+function RoleSelect({ t, initial }: { t: Texts; initial: (typeof ROLES)[number] }) {
+  return (
+    <select name="role" aria-label={t.role} defaultValue={initial}>
+      {ROLES.map((r) => (
+        <option key={r} value={r}>
+          {t[r]}
+        </option>
+      ))}
+    </select>
   );
 }
