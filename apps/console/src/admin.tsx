@@ -88,14 +88,7 @@ export function AdminView({ t }: { t: Texts }) {
                 <td>{p.displayName}</td>
                 <td>{t[p.role as (typeof ROLES)[number]]}</td>
                 <td>
-                  <button
-                    className="link"
-                    onClick={() =>
-                      act(() => call('POST', `/api/users/${p.name}/${p.disabledAt ? 'enable' : 'disable'}`))
-                    }
-                  >
-                    {p.disabledAt ? t.enable : t.disable}
-                  </button>
+                  <EnableToggle t={t} enabled={!p.disabledAt} path={`/api/users/${p.name}`} act={act} />
                 </td>
               </tr>
             ))}
@@ -112,12 +105,7 @@ export function AdminView({ t }: { t: Texts }) {
                 <td>{d.siteId}</td>
                 <td>{d.online ? t.online : t.offline}</td>
                 <td>
-                  <button
-                    className="link"
-                    onClick={() => act(() => call('POST', `/api/devices/${d.id}/${d.enabled ? 'disable' : 'enable'}`))}
-                  >
-                    {d.enabled ? t.disable : t.enable}
-                  </button>
+                  <EnableToggle t={t} enabled={d.enabled} path={`/api/devices/${d.id}`} act={act} />
                   <button
                     className="link"
                     onClick={() =>
@@ -176,5 +164,20 @@ function RoleSelect({ t, initial }: { t: Texts; initial: (typeof ROLES)[number] 
         </option>
       ))}
     </select>
+  );
+}
+
+/** People and devices alike: POST …/disable or …/enable. */
+function EnableToggle(props: {
+  t: Texts;
+  enabled: boolean;
+  path: string;
+  act: (work: () => Promise<unknown>) => void;
+}) {
+  const { t, enabled, path, act } = props;
+  return (
+    <button className="link" onClick={() => act(() => call('POST', `${path}/${enabled ? 'disable' : 'enable'}`))}>
+      {enabled ? t.disable : t.enable}
+    </button>
   );
 }

@@ -100,7 +100,11 @@ import { Lifecycle } from './lifecycle';
           maxDelayMs: c.notifyRetryMaxMs,
         }),
     },
-    { provide: REPORT_RENDERER, useClass: BulletinRenderer },
+    {
+      provide: REPORT_RENDERER,
+      inject: [CONFIG],
+      useFactory: (c: IngestConfig) => new BulletinRenderer(c.chromiumPath),
+    },
     {
       provide: ReportSchedule,
       inject: [ReportService, REPORT_STORE, NOTIFICATION_CHANNELS, CLOCK, SCHEDULER, LOGGER, IngestMetrics, CONFIG],

@@ -198,7 +198,7 @@ async function report(args: string[]): Promise<number> {
         ? Buffer.from(
             JSON.stringify(district ? { ...view, report: forDistrict(view.report, district) } : view, null, 2),
           )
-        : (await new BulletinRenderer().render(view, format, district)).body;
+        : (await new BulletinRenderer(config.chromiumPath).render(view, format, district)).body;
     if (out) writeFileSync(out, body);
     else process.stdout.write(body);
     process.stderr.write(

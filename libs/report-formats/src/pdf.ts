@@ -8,12 +8,13 @@ import { FormatUnavailableError } from '@dustwatch/core';
 const run = promisify(execFile);
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
-export const findChromium = (): string | undefined =>
-  [process.env['DUSTWATCH_CHROMIUM'], ...CHROMIUM_CANDIDATES].find((p): p is string => !!p && existsSync(p));
+/** The configured Chromium (DUSTWATCH_CHROMIUM), else Debian's or another usual place. */
+export const findChromium = (configured?: string): string | undefined =>
+  [configured, ...CHROMIUM_CANDIDATES].find((p): p is string => !!p && existsSync(p));
 
 /** The printable page as PDF, printed by headless Chromium (the same layout a person gets from the browser's print). */
-export async function htmlToPdf(html: string): Promise<Buffer> {
-  const chromium = findChromium();
+export async function htmlToPdf(html: string, chromiumPath?: string): Promise<Buffer> {
+  const chromium = findChromium(chromiumPath);
   if (!chromium)
     throw new FormatUnavailableError(
       'PDF export needs Chromium and a CJK font: apt-get install -y chromium fonts-wqy-microhei (or set DUSTWATCH_CHROMIUM); the HTML format prints to PDF from any browser',

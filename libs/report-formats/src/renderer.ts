@@ -15,6 +15,9 @@ const CONTENT_TYPES = {
 
 /** CSV (the site table), XLSX (a sheet per table), the printable page and its PDF. */
 export class BulletinRenderer implements ReportRenderer {
+  /** @param chromiumPath the configured browser for PDFs (DUSTWATCH_CHROMIUM); the usual places otherwise. */
+  constructor(private readonly chromiumPath?: string) {}
+
   async render(view: ReportView, format: Exclude<ReportFormat, 'json'>, district?: string): Promise<RenderedReport> {
     const report = forDistrict(view.report, district);
     const filename = `dustwatch-${report.kind}-${report.period}${district ? '-district' : ''}-v${view.meta.version}.${format}`;
@@ -44,7 +47,7 @@ export class BulletinRenderer implements ReportRenderer {
         body = Buffer.from(html(), 'utf8');
         break;
       case 'pdf':
-        body = await htmlToPdf(html());
+        body = await htmlToPdf(html(), this.chromiumPath);
         break;
     }
     return { contentType: CONTENT_TYPES[format], filename, body };

@@ -74,6 +74,8 @@ export class IngestConfig {
   @IsInt() @Min(0) @Max(3600) snapshotSeconds = 60;
   /** Local hour (Asia/Shanghai) the scheduled reports are made: the daily one for the day before, weekly on Mondays, monthly on the 1st; -1 = no schedule. */
   @IsInt() @Min(-1) @Max(23) reportHour = 8;
+  /** The browser that prints reports to PDF; /usr/bin/chromium (Debian) and the usual places when unset. */
+  @IsOptional() @IsString() chromiumPath?: string;
   /** The inspectors' console, built (npm run build): served at `/`. Relative to the working directory. */
   @IsString() consoleDir = 'dist/apps/console';
   /** The service's address as people reach it, for links in report summaries; http://localhost:<port> when unset. */
@@ -128,6 +130,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_REPORT_HOUR', 'reportHour', 'int'],
   ['DUSTWATCH_PUBLIC_URL', 'publicUrl', 'string'],
   ['DUSTWATCH_CONSOLE_DIR', 'consoleDir', 'string'],
+  ['DUSTWATCH_CHROMIUM', 'chromiumPath', 'string'],
   ['DUSTWATCH_NOTIFY_MAX_ATTEMPTS', 'notifyMaxAttempts', 'int'],
   ['DUSTWATCH_NOTIFY_RETRY_BASE_MS', 'notifyRetryBaseMs', 'int'],
   ['DUSTWATCH_NOTIFY_RETRY_MAX_MS', 'notifyRetryMaxMs', 'int'],
