@@ -1,4 +1,4 @@
-import { DeviceDirectory, DeviceInfo, RuleEngine, RuleSample, Transition } from './engine';
+import { DeviceDirectory, DeviceInfo, EngineOutput, RuleEngine, RuleSample, RuleState, Transition } from './engine';
 import { RuleSet, parseRuleSet } from './rule-set';
 
 const MIN = 60_000;
@@ -165,6 +165,91 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
     ]);
   });
 
+  describe('a late upload (补传) of a gap, after live data resumed (issue 18)', () => {
+    // PM10 100 every minute for 170 min from 08:00, minutes 100–119 missing; then those 20
+    // minutes arrive late at 700. The window ending at minute m holds (m − 60, m].
+    // Minute 104: 55·100 + 5·700 = 9,000 / 60 = 150 → warning; minute 114: 45·100 + 15·700 =
+    // 15,000 / 60 = 250 → critical; the current window after the upload (minute 169):
+    // 50·100 + 10·700 = 12,000 / 60 = 200 → still open.
+    const t0 = local(8);
+    const live = (h: Harness): void => {
+      h.feed('S1-M1', t0, 100, () => ({ pm10: 100 }));
+      h.feed('S1-M1', t0 + 120 * MIN, 50, () => ({ pm10: 100 }));
+    };
+    const gap = Array.from({ length: 20 }, (_, i) => ({ ts: t0 + (100 + i) * MIN, values: { pm10: 700 } }));
+
+    it('one reading per upload: ONE alert, opened at minute 104, escalated at 114, still open', () => {
+      const h = harness(only('pm10-hourly'));
+      live(h);
+      const out: Transition[] = [];
+      for (const reading of gap) {
+        h.clock.t += 3_000; // a few seconds apart, after minute 169
+        out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
+      }
+      // minute 104 = 09:44, minute 114 = 09:54
+      expect(summary(out)).toEqual(['raise:pm10-hourly:warning@09:44', 'escalate:pm10-hourly:critical@09:54']);
+      // the next live reading judges the complete window (200): no clear
+      expect(summary(h.feed('S1-M1', t0 + 170 * MIN, 1, () => ({ pm10: 100 })))).toEqual([]);
+    });
+
+    it('the same upload as one batch gives the same single alert', () => {
+      const h = harness(only('pm10-hourly'));
+      live(h);
+      h.clock.t += 3_000;
+      const out = h.engine.onReadings('S1-M1', [...gap].reverse(), h.clock.t).transitions;
+      expect(summary(out)).toEqual(['raise:pm10-hourly:warning@09:44', 'escalate:pm10-hourly:critical@09:54']);
+    });
+
+    it('live data that clears the episode while the upload is still running: the rest of the upload opens nothing', () => {
+      const h = harness(only('pm10-hourly'));
+      live(h);
+      const out: Transition[] = [];
+      for (const reading of gap.slice(0, 7)) out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
+      // Live readings go on meanwhile; by minute 180 the window (120, 180] is all 100: clear.
+      out.push(...h.feed('S1-M1', t0 + 170 * MIN, 11, () => ({ pm10: 100 })));
+      for (const reading of gap.slice(7)) out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
+      // The window at minute 170 (10:50) holds 50 valid readings of 100: the live data clears it.
+      expect(summary(out)).toEqual(['raise:pm10-hourly:warning@09:44', 'clear:pm10-hourly:condition-cleared@10:50']);
+    });
+
+    it('an alert a later window opened is the one a late exceedance belongs to', () => {
+      const h = harness(only('pm10-hourly'));
+      h.feed('S1-M1', t0, 100, () => ({ pm10: 100 }));
+      // live data resumes at minute 120, already dusty: its windows hold 40 readings until
+      // minute 164 (10:44) holds 45, the first valid one
+      const opened = h.feed('S1-M1', t0 + 120 * MIN, 50, () => ({ pm10: 400 }));
+      expect(summary(opened)).toEqual(['raise:pm10-hourly:critical@10:44']);
+      const out: Transition[] = [];
+      for (const reading of gap) out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
+      expect(summary(out)).toEqual([]);
+    });
+
+    it('a restart in the middle of the upload keeps the one alert (state and memory are persisted)', () => {
+      const h = harness(only('pm10-hourly'));
+      live(h);
+      const out: Transition[] = [];
+      const persisted = new Map<string, RuleState>();
+      const keep = (o: EngineOutput): Transition[] => {
+        for (const c of o.states) (c.state ? persisted.set(c.ruleId, c.state) : persisted.delete(c.ruleId));
+        return o.transitions;
+      };
+      for (const reading of gap.slice(0, 10)) out.push(...keep(h.engine.onReadings('S1-M1', [reading], h.clock.t)));
+      const fleet = directory();
+      fleet.seen.set('S1-M1', h.clock.t);
+      const restarted = new RuleEngine(only('pm10-hourly'), fleet, h.clock);
+      restarted.restoreStates([...persisted.values()]);
+      const journal = [
+        ...Array.from({ length: 100 }, (_, i) => ({ ts: t0 + i * MIN, values: { pm10: 100 } })),
+        ...Array.from({ length: 50 }, (_, i) => ({ ts: t0 + (120 + i) * MIN, values: { pm10: 100 } })),
+        ...gap.slice(0, 10),
+      ];
+      restarted.restoreSamples('S1-M1', journal);
+      out.push(...keep(restarted.evaluateAll()));
+      for (const reading of gap.slice(10)) out.push(...keep(restarted.onReadings('S1-M1', [reading], h.clock.t)));
+      expect(summary(out)).toEqual(['raise:pm10-hourly:warning@09:44', 'escalate:pm10-hourly:critical@09:54']);
+    });
+  });
+
   it('does not rewrite an open alert with older windows, and keeps a live pending start', () => {
     const h = harness(only('pm10-hourly'));
     h.feed('S1-M1', local(8), 60, () => ({ pm10: 300 }));
@@ -282,7 +367,14 @@ describe('noise rules (Leq, day/night schedule across midnight)', () => {
     expect(ended.transitions.map((t) => [t.type, 'reason' in t ? t.reason : '', t.at])).toEqual([
       ['clear', 'schedule-ended', local(22)],
     ]);
-    expect(ended.states).toEqual([{ subject: 'S1-M1', ruleId: 'noise-day', state: null }]);
+    // back to normal, remembering when the episode ended (a late window before it opens nothing)
+    expect(ended.states).toEqual([
+      {
+        subject: 'S1-M1',
+        ruleId: 'noise-day',
+        state: { subject: 'S1-M1', ruleId: 'noise-day', phase: 'cleared', since: local(22), severity: 'warning' },
+      },
+    ]);
     h.clock.t = local(22, 5);
     expect(h.engine.tick().transitions).toEqual([]); // once
   });

@@ -42,12 +42,17 @@ export interface RuleSample {
   readonly values: Readonly<Partial<Record<MetricKey, number>>>;
 }
 
-/** Where a (subject, rule) pair stands; persisted so a restart neither resets nor repeats it. */
+/**
+ * Where a (subject, rule) pair stands; persisted so a restart neither resets nor repeats it.
+ * `cleared` is the memory of the last episode: back to normal, but a late window at or before
+ * `since` (the event time that episode cleared) belongs to an episode already judged and opens
+ * nothing (issue 18: a backfill reopened an alert a minute, once per late reading).
+ */
 export interface RuleState {
   readonly subject: string;
   readonly ruleId: string;
-  readonly phase: 'pending' | 'raised';
-  /** Event time the condition started to hold. */
+  readonly phase: 'pending' | 'raised' | 'cleared';
+  /** Event time the condition started to hold; for `cleared`, the time it cleared. */
   readonly since: number;
   readonly severity: Severity;
 }
@@ -196,21 +201,27 @@ export class RuleEngine {
       const before = this.newest(deviceId);
       if (!this.addSample(deviceId, sample)) continue; // duplicate: already counted
       if (before !== null && sample.ts < before) late.push(sample.ts);
-      else this.evaluate(device, transitions);
+      else this.evaluate(device, transitions, 'may-clear');
     }
     if (late.length > 0) {
       this.evaluatePast(device, late, transitions);
-      this.evaluate(device, transitions);
+      // The current window holds a gap the upload is still filling: it may raise or escalate,
+      // but a clear waits for the next reading in order (at most one reporting interval later).
+      this.evaluate(device, transitions, 'no-clear');
     }
     return this.output(transitions, skipped);
   }
 
-  /** Evaluates every device's newest windows once: after a restart, catches a transition lost to a crash. */
+  /**
+   * Evaluates every device's newest windows once: after a restart, catches a raise lost to a
+   * crash. No clear: the journal may end in the middle of a late upload, whose gap would make the
+   * window look clean; the device's next reading judges it.
+   */
   evaluateAll(): EngineOutput {
     const transitions: Transition[] = [];
     for (const deviceId of this.series.keys()) {
       const device = this.directory.device(deviceId);
-      if (device) this.evaluate(device, transitions);
+      if (device) this.evaluate(device, transitions, 'no-clear');
     }
     return this.output(transitions, 0);
   }
@@ -224,6 +235,7 @@ export class RuleEngine {
   tick(): EngineOutput {
     const now = this.clock.now();
     const transitions: Transition[] = [];
+    this.forgetOldEpisodes(now);
     this.endSchedules(now, transitions);
     for (const device of this.directory.allDevices()) {
       const seen = this.directory.lastSeenAt(device.deviceId);
@@ -274,6 +286,12 @@ export class RuleEngine {
     const seen = this.directory.lastSeenAt(deviceId);
     if (newest === null || seen === undefined) return null;
     return newest + Math.max(0, now - seen);
+  }
+
+  /** An episode that ended before the evaluation horizon and its windows can no longer be judged late. */
+  private forgetOldEpisodes(now: number): void {
+    for (const state of [...this.states.values()])
+      if (state.phase === 'cleared' && state.since < now - this.keepMs) this.setState(state.subject, state.ruleId, null);
   }
 
   private endSchedules(now: number, out: Transition[]): void {
@@ -333,34 +351,39 @@ export class RuleEngine {
 
   /**
    * Late readings: each rule is judged on the windows that end at the late readings' times, in
-   * time order, so an exceedance inside a link outage opens its alert at its real time (and, if
-   * the buffered data shows it, clears at its real time too). Only where no alert is open: an
-   * open alert's course is decided by the newest windows, never rewritten by older ones. A
-   * pending state of the live data is set aside meanwhile, and stands again if the past windows
-   * leave nothing behind.
+   * time order, so an exceedance inside a link outage opens its alert at its real time and
+   * escalates it at its real time. One episode, one alert, whatever order the data arrive in:
+   * - a late window inside an open alert's episode (at or after its start) can escalate it and
+   *   move its peak, never clear it: a clear is judged on the newest, complete window;
+   * - a late window before an open alert's start, or at or before the end of the last episode
+   *   (`cleared`), belongs to what was already judged and opens nothing;
+   * - otherwise it is judged as live data would have been. A pending state of the live data is
+   *   set aside meanwhile, and stands again if the past windows leave nothing behind.
    */
   private evaluatePast(device: DeviceInfo, times: readonly number[], out: Transition[]): void {
     for (const rule of this.measurementRules(device)) {
       const k = key(device.deviceId, rule.id);
       const live = this.states.get(k);
       const series = this.series.get(device.deviceId)?.get(rule.metric);
-      if (!rule.enabled || live?.phase === 'raised' || !series) continue;
-      this.states.delete(k);
+      if (!rule.enabled || !series) continue;
+      if (live?.phase === 'pending') this.states.delete(k);
       const windowMs = rule.windowMinutes * MINUTE;
       for (const at of times) {
+        const state = this.states.get(k);
+        if (state?.phase === 'raised' ? at < state.since : state?.phase === 'cleared' && at <= state.since) continue;
         if (rule.schedule && !windowInSchedule(rule.schedule, at, windowMs)) {
           const end = inSchedule(rule.schedule, at) ? at : lastScheduleEnd(rule.schedule, at);
           this.clearIfRaised(device, device.deviceId, rule.id, rule.metric, end, out, 'schedule-ended');
           continue;
         }
         const value = this.windowValue(rule, device, series, windowMs, at);
-        if (value !== null) this.decide(rule, device, value, at, { from: at - windowMs, to: at }, out);
+        if (value !== null) this.decide(rule, device, value, at, { from: at - windowMs, to: at }, out, 'no-clear');
       }
       if (!this.states.has(k) && live) this.setState(device.deviceId, rule.id, live);
     }
   }
 
-  private evaluate(device: DeviceInfo, out: Transition[]): void {
+  private evaluate(device: DeviceInfo, out: Transition[], clearing: Clearing): void {
     for (const rule of this.measurementRules(device)) {
       const series = this.series.get(device.deviceId)?.get(rule.metric);
       const at = series?.latest;
@@ -385,7 +408,7 @@ export class RuleEngine {
         continue;
       }
       const value = this.windowValue(rule, device, series, windowMs, at);
-      if (value !== null) this.decide(rule, device, value, at, window, out);
+      if (value !== null) this.decide(rule, device, value, at, window, out, clearing);
     }
   }
 
@@ -430,15 +453,18 @@ export class RuleEngine {
     at: number,
     window: { from: number; to: number },
     out: Transition[],
+    clearing: Clearing,
   ): void {
     const subject = device.deviceId;
-    const state = this.states.get(key(subject, rule.id));
+    const stored = this.states.get(key(subject, rule.id));
+    const state = stored?.phase === 'cleared' ? undefined : stored; // the memory of an episode is no condition
     const level = highestLevel(rule.raise, value);
     const base = { subject, device, ruleId: rule.id, metric: rule.metric, at, value, window };
     if (state?.phase === 'raised') {
       if (holds(rule.clear, value)) {
+        if (clearing === 'no-clear') return;
         out.push({ ...base, type: 'clear', reason: 'condition-cleared' });
-        this.setState(subject, rule.id, null);
+        this.setState(subject, rule.id, clearedAt(state, at));
       } else if (level && severityRank(level.severity) > severityRank(state.severity)) {
         out.push({ ...base, type: 'escalate', severity: level.severity, threshold: level.value });
         this.setState(subject, rule.id, { ...state, severity: level.severity });
@@ -470,10 +496,11 @@ export class RuleEngine {
     reason: ClearTransition['reason'] = 'rule-disabled',
   ): void {
     const state = this.states.get(key(subject, ruleId));
-    if (!state) return;
-    if (state.phase === 'raised')
+    if (!state || state.phase === 'cleared') return;
+    if (state.phase === 'raised') {
       out.push({ type: 'clear', reason, subject, device, ruleId, metric, at, value: NaN, window: null });
-    this.setState(subject, ruleId, null);
+      this.setState(subject, ruleId, clearedAt(state, at));
+    } else this.setState(subject, ruleId, null);
   }
 
   private setState(subject: string, ruleId: string, state: RuleState | null): void {
@@ -488,6 +515,13 @@ export class RuleEngine {
     this.changed = new Map();
     return { transitions, states, skippedTooOld };
   }
+}
+
+/** `no-clear` when the window judged may still be missing readings a device is uploading late. */
+type Clearing = 'may-clear' | 'no-clear';
+
+function clearedAt(state: RuleState, at: number): RuleState {
+  return { ...state, phase: 'cleared', since: at };
 }
 
 function highestLevel(levels: readonly RaiseLevel[], value: number): RaiseLevel | null {

@@ -22,7 +22,8 @@ export interface NewAlert {
 export interface RuleStateRow {
   subject: string;
   ruleId: string;
-  phase: 'pending' | 'raised';
+  /** `cleared`: the memory of the last episode, `since` = when it cleared (see RuleState). */
+  phase: 'pending' | 'raised' | 'cleared';
   since: number;
   severity: Severity;
 }
