@@ -8,6 +8,8 @@
 # Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
 name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true

@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "Dustwatch needs Node.js 20.19 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
-  exit 1
-fi
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
 
 if [ ! -x /usr/bin/influxd ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -39,4 +36,8 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> npm ci (better-sqlite3 compiles from source: about a minute)"
   npm ci --no-audit --no-fund
+elif ! node -e 'new (require("better-sqlite3"))(":memory:")' 2>/dev/null; then
+  # node_modules installed under another Node.js (e.g. 20 before the move to 24): its native module does not load.
+  echo "==> npm rebuild better-sqlite3 (built for another Node.js than $(node --version))"
+  npm rebuild better-sqlite3
 fi

@@ -5,6 +5,8 @@
 # foreground. Ctrl-C stops the service and the InfluxDB it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
 export NX_DAEMON=false NX_NO_CLOUD=true
 
 bash scripts/ensure-deps.sh

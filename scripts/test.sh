@@ -5,6 +5,8 @@
 # real influxd, the broker over TCP, SQLite on disk, Chromium for PDFs). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
 export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
 
 bash scripts/ensure-deps.sh --with-chromium
