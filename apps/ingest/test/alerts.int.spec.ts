@@ -348,6 +348,45 @@ describe('alerts: rules → ledger → inspectors, over the real broker, SQLite 
     }
   });
 
+  it('a late upload (补传) of a gap, one reading per message, opens ONE alert at its own time and escalates it (issue 18)', async () => {
+    // PM10 100 every minute for 170 min, minutes 100–119 missing; then those 20 minutes arrive
+    // late at 700, each in its own message. Window means: minute 104 = 150 (warning), 114 = 250
+    // (critical), 119 = 300 (the peak); the current window after the upload (minute 169) = 200.
+    const secrets = await provision(service, 'S7', ['S7-M1']);
+    const device = await connectDevice(service.mqttPort, 'S7-M1', secrets['S7-M1']);
+    try {
+      const t0 = clock.now() - 172 * MIN;
+      for (const r of [...minutes(t0, 100, 100), ...minutes(t0 + 120 * MIN, 50, 100)])
+        await publishBatch(device, 'S7-M1', [r]);
+      for (const r of minutes(t0 + 100 * MIN, 20, 700)) await publishBatch(device, 'S7-M1', [r]);
+      const [alert] = await eventually(
+        () => alertsOf('S7-M1'),
+        (a) => a.length > 0 && a[0].severity === 'critical' && a[0].peakValue === 300,
+        10_000,
+        'the escalated alert',
+      );
+      await outboxSettled(); // a second alert or a resolution would have been committed and delivered by now
+      const alerts = await alertsOf('S7-M1');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({
+        id: alert.id,
+        rule: 'pm10-hourly',
+        state: 'open',
+        severity: 'critical',
+        peakValue: 300,
+        openedAt: new Date(t0 + 104 * MIN).toISOString(),
+        resolvedReason: null,
+      });
+      expect(deliveriesFor(alert.id)).toEqual(['opened', 'escalated']);
+      // the next live reading judges the complete window (mean 200): still open
+      await publishBatch(device, 'S7-M1', minutes(t0 + 170 * MIN, 1, 100));
+      await outboxSettled();
+      expect((await alertsOf('S7-M1')).map((a) => [a.id, a.state])).toEqual([[alert.id, 'open']]);
+    } finally {
+      device.end(true);
+    }
+  });
+
   it('device-offline opens on the timer although the device never returns, and its next reading resolves it', async () => {
     const secrets = await provision(service, 'S3', ['S3-M1']);
     const device = await connectDevice(service.mqttPort, 'S3-M1', secrets['S3-M1']);
