@@ -1,6 +1,6 @@
 import { ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, Me, api } from './api';
-import { Lang, TEXTS, Texts } from './i18n';
+import { Lang, TEXTS, Texts, ruleName, signInError } from './i18n';
 import { Alert, AlertEvent, Schemas, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
 import { AdminView } from './admin';
 import { SiteSeries, evidenceChartOption } from './charts';
@@ -36,7 +36,7 @@ export function App() {
         </button>
       </header>
       <nav className="tabs">
-        <a href="#/" className={route.view === 'alerts' ? 'on' : ''}>
+        <a href="#/" className={route.view === 'alerts' || route.view === 'alert' ? 'on' : ''}>
           {t.workList}
         </a>
         <a href="#/fleet" className={route.view === 'fleet' || route.view === 'site' ? 'on' : ''}>
@@ -51,7 +51,9 @@ export function App() {
           </a>
         )}
       </nav>
-      {route.view === 'alerts' && <WorkList t={t} me={me} />}
+      {(route.view === 'alerts' || route.view === 'alert') && (
+        <WorkList t={t} me={me} selected={route.view === 'alert' ? route.id : null} />
+      )}
       {route.view === 'fleet' && <FleetView t={t} />}
       {route.view === 'site' && <SiteView t={t} siteId={route.id} />}
       {route.view === 'reports' && <ReportsView t={t} />}
@@ -60,13 +62,16 @@ export function App() {
   );
 }
 
-type Route = { view: 'alerts' | 'fleet' | 'reports' | 'admin' } | { view: 'site'; id: string };
+type Route =
+  { view: 'alerts' | 'fleet' | 'reports' | 'admin' } | { view: 'site'; id: string } | { view: 'alert'; id: number };
 
 /** The page from the URL's hash (#/fleet, #/site/CZ-001, #/reports): links and the back button work without a router. */
 function useRoute(): Route {
   const parse = (): Route => {
     const [, view, id] = window.location.hash.split('/');
     if (view === 'site' && id) return { view: 'site', id: decodeURIComponent(id) };
+    // #/alert/42: every alert has its own address (a reload, a second tab, a link in a WeCom message)
+    if (view === 'alert' && /^[1-9][0-9]{0,15}$/.test(id ?? '')) return { view: 'alert', id: Number(id) };
     return { view: view === 'fleet' || view === 'reports' || view === 'admin' ? view : 'alerts' };
   };
   const [route, setRoute] = useState<Route>(parse);
@@ -88,7 +93,7 @@ function SignIn({ t, onSignedIn, toggle }: { t: Texts; onSignedIn: (me: Me) => v
       onSubmit={(e) => {
         e.preventDefault();
         setError(null);
-        api.signIn(name, password).then(onSignedIn, (err: Error) => setError(err.message));
+        api.signIn(name, password).then(onSignedIn, (err: ApiError) => setError(signInError(t, err)));
       }}
     >
       <h1>{t.title}</h1>
@@ -118,10 +123,11 @@ function SignIn({ t, onSignedIn, toggle }: { t: Texts; onSignedIn: (me: Me) => v
   );
 }
 
-function WorkList({ t, me }: { t: Texts; me: Me }) {
+function WorkList({ t, me, selected }: { t: Texts; me: Me; selected: number | null }) {
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [live, setLive] = useState(false);
-  const [selected, setSelected] = useState<number | null>(null);
+  // An alert the work list does not hold (closed, or opened from a link before the list loaded).
+  const [linked, setLinked] = useState<Alert | null>(null);
   const [now, setNow] = useState(Date.now());
   const reload = useCallback(() => api.workList().then((items) => setAlerts(sortWorkList(items))), []);
   useEffect(() => {
@@ -141,8 +147,31 @@ function WorkList({ t, me }: { t: Texts; me: Me }) {
       clearInterval(clock);
     };
   }, [reload]);
-  const current = useMemo(() => alerts.find((a) => a.id === selected) ?? null, [alerts, selected]);
-  if (current) return <AlertDetail t={t} me={me} alert={current} onBack={() => setSelected(null)} onChanged={reload} />;
+  useEffect(() => {
+    setLinked(null);
+    if (selected !== null)
+      api.alert(selected).then(
+        (a) => setLinked(a as unknown as Alert),
+        () => setLinked(null),
+      );
+  }, [selected]);
+  const current = useMemo(
+    () => alerts.find((a) => a.id === selected) ?? (linked?.id === selected ? linked : null),
+    [alerts, selected, linked],
+  );
+  const changed = useCallback(() => {
+    void reload();
+    if (selected !== null)
+      api.alert(selected).then(
+        (a) => setLinked(a as unknown as Alert),
+        () => undefined,
+      );
+  }, [reload, selected]);
+  if (selected !== null && !current) return <main className="detail">{t.loading}</main>;
+  if (current)
+    return (
+      <AlertDetail t={t} me={me} alert={current} onBack={() => (window.location.hash = '#/')} onChanged={changed} />
+    );
   return (
     <main>
       <h2>
@@ -152,15 +181,15 @@ function WorkList({ t, me }: { t: Texts; me: Me }) {
       <ul className="alerts">
         {alerts.map((a) => (
           <li key={a.id} className={`alert ${a.severity}`} data-alert-id={a.id}>
-            <button className="row" onClick={() => setSelected(a.id)}>
+            <a className="row" href={`#/alert/${a.id}`}>
               <span className={`badge ${a.severity}`}>{t[a.severity]}</span>
               <span className="site">{a.siteName ?? a.siteId}</span>
-              <span className="rule">{a.rule}</span>
+              <span className="rule">{ruleName(t, a.rule)}</span>
               <span className="state">{t[a.state]}</span>
               {isOverdue(a, now) && <span className="badge overdue">{t.overdue}</span>}
               <span className="value">{formatValue(a.metric, a.peakValue)}</span>
               <time>{formatTime(a.raisedAt)}</time>
-            </button>
+            </a>
           </li>
         ))}
       </ul>
@@ -196,7 +225,7 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
             alert,
             series.limits,
             series.backgroundPm10,
-            { raise: t.raiseLine, clear: t.clearLine, background: t.background },
+            { raise: t.raiseLine, clear: t.clearLine, background: t.background, readings: t.readings },
           )
         : null,
     [detail, series, alert, t],
@@ -219,7 +248,7 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
       </button>
       <h2>
         <span className={`badge ${alert.severity}`}>{t[alert.severity]}</span> {alert.siteName ?? alert.siteId} ·{' '}
-        {alert.rule}
+        {ruleName(t, alert.rule)}
       </h2>
       <dl>
         <dt>{t.state}</dt>
@@ -252,8 +281,11 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
           )}
           {alert.state === 'resolved' && (
             <button
-              onClick={() =>
-                note.trim() === '' ? setError(t.closeNoteRequired) : act(() => api.close(alert.id, note.trim()))
+              onClick={
+                () =>
+                  note.trim() === ''
+                    ? setError(t.closeNoteRequired)
+                    : act(() => api.close(alert.id, note.trim()).then(onBack)) // closed: back to the work list
               }
             >
               {t.close}
@@ -277,6 +309,9 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
         {history.map((h) => (
           <li key={h.id}>
             <time>{formatTime(h.at)}</time> {t.events[h.type] ?? h.type}
+            {h.type === 'resolved' && h.note === null && alert.resolvedReason
+              ? ` · ${t.resolvedReasons[alert.resolvedReason] ?? alert.resolvedReason}`
+              : ''}
             {h.actor ? ` · ${h.actor}` : ''}
             {h.note ? ` · ${h.note}` : ''}
           </li>

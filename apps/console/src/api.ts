@@ -3,7 +3,8 @@ import type { Alert, Schemas } from './model';
 /**
  * The service's API, same origin. A person's session is an httpOnly cookie the browser sends by
  * itself; the CSRF token from the sign-in goes back in X-CSRF-Token on every change
- * (docs/people.md). It is kept in sessionStorage so a reload keeps the session usable.
+ * (docs/people.md). Every tab fetches it from GET /api/session on load (a second tab, a restored
+ * session or a link from a WeCom message has no sign-in of its own) and keeps it in sessionStorage.
  */
 const CSRF_KEY = 'dustwatch.csrf';
 
@@ -11,6 +12,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Seconds to wait, from a 429's Retry-After. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
   }
@@ -29,7 +32,14 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   });
   const text = await res.text();
   const data = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!res.ok) throw new ApiError(res.status, (data as { message?: string } | undefined)?.message ?? res.statusText);
+  if (!res.ok) {
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new ApiError(
+      res.status,
+      (data as { message?: string } | undefined)?.message ?? res.statusText,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+    );
+  }
   return data as T;
 }
 
@@ -45,7 +55,11 @@ export const api = {
     await call('DELETE', '/api/session');
     sessionStorage.removeItem(CSRF_KEY);
   },
-  me: (): Promise<Me> => call<Me>('GET', '/api/session'),
+  async me(): Promise<Me> {
+    const me = await call<Schemas['SessionResponse']>('GET', '/api/session');
+    if (me.csrfToken) sessionStorage.setItem(CSRF_KEY, me.csrfToken);
+    return { name: me.name, role: me.role };
+  },
   /** The whole work list, a page of 500 (the API's maximum) at a time. */
   async workList(): Promise<Alert[]> {
     const items: Alert[] = [];

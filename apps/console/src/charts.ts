@@ -15,7 +15,12 @@ const ROUND = (v: number | null): number | null => (v === null ? null : Math.rou
  * CNEMC does), the district background for PM10, and the rules' raise levels as lines. An
  * ECharts option, built without ECharts so jest checks it.
  */
-export function siteChartOption(series: SiteSeries, metric: ChartMetric, backgroundLabel: string) {
+export function siteChartOption(
+  series: SiteSeries,
+  metric: ChartMetric,
+  backgroundLabel: string,
+  ruleName: (ruleId: string) => string = (id) => id,
+) {
   const hours: number[] = [];
   for (let t = series.from; t < series.to; t += 3_600_000) hours.push(t);
   const at = (values: HourValue[]) => {
@@ -34,7 +39,7 @@ export function siteChartOption(series: SiteSeries, metric: ChartMetric, backgro
     .filter((l) => l.rule.startsWith(metric === 'noise' ? 'noise' : metric))
     .flatMap((l) =>
       l.raise.map((r) => ({
-        name: `${l.rule} ${r.op}${r.value}${l.schedule ? ` (${l.schedule})` : ''}`,
+        name: `${ruleName(l.rule)} ${r.op}${r.value}${l.schedule ? ` (${l.schedule})` : ''}`,
         yAxis: r.value,
       })),
     );
@@ -72,7 +77,7 @@ export function evidenceChartOption(
   alert: { rule: string; metric: string; threshold: number },
   limits: Limits,
   background: readonly HourValue[],
-  labels: { raise: string; clear: string; background: string },
+  labels: { raise: string; clear: string; background: string; readings: string },
 ) {
   const rule = limits.find((l) => l.rule === alert.rule);
   const times = points.map(([t]) => Date.parse(t));
@@ -101,7 +106,7 @@ export function evidenceChartOption(
     yAxis: { type: 'value', name: UNIT[alert.metric as ChartMetric] ?? '' },
     series: [
       {
-        name: alert.rule,
+        name: labels.readings,
         type: 'line',
         showSymbol: false,
         data: points.map(([t, v]) => [Date.parse(t), ROUND(v)]),

@@ -24,9 +24,9 @@ const zh = {
   resolved: '已恢复',
   closed: '已关闭',
   overdue: '超时未确认',
-  opened: '开始',
-  raised: '告警时间',
-  peak: '峰值',
+  opened: '超标开始（数据时间）',
+  raised: '告警时间（平台产生，响应时限由此起算）',
+  peak: '峰值（规则窗口均值，PM10/TSP 为 1 小时均值）',
   threshold: '阈值',
   acknowledge: '确认',
   close: '办结',
@@ -66,7 +66,26 @@ const zh = {
   keys: 'API 密钥',
   revoked: '已吊销',
   shownOnce: '新密钥（只显示这一次）',
-  evidence: '证据数据',
+  evidence: '证据数据（设备原始读数）',
+  readings: '原始读数',
+  loading: '加载中…',
+  signInWrong: '用户名或密码错误',
+  signInThrottled: (seconds: number): string => `尝试次数过多，请 ${seconds} 秒后再试`,
+  requestFailed: (status: number): string => `请求失败（${status}），请稍后再试`,
+  ruleNames: {
+    'pm10-hourly': 'PM10小时均值超标',
+    'pm10-over-background': 'PM10超出区县背景值',
+    'tsp-hourly': 'TSP小时均值超标',
+    'noise-day': '昼间噪声超标',
+    'noise-night': '夜间噪声超标',
+    'device-offline': '设备离线',
+  } as Record<string, string>,
+  resolvedReasons: {
+    'condition-cleared': '数值回落到解除线以下',
+    'schedule-ended': '规则时段结束',
+    'reading-received': '设备恢复上报',
+    'rule-disabled': '规则已停用',
+  } as Record<string, string>,
   activeAlerts: '活动告警',
   siteAlerts: '本工地告警',
   newKey: '新建 API 密钥',
@@ -107,9 +126,9 @@ const en: typeof zh = {
   resolved: 'Resolved',
   closed: 'Closed',
   overdue: 'Overdue',
-  opened: 'Opened',
-  raised: 'Raised',
-  peak: 'Peak',
+  opened: 'Exceedance began (reading time)',
+  raised: 'Raised (by the platform; the response deadline runs from here)',
+  peak: "Peak (the rule window's mean: 1-h mean for PM10/TSP)",
   threshold: 'Threshold',
   acknowledge: 'Acknowledge',
   close: 'Close out',
@@ -149,7 +168,26 @@ const en: typeof zh = {
   keys: 'API keys',
   revoked: 'Revoked',
   shownOnce: 'New secret (shown this once)',
-  evidence: 'Evidence',
+  evidence: "Evidence (the monitor's raw readings)",
+  readings: 'raw readings',
+  loading: 'Loading…',
+  signInWrong: 'Wrong name or password',
+  signInThrottled: (seconds: number): string => `Too many attempts: try again in ${seconds} s`,
+  requestFailed: (status: number): string => `Request failed (${status}); try again later`,
+  ruleNames: {
+    'pm10-hourly': 'PM10 hourly mean',
+    'pm10-over-background': 'PM10 over district background',
+    'tsp-hourly': 'TSP hourly mean',
+    'noise-day': 'Noise, day',
+    'noise-night': 'Noise, night',
+    'device-offline': 'Monitor offline',
+  } as Record<string, string>,
+  resolvedReasons: {
+    'condition-cleared': 'fell below the clear level',
+    'schedule-ended': "the rule's hours ended",
+    'reading-received': 'the monitor reports again',
+    'rule-disabled': 'the rule was switched off',
+  } as Record<string, string>,
   activeAlerts: 'active alerts',
   siteAlerts: "This site's alerts",
   newKey: 'New API key',
@@ -169,4 +207,14 @@ const en: typeof zh = {
 };
 
 export type Texts = typeof zh;
+
+/** A rule's name in the page's language; a rule the console does not know by its id. */
+export const ruleName = (t: Texts, ruleId: string): string => t.ruleNames[ruleId] ?? ruleId;
 export const TEXTS: Record<Lang, Texts> = { zh, en };
+
+/** The sign-in refusal in the page's language; after throttling, how long to wait (Retry-After). */
+export function signInError(t: Texts, err: { status: number; retryAfterSeconds: number | null }): string {
+  if (err.status === 429) return t.signInThrottled(err.retryAfterSeconds ?? 60);
+  if (err.status === 401) return t.signInWrong;
+  return t.requestFailed(err.status);
+}

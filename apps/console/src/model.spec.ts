@@ -1,3 +1,4 @@
+import { TEXTS, ruleName, signInError } from './i18n';
 import { evidenceChartOption, siteChartOption } from './charts';
 import { colourOf, project } from './fleet';
 import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
@@ -195,7 +196,7 @@ describe('console: the evidence chart', () => {
         { hourStart: Date.parse('2026-11-28T00:00:00.000Z'), value: 42.26, n: 60 },
         { hourStart: Date.parse('2026-11-28T05:00:00.000Z'), value: 44, n: 60 },
       ],
-      { raise: '告警线', clear: '解除线', background: '背景站' },
+      { raise: '告警线', clear: '解除线', background: '背景站', readings: '原始读数' },
     );
     expect(option.series[0].data).toEqual([
       [Date.parse('2026-11-28T01:00:00.000Z'), 160],
@@ -206,5 +207,17 @@ describe('console: the evidence chart', () => {
       { yAxis: 120, name: '解除线 120' },
     ]);
     expect(option.series[1]).toMatchObject({ name: '背景站', data: [[Date.parse('2026-11-28T01:00:00.000Z'), 42.3]] });
+    expect(option.series[0].name).toBe('原始读数');
+  });
+});
+
+describe('console: Chinese first', () => {
+  it('names rules and sign-in refusals in Chinese, with the wait after throttling', () => {
+    expect(ruleName(TEXTS.zh, 'pm10-hourly')).toBe('PM10小时均值超标');
+    expect(ruleName(TEXTS.zh, 'device-offline')).toBe('设备离线');
+    expect(ruleName(TEXTS.zh, 'site-own-rule')).toBe('site-own-rule');
+    expect(signInError(TEXTS.zh, { status: 401, retryAfterSeconds: null })).toBe('用户名或密码错误');
+    expect(signInError(TEXTS.zh, { status: 429, retryAfterSeconds: 5 })).toBe('尝试次数过多，请 5 秒后再试');
+    expect(signInError(TEXTS.en, { status: 429, retryAfterSeconds: 20 })).toBe('Too many attempts: try again in 20 s');
   });
 });

@@ -5,7 +5,7 @@ import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } f
 import { SVGRenderer } from 'echarts/renderers';
 import { ChartMetric, SiteSeries, siteChartOption } from './charts';
 import { FleetSite, PmLevels, colourOf, project } from './fleet';
-import { Texts } from './i18n';
+import { Texts, ruleName } from './i18n';
 import { Schemas, formatTime, formatValue } from './model';
 
 echarts.use([LineChart, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, SVGRenderer]);
@@ -93,7 +93,8 @@ export function SiteView({ t, siteId }: { t: Texts; siteId: string }) {
   }, [siteId, hours]);
   // One option object per metric and data: a new object would rebuild its chart on every render.
   const options = useMemo(
-    () => (series ? METRICS.map((m) => [m, siteChartOption(series, m, t.background)] as const) : []),
+    () =>
+      series ? METRICS.map((m) => [m, siteChartOption(series, m, t.background, (id) => ruleName(t, id))] as const) : [],
     [series, t],
   );
   const [alerts, setAlerts] = useState<Schemas['AlertItemResponse'][]>([]);
@@ -123,7 +124,7 @@ export function SiteView({ t, siteId }: { t: Texts; siteId: string }) {
       <ul className="site-alerts">
         {alerts.map((a) => (
           <li key={a.id}>
-            <span className={`badge ${a.severity}`}>{t[a.severity]}</span> {a.rule} · {t[a.state]} ·{' '}
+            <span className={`badge ${a.severity}`}>{t[a.severity]}</span> {ruleName(t, a.rule)} · {t[a.state]} ·{' '}
             {formatTime(a.raisedAt)} · {formatValue(a.metric, a.peakValue)}
             {a.closeNote ? ` · ${a.closeNote}` : ''}
           </li>

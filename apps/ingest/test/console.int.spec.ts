@@ -31,7 +31,8 @@ describe('the inspectors console in a real browser', () => {
     Array.from({ length: n }, (_, i) => ({ ts: from + i * MIN, pm10 }));
 
   async function signIn(name: string, password: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: PHONE, locale: 'zh-CN' });
+    // its own context (cookie jar), so a second tab can be opened in it
+    const page = await (await browser.newContext({ viewport: PHONE, locale: 'zh-CN' })).newPage();
     await page.goto(service.baseUrl + '/');
     await page.getByLabel('用户名').fill(name);
     await page.getByLabel('密码').fill(password);
@@ -79,7 +80,7 @@ describe('the inspectors console in a real browser', () => {
     await row.waitFor({ timeout: 10_000 }); // no reload: the SSE stream brought it
     await page.screenshot({ path: join(SHOTS, 'work-list-phone.png'), fullPage: true });
     expect(await row.textContent()).toContain('严重');
-    await row.getByRole('button').click();
+    await row.getByRole('link').click(); // each row links to the alert's own address
     // The evidence: the readings against the level it was raised at and the rule's clear level.
     await page.locator('.detail .chart').getByText('告警线 250').waitFor({ timeout: 10_000 });
     await page.locator('.detail .chart').getByText('解除线 120').waitFor();
@@ -112,7 +113,7 @@ describe('the inspectors console in a real browser', () => {
     );
     const id = alerts.body.items[0].id;
     const page = await signIn('li', 'li-password-2026');
-    await page.locator('li.alert').first().getByRole('button').click();
+    await page.locator('li.alert').first().getByRole('link').click();
     await page.locator('.detail').waitFor();
     expect(await page.getByRole('button', { name: '确认' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: '办结' }).count()).toBe(0);
@@ -132,6 +133,50 @@ describe('the inspectors console in a real browser', () => {
     expect(await page.locator('li.alert .badge.overdue').first().textContent()).toBe('超时未确认');
     await page.screenshot({ path: join(SHOTS, 'work-list-desk.png'), fullPage: true });
     offset.ms = 0;
+    await page.close();
+  });
+
+  it('a second tab and a reload of an alert link work: acknowledge from the new tab, the same state after reload (issue 18)', async () => {
+    const first = await signIn('wang', 'wang-password-2026');
+    const c2 = (
+      await service.api<{ items: { id: number; rule: string }[] }>('GET', '/api/alerts?siteId=C2')
+    ).body.items.find((a) => a.rule === 'pm10-hourly')!;
+    // A second tab of the same person (same cookie jar), opened on the alert's own address, as a
+    // link in a WeCom message would: it never saw the sign-in, so it fetches its CSRF token.
+    const second = await first.context().newPage();
+    await second.goto(`${service.baseUrl}/#/alert/${c2.id}`);
+    await second.locator('.detail h2', { hasText: 'PM10小时均值超标' }).waitFor({ timeout: 10_000 });
+    await second.locator('.detail').getByText('峰值（规则窗口均值，PM10/TSP 为 1 小时均值）').waitFor();
+    await second.getByRole('button', { name: '确认' }).click();
+    await second.locator('.detail .state', { hasText: '已确认' }).waitFor({ timeout: 10_000 });
+    expect(await second.getByRole('alert').count()).toBe(0); // no CSRF refusal
+    const after = await service.api<{ state: string; acknowledgedBy: string }>('GET', `/api/alerts/${c2.id}`);
+    expect([after.body.state, after.body.acknowledgedBy]).toEqual(['acknowledged', 'wang']);
+    await second.reload();
+    await second.locator('.detail .state', { hasText: '已确认' }).waitFor({ timeout: 10_000 });
+    expect(second.url()).toBe(`${service.baseUrl}/#/alert/${c2.id}`);
+    // the first tab shows the same state, from the stream
+    await first
+      .locator(`li.alert[data-alert-id="${c2.id}"] .state`, { hasText: '已确认' })
+      .waitFor({ timeout: 10_000 });
+    await first.close();
+  });
+
+  it('sign-in refusals are in Chinese, and say how long to wait after throttling', async () => {
+    await service.api('POST', '/api/users', { name: 'zhao', role: 'viewer', password: 'zhao-password-2026' });
+    const page = await browser.newPage({ viewport: PHONE, locale: 'zh-CN' });
+    await page.goto(service.baseUrl + '/');
+    await page.getByLabel('用户名').fill('zhao');
+    const texts: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await page.getByLabel('密码').fill(`wrong-${i}`);
+      // a submit clears the last refusal (a discrete event, flushed by React before click returns)
+      await page.getByRole('button', { name: '登录' }).click();
+      await page.getByRole('alert').waitFor({ timeout: 10_000 });
+      texts.push((await page.getByRole('alert').textContent()) ?? '');
+    }
+    // 4 free failures per name, then a 5-s block (docs/people.md): the 5th is checked and refused, the 6th waits
+    expect(texts).toEqual([...Array(5).fill('用户名或密码错误'), '尝试次数过多，请 5 秒后再试']);
     await page.close();
   });
 
@@ -167,9 +212,11 @@ describe('the inspectors console in a real browser', () => {
     await page.locator('svg.map a[data-site-id="C2"]').click();
     await page.locator('.chart svg').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.chart').count()).toBe(4); // PM10, PM2.5, TSP, noise
-    expect((await page.locator('.site-alerts li').allTextContents()).some((t) => t.includes('pm10-hourly'))).toBe(true);
+    expect((await page.locator('.site-alerts li').allTextContents()).some((t) => t.includes('PM10小时均值超标'))).toBe(
+      true,
+    );
     // C2's hour at 300 µg/m³ is drawn, with the pm10-hourly levels 150 and 250 as lines.
-    await page.locator('.chart').first().getByText('pm10-hourly >=250').waitFor({ timeout: 10_000 });
+    await page.locator('.chart').first().getByText('PM10小时均值超标 >=250').waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(SHOTS, 'site-page.png'), fullPage: true });
     await page.getByRole('link', { name: '报告' }).click();
     await page.getByRole('heading', { name: '报告' }).waitFor();

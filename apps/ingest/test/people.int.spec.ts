@@ -98,10 +98,15 @@ describe('people sign in with a name and password (sessions, CSRF, throttling, t
     const answer = await browser.signIn('wang', 'wang-password-2026');
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ name: 'wang', role: 'inspector' });
-    expect(answer.body['csrfToken']).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(answer.body['csrfToken']).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const setCookie = answer.headers.get('set-cookie') ?? '';
     expect(setCookie).toMatch(/^dw_session=[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
-    expect((await browser.request('GET', '/api/session')).body).toEqual({ name: 'wang', role: 'inspector' });
+    // any tab of the session can fetch its CSRF token (issue 18: a second tab could not change anything)
+    expect((await browser.request('GET', '/api/session')).body).toEqual({
+      name: 'wang',
+      role: 'inspector',
+      csrfToken: answer.body['csrfToken'],
+    });
     expect((await browser.request('GET', '/api/alerts')).status).toBe(200);
   });
 

@@ -29,7 +29,7 @@ import { parse, serialize } from 'cookie';
 import { LoginRefused, MIN_PASSWORD_LENGTH, PeopleService, Person, ROLES, Role, SESSION_HOURS } from '@dustwatch/core';
 import { ID_PATTERN } from '@dustwatch/telemetry';
 import { ApiKeyGuard } from './api-key.guard';
-import { AuthenticatedRequest, SESSION_COOKIE } from './http-edge';
+import { AuthenticatedRequest, SESSION_COOKIE, apiKeyOf } from './http-edge';
 import { KeyedController } from './keyed-controller';
 import { MinRole } from './min-role';
 import { ApiErrors } from './api-errors';
@@ -64,7 +64,8 @@ export class SessionResponse {
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ROLES }) role!: string;
   @ApiPropertyOptional({
-    description: 'Send it back as X-CSRF-Token on every request that changes something (only at sign-in)',
+    description:
+      'Send it back as X-CSRF-Token on every request that changes something (at sign-in, and from GET /api/session for a signed-in cookie: any tab fetches it on load)',
   })
   csrfToken?: string;
   @ApiPropertyOptional({ description: 'epoch ms (at sign-in)' }) expiresAt?: number;
@@ -124,7 +125,10 @@ export class SessionController {
   @ApiOperation({ summary: 'Who is signed in (or whose key this is)' })
   @ApiOkResponse({ type: SessionResponse })
   whoAmI(@Req() req: AuthenticatedRequest): SessionResponse {
-    return { name: req.principal!.name, role: req.principal!.role };
+    const token = parse(req.headers.cookie ?? '')[SESSION_COOKIE];
+    const me = { name: req.principal!.name, role: req.principal!.role };
+    // A key's holder has no CSRF token; a signed-in tab gets its session's.
+    return token && apiKeyOf(req) === undefined ? { ...me, csrfToken: this.people.csrfTokenOf(token) } : me;
   }
 
   @Delete('session')

@@ -204,7 +204,8 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
       const h = harness(only('pm10-hourly'));
       live(h);
       const out: Transition[] = [];
-      for (const reading of gap.slice(0, 7)) out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
+      for (const reading of gap.slice(0, 7))
+        out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
       // Live readings go on meanwhile; by minute 180 the window (120, 180] is all 100: clear.
       out.push(...h.feed('S1-M1', t0 + 170 * MIN, 11, () => ({ pm10: 100 })));
       for (const reading of gap.slice(7)) out.push(...h.engine.onReadings('S1-M1', [reading], h.clock.t).transitions);
@@ -230,7 +231,7 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
       const out: Transition[] = [];
       const persisted = new Map<string, RuleState>();
       const keep = (o: EngineOutput): Transition[] => {
-        for (const c of o.states) (c.state ? persisted.set(c.ruleId, c.state) : persisted.delete(c.ruleId));
+        for (const c of o.states) c.state ? persisted.set(c.ruleId, c.state) : persisted.delete(c.ruleId);
         return o.transitions;
       };
       for (const reading of gap.slice(0, 10)) out.push(...keep(h.engine.onReadings('S1-M1', [reading], h.clock.t)));

@@ -291,7 +291,8 @@ export class RuleEngine {
   /** An episode that ended before the evaluation horizon and its windows can no longer be judged late. */
   private forgetOldEpisodes(now: number): void {
     for (const state of [...this.states.values()])
-      if (state.phase === 'cleared' && state.since < now - this.keepMs) this.setState(state.subject, state.ruleId, null);
+      if (state.phase === 'cleared' && state.since < now - this.keepMs)
+        this.setState(state.subject, state.ruleId, null);
   }
 
   private endSchedules(now: number, out: Transition[]): void {

@@ -1040,7 +1040,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "viewer" | "inspector" | "admin";
-            /** @description Send it back as X-CSRF-Token on every request that changes something (only at sign-in) */
+            /** @description Send it back as X-CSRF-Token on every request that changes something (at sign-in, and from GET /api/session for a signed-in cookie: any tab fetches it on load) */
             csrfToken?: string;
             /** @description epoch ms (at sign-in) */
             expiresAt?: number;

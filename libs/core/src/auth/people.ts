@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { ID_PATTERN } from '@dustwatch/telemetry';
 import { Clock } from '../kernel/clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../kernel/errors';
@@ -151,7 +151,7 @@ export class PeopleService {
     }
     this.byName.success(person.name);
     const token = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(24).toString('base64url');
+    const csrfToken = this.csrfTokenOf(token);
     const now = this.clock.now();
     const expiresAt = now + SESSION_HOURS * 3_600_000;
     await this.store.createSession(sha256(token), person.name, sha256(csrfToken), now, expiresAt);
@@ -160,13 +160,23 @@ export class PeopleService {
     return { token, csrfToken, person: view, expiresAt };
   }
 
+  /**
+   * A session's CSRF token, derived from its (secret, httpOnly) session token, so every tab of the
+   * signed-in person can fetch it with GET /api/session — another origin cannot read that answer
+   * (same-origin policy, no CORS) — instead of only the tab that signed in (issue 18).
+   */
+  csrfTokenOf(sessionToken: string): string {
+    return createHmac('sha256', sessionToken).update('dustwatch-csrf-v1').digest('base64url');
+  }
+
   /** The principal of a session token, and whether `csrfToken` is that session's. */
   async sessionOf(token: string, csrfToken?: string): Promise<{ principal: Principal; csrfOk: boolean } | undefined> {
     const session = await this.store.findSession(sha256(token), this.clock.now());
     if (!session) return undefined;
+    // Compared as hashes: equal lengths for timingSafeEqual whatever was sent.
     const csrfOk =
       csrfToken !== undefined &&
-      timingSafeEqual(Buffer.from(sha256(csrfToken), 'hex'), Buffer.from(session.csrfHash, 'hex'));
+      timingSafeEqual(Buffer.from(sha256(csrfToken), 'hex'), Buffer.from(sha256(this.csrfTokenOf(token)), 'hex'));
     return { principal: { name: session.userName, role: session.role }, csrfOk };
   }
 
