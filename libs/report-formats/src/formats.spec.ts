@@ -52,8 +52,9 @@ describe('the bulletin formats', () => {
   it('the summary names the worst sites, the capture rate and the overdue alerts, with the link', () => {
     const s = reportSummary(report, 'https://dust.example.cn/api/reports/daily/2026-11-27?format=html');
     expect(s.title).toBe('扬尘在线监测日报 2026年11月27日');
-    // No data at all: 0 % capture, 90 penalty points each.
-    expect(s.worstSites.map((w) => w.score)).toEqual([90, 90]);
+    // No data at all: it says so and ranks nobody (issue 18: every site got 90 points and a worst site was named).
+    expect(s.worstSites).toEqual([]);
+    expect(s.text).toContain('本期无监测数据');
     expect(s.markdown).toContain('[查看完整报告](https://dust.example.cn/api/reports/daily/2026-11-27?format=html)');
     expect(s.text).toContain('数据捕获率 0%');
   });

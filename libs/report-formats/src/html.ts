@@ -154,6 +154,9 @@ export interface HtmlMeta {
 
 const SHANGHAI = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', dateStyle: 'long', timeStyle: 'short' });
 
+/** An instant as a reader in Changzhi says it: 2026年12月2日 08:00. */
+export const beijingTime = (t: number): string => SHANGHAI.format(new Date(t));
+
 /** The printable bulletin, in Chinese, laid out for A4 (a browser prints it to PDF as it is). */
 export function toHtml(report: ComplianceReport, meta: HtmlMeta): string {
   const c = report.city;
@@ -190,7 +193,7 @@ ${charts(report)}
 <h2>二、区县对比</h2>
 <div class="wide">${table(PRINTED_AREA_COLUMNS, [report.city, ...report.districts])}</div>
 <h2>三、工地排名</h2>
-<div class="wide">${table(RANK_COLUMNS, report.ranking)}</div>
+${report.noData ? '<p class="revised"><b>本期无监测数据：</b>没有任何设备上报数据，不排名、不评最差工地。</p>' : `<div class="wide">${table(RANK_COLUMNS, report.ranking)}</div>`}
 <h2>四、各区县工地明细</h2>
 ${districtSections}
 <h2>五、说明</h2>

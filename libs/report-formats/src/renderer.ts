@@ -1,6 +1,6 @@
 import type { RenderedReport, ReportFormat, ReportRenderer, ReportView } from '@dustwatch/core';
 import { toCsv } from './csv';
-import { toHtml } from './html';
+import { beijingTime, toHtml } from './html';
 import { htmlToPdf } from './pdf';
 import { forDistrict } from '@dustwatch/reports';
 import { SITE_COLUMNS, siteRows } from './tables';
@@ -14,6 +14,8 @@ const CONTENT_TYPES = {
 } as const;
 
 /** CSV (the site table), XLSX (a sheet per table), the printable page and its PDF. */
+const KIND_ZH = { daily: '日报', weekly: '周报', monthly: '月报' } as const;
+
 export class BulletinRenderer implements ReportRenderer {
   /** @param chromiumPath the configured browser for PDFs (DUSTWATCH_CHROMIUM); the usual places otherwise. */
   constructor(private readonly chromiumPath?: string) {}
@@ -35,10 +37,11 @@ export class BulletinRenderer implements ReportRenderer {
         break;
       case 'xlsx':
         body = await toXlsx(report, [
-          ['报告', `${report.title}（${report.kind}）`],
+          ['报告', `${report.title}${KIND_ZH[report.kind]}`],
           ['范围', district ?? '全市'],
           ['版本', `${view.meta.version} / ${view.versions}`],
-          ['生成时间', new Date(report.computedAt).toISOString()],
+          ['生成时间', `${beijingTime(report.computedAt)}（北京时间）`],
+          ['本期数据', report.noData ? '本期无监测数据：不排名' : '有'],
           ['有修订数据', view.revisedDataAvailable ? '是：生成后收到本期补传数据' : '否'],
           ['定义', 'docs/reports.md；两台设备的工地：超标按较差者，捕获率取平均'],
         ]);

@@ -44,6 +44,18 @@ const reportOf = (hours: MonitorHour[], monitors = MONITORS, previousRanks = new
   computeReport({ period: DAY, monitors, hours, alerts: [], settings: SETTINGS, previousRanks, computedAt: DAY.to });
 
 describe('computeReport', () => {
+  it('a day without any data says so and ranks nothing (no 90-point ranking, no worst site)', () => {
+    const report = reportOf([]);
+    expect(report.noData).toBe(true);
+    expect(report.ranking).toEqual([]);
+    expect(report.city.worstSite).toBeNull();
+    expect(report.districts.map((d) => d.worstSite)).toEqual(report.districts.map(() => null));
+    // one monitor's one hour is data: the sites are ranked again
+    const some = reportOf([hour(MONITORS[0].deviceId, 0, {})]);
+    expect(some.noData).toBe(false);
+    expect(some.ranking.length).toBeGreaterThan(0);
+  });
+
   it('judges a site with two monitors by the worse for levels and exceedances and by the mean for capture', () => {
     const hours = [
       // A-1 misses 12 hours; A-2 is complete and has three hours at 160 (warning) and one at 260 (critical).

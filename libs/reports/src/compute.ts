@@ -234,6 +234,8 @@ export interface ComplianceReport {
   readonly districts: readonly AreaReport[];
   readonly sites: readonly SiteReport[];
   readonly ranking: readonly RankEntry[];
+  /** No monitor sent a reading in the period: nothing is ranked and no site named worst (issue 18). */
+  readonly noData: boolean;
 }
 
 export interface ReportInput {
@@ -533,8 +535,9 @@ export function computeReport(input: ReportInput): ComplianceReport {
     sites.push({ ...site, score: kind === 'site' ? siteScore(site) : null });
   }
 
+  const noData = !input.hours.some((h) => h.received > 0);
   const ranked = sites
-    .filter((s) => s.kind === 'site')
+    .filter((s) => s.kind === 'site' && !noData)
     .sort(
       (a, b) =>
         (a.score as number) - (b.score as number) ||
@@ -603,6 +606,7 @@ export function computeReport(input: ReportInput): ComplianceReport {
     districts: districts.map(area),
     sites,
     ranking,
+    noData,
   };
 }
 

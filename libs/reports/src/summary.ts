@@ -27,6 +27,7 @@ export function reportSummary(report: ComplianceReport, url: string, worst = 5):
     .slice(0, worst)
     .map((r) => ({ siteId: r.siteId, siteName: r.siteName, score: r.score }));
   const lines = [
+    ...(report.noData ? ['本期无监测数据：没有任何设备上报，不排名'] : []),
     `站点 ${c.sites} 个，监测设备 ${c.monitors} 台；数据捕获率 ${c.capturePct}%，有效率 ${c.validityPct}%，在线率 ${c.onlinePct}%`,
     `小时超标 ${c.exceedanceHours} 小时，背景差值不达标 ${c.nonCompliantDays} 站·日`,
     `告警 ${c.handling.opened} 条，按时确认 ${c.handling.acknowledgedInTime} 条，超时 ${c.handling.overdue} 条，期末未关闭 ${c.handling.openAtEnd} 条`,
