@@ -231,7 +231,10 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
       const out: Transition[] = [];
       const persisted = new Map<string, RuleState>();
       const keep = (o: EngineOutput): Transition[] => {
-        for (const c of o.states) c.state ? persisted.set(c.ruleId, c.state) : persisted.delete(c.ruleId);
+        for (const c of o.states) {
+          if (c.state) persisted.set(c.ruleId, c.state);
+          else persisted.delete(c.ruleId);
+        }
         return o.transitions;
       };
       for (const reading of gap.slice(0, 10)) out.push(...keep(h.engine.onReadings('S1-M1', [reading], h.clock.t)));
