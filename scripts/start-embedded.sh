@@ -29,8 +29,9 @@ ping_ok() { node -e "fetch('$1/ping').then(r => process.exit(r.status === 204 ? 
 
 influx_pid=""
 service_pid=""
+demo_pid=""
 stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
-cleanup() { stop_pid "$service_pid"; stop_pid "$influx_pid"; }
+cleanup() { stop_pid "$demo_pid"; stop_pid "$service_pid"; stop_pid "$influx_pid"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -100,4 +101,20 @@ INFO
 # stop the service (it drains gracefully on SIGTERM) and then the InfluxDB started here.
 node dist/apps/ingest/apps/ingest/src/main.js &
 service_pid=$!
+
+# The demo fleet plays live by default, so the console moves within minutes (a dust episode at
+# CZ-001 opens an alert about 8 minutes in; devices-sim/scenarios/demo-live.yaml).
+# DUSTWATCH_DEMO=off starts the service alone.
+if [ "${DUSTWATCH_DEMO:-on}" != "off" ]; then
+  for _ in $(seq 1 150); do
+    node -e "fetch('http://127.0.0.1:$http_port/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
+    kill -0 "$service_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "==> playing the demo fleet live (log: $DUSTWATCH_DATA_DIR/demo-sim.log; DUSTWATCH_DEMO=off to skip)"
+  node dist/devices-sim/devices-sim/src/cli.js run --fleet "$fleet" --url "mqtt://127.0.0.1:$mqtt_port" \
+    --hj212 "127.0.0.1:$hj212_port" --interval 10 --scenario devices-sim/scenarios/demo-live.yaml \
+    >"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 &
+  demo_pid=$!
+fi
 wait "$service_pid"
