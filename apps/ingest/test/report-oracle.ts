@@ -249,8 +249,13 @@ export function oracleReport(
     };
   });
 
+  // docs/reports.md, "A period without data": no monitor sent a PM10 reading → nothing is ranked.
+  const monitorIds = new Set(monitors.map((m) => m.deviceId));
+  const noData = !readings.some(
+    (r) => monitorIds.has(r.deviceId) && r.pm10 !== undefined && r.ts >= period.from && r.ts < period.to,
+  );
   const ranked = sites
-    .filter((s) => s.kind === 'site')
+    .filter((s) => s.kind === 'site' && !noData)
     .sort(
       (a, b) =>
         (a.score as number) - (b.score as number) ||
