@@ -328,7 +328,7 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     expect(expected.sites.find((s) => s.siteId === 'S3')?.noise.daysOver).toBe(1);
   });
 
-  it("the weekly report matches too, including days without data; the previous week had no data, so no previous ranks", async () => {
+  it('the weekly report matches too, including days without data; the previous week had no data, so no previous ranks', async () => {
     const res = await service.api<ReportBody>('GET', `/api/reports/weekly/${WEEK.id}`);
     expect(res.status).toBe(200);
     const { report } = res.body;
