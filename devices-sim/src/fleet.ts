@@ -27,26 +27,21 @@ export interface FleetFile {
 }
 
 /**
- * Changzhi's county-level districts that host most construction, with rough centres. The city
- * centre (Luzhou) is about 36.19 N, 113.12 E; the weights make the core districts busier.
+ * Changzhi's county-level districts that host most construction, with rough centres; `name` is the
+ * district as the bureau writes it (site and report rows show it). The city centre (潞州区, Luzhou)
+ * is about 36.19 N, 113.12 E; the weights make the core districts busier.
  */
 export const DISTRICTS: ReadonlyArray<{ id: string; name: string; lat: number; lon: number; weight: number }> = [
-  { id: 'LUZHOU', name: 'Luzhou', lat: 36.195, lon: 113.117, weight: 5 },
-  { id: 'SHANGDANG', name: 'Shangdang', lat: 36.053, lon: 113.056, weight: 2 },
-  { id: 'TUNLIU', name: 'Tunliu', lat: 36.316, lon: 112.892, weight: 1.5 },
-  { id: 'LUCHENG', name: 'Lucheng', lat: 36.334, lon: 113.229, weight: 1.5 },
-  { id: 'XIANGYUAN', name: 'Xiangyuan', lat: 36.535, lon: 113.05, weight: 1 },
-  { id: 'ZHANGZI', name: 'Zhangzi', lat: 36.122, lon: 112.877, weight: 1 },
+  { id: 'LUZHOU', name: '潞州区', lat: 36.195, lon: 113.117, weight: 5 },
+  { id: 'SHANGDANG', name: '上党区', lat: 36.053, lon: 113.056, weight: 2 },
+  { id: 'TUNLIU', name: '屯留区', lat: 36.316, lon: 112.892, weight: 1.5 },
+  { id: 'LUCHENG', name: '潞城区', lat: 36.334, lon: 113.229, weight: 1.5 },
+  { id: 'XIANGYUAN', name: '襄垣县', lat: 36.535, lon: 113.05, weight: 1 },
+  { id: 'ZHANGZI', name: '长子县', lat: 36.122, lon: 112.877, weight: 1 },
 ];
 
-const KINDS = [
-  'residential block',
-  'road works',
-  'commercial complex',
-  'municipal works',
-  'school',
-  'hospital extension',
-];
+/** Project kinds as Chinese site boards name them (the console and bulletins are read in Chinese). */
+const KINDS = ['住宅小区项目', '道路改造工程', '商业综合体项目', '市政管网工程', '学校建设项目', '医院扩建工程'];
 const MODELS = ['YZ-DM300', 'HJ-DUST-2', 'SK-FC500'];
 /** Sites above this area get a second monitor. */
 const LARGE_SITE_M2 = 40_000;
@@ -95,7 +90,7 @@ export function generateFleet(siteCount: number, seed: number, hj212Share = 0): 
     const model = MODELS[Math.floor(random() * MODELS.length)];
     sites.push({
       id,
-      name: `${district.name} ${KINDS[Math.floor(random() * KINDS.length)]} ${String(i).padStart(3, '0')}`,
+      name: `${district.name}${KINDS[Math.floor(random() * KINDS.length)]} ${String(i).padStart(3, '0')}`,
       district: district.name,
       lat: round(district.lat + (random() - 0.5) * 0.12, 5),
       lon: round(district.lon + (random() - 0.5) * 0.14, 5),
@@ -118,7 +113,7 @@ export function generateFleet(siteCount: number, seed: number, hj212Share = 0): 
     const deviceId = `${id}-1`;
     sites.push({
       id,
-      name: `${district.name} background station`,
+      name: `${district.name}背景站`,
       district: district.name,
       lat: district.lat,
       lon: district.lon,

@@ -70,7 +70,7 @@ describe('the value model', () => {
   });
 
   it('shares the regional background across a district: background stations track their sites at night', () => {
-    const district = 'Luzhou';
+    const district = '潞州区';
     const t = MONDAY + 2 * HOUR; // 02:00, no site activity
     const bg = devices.find((d) => d.kind === 'background' && d.district === district)!;
     const sites = devices.filter((d) => d.kind === 'site' && d.district === district);
@@ -135,13 +135,13 @@ describe('scenarios', () => {
 
   it('a regional rise lifts the background station and the sites of its district only', () => {
     const scenarios = parseScenarios(
-      'version: 1\nscenarios:\n  - { kind: regional-rise, district: Luzhou, at: +1h, durationMinutes: 240, factor: 2 }\n',
+      'version: 1\nscenarios:\n  - { kind: regional-rise, district: 潞州区, at: +1h, durationMinutes: 240, factor: 2 }\n',
       start,
       known,
     );
     const t = start + 3 * HOUR;
-    const bg = devices.find((d) => d.kind === 'background' && d.district === 'Luzhou')!;
-    const other = devices.find((d) => d.kind === 'background' && d.district === 'Tunliu')!;
+    const bg = devices.find((d) => d.kind === 'background' && d.district === '潞州区')!;
+    const other = devices.find((d) => d.kind === 'background' && d.district === '屯留区')!;
     expect(readingValues(1, bg, t, overlaysOf(scenarios)).pm25 / readingValues(1, bg, t).pm25).toBeCloseTo(2, 1);
     expect(readingValues(1, other, t, overlaysOf(scenarios))).toEqual(readingValues(1, other, t));
   });
