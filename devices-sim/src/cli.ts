@@ -7,7 +7,7 @@ import { generateFleet } from './fleet';
 import { loadFleetDevices } from './fleet-file';
 import { connectAll, percentile, runLoad } from './load';
 import { NO_OVERLAYS } from './model';
-import { FleetConnection, SimulatorError, backfillFleet, runFleet } from './runner';
+import { FleetConnection, STABLE_CONNECTION_MS, SimulatorError, backfillFleet, runFleet } from './runner';
 import { Scenario, ScenarioError, overlaysOf, parseScenarios } from './scenarios';
 
 const positiveInt = (value: string): number => {
@@ -184,7 +184,7 @@ program
     const status = statusPrinter(() => {
       const s = fleet.stats;
       const refused = Object.values(s.refusedByReason).reduce((a, b) => a + b, 0);
-      return `connected ${s.connected}/${s.devices} | sent ${fmt(s.messagesSent)} | acked ${fmt(s.messagesAcked)} | refused ${fmt(refused)} | sim ${new Date(simNow).toISOString().slice(0, 16)}Z ×${flags.speed}`;
+      return `connected ${s.connected}/${s.devices} | sent ${fmt(s.messagesSent)} | acked ${fmt(s.messagesAcked)} | refused ${fmt(refused)} | sim ${new Date(simNow).toISOString().slice(0, 16)}Z ×${flags.speed}${s.earlyDrops > 0 ? ` | dropped right after connecting ${fmt(s.earlyDrops)} (same ids in use elsewhere?)` : ''}`;
     });
     let simNow = start;
     const result = await runFleet(fleet, {
@@ -219,9 +219,16 @@ program
     out(
       Boolean(flags.json),
       summary,
-      `run: ${fmt(fleet.stats.readingsAcked)} readings acknowledged from ${fleet.stats.devices} devices (${fleet.stats.hj212Devices} over HJ 212) (${summary.simulatedFrom} → ${summary.simulatedTo}), refused ${JSON.stringify(fleet.stats.refusedByReason)}, reconnects ${fleet.stats.reconnects}${drained ? '' : ', NOT all acknowledged before the timeout'}`,
+      `run: ${fmt(fleet.stats.readingsAcked)} readings acknowledged from ${fleet.stats.devices} devices (${fleet.stats.hj212Devices} over HJ 212) (${summary.simulatedFrom} → ${summary.simulatedTo}), refused ${JSON.stringify(fleet.stats.refusedByReason)}, reconnects ${fleet.stats.reconnects}${drained ? '' : ', NOT all acknowledged before the timeout'}${earlyDropsHint(fleet.stats)}`,
     );
   });
+
+/** Connections closed right after they were accepted, with no refusal, mean a second client on the same ids. */
+function earlyDropsHint(stats: { earlyDrops: number }): string {
+  return stats.earlyDrops === 0
+    ? ''
+    : `\nwarning: the service closed ${fmt(stats.earlyDrops)} connections within ${STABLE_CONNECTION_MS / 1000} s of accepting them without refusing any login: another client (a second simulator, or start-embedded's demo) is probably playing the same device ids`;
+}
 
 interface BackfillFlags {
   fleet: string;

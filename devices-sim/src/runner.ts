@@ -25,6 +25,11 @@ export interface RunnerStats {
   refusedByReason: Record<string, number>;
   publishRetries: number;
   reconnects: number;
+  /**
+   * Connections the service closed within STABLE_CONNECTION_MS of accepting them, with no refusal:
+   * the mark of another client using the same device ids (a second simulator on the same fleet).
+   */
+  earlyDrops: number;
   /** Devices the broker refused at CONNECT, with the reason. */
   connectRefusals: Record<string, string>;
   /** HJ 212 monitors, and the times the service set their clock (CN 1012). */
@@ -49,6 +54,9 @@ const CONNACK_TEXT: Record<number, string> = {
 };
 
 export class SimulatorError extends Error {}
+
+/** A connection that lasted this long earns a fresh backoff; a shorter one keeps backing off. */
+export const STABLE_CONNECTION_MS = 30_000;
 
 /** One simulated monitor: its connection, an outbox with a bounded in-flight window, reconnects with backoff. */
 abstract class DeviceAgent {
@@ -80,6 +88,27 @@ abstract class DeviceAgent {
   protected abstract hangUp(graceful: boolean): Promise<void>;
 
   protected reconnectPending = false;
+  private connectedAt = 0;
+
+  /** CONNACK (MQTT) or TCP connect (HJ 212). The backoff resets only once the connection proves stable. */
+  protected onOpened(): void {
+    this.connected = true;
+    this.connectedAt = Date.now();
+    this.fleet.stats.connected += 1;
+  }
+
+  /**
+   * The connection closed without our asking. Resetting the backoff on every CONNACK made two
+   * clients sharing one id (two simulators on one fleet) kick each other about once a second
+   * each: 29,400 reconnects in 6 minutes. Now they back off to 30 s and the run says why.
+   */
+  protected onClosedByPeer(): void {
+    if (!this.connected) return;
+    this.fleet.stats.connected -= 1;
+    this.connected = false;
+    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoffMs = 1000;
+    else if (!this.stopping && !this.silenced) this.fleet.stats.earlyDrops += 1;
+  }
 
   protected scheduleReconnect(): void {
     if (this.reconnectPending) return;
@@ -178,9 +207,7 @@ class MqttAgent extends DeviceAgent {
       this.client = client;
       let settled = false;
       client.on('connect', () => {
-        this.connected = true;
-        this.backoffMs = 1000;
-        this.fleet.stats.connected += 1;
+        this.onOpened();
         client.subscribe(`devices/${this.device.id}/errors`, { qos: 1 });
         settled = true;
         resolve();
@@ -206,8 +233,7 @@ class MqttAgent extends DeviceAgent {
       });
       client.on('close', () => {
         if (this.client !== client || (!this.connected && settled && (this.silenced || this.reconnectPending))) return;
-        if (this.connected) this.fleet.stats.connected -= 1;
-        this.connected = false;
+        this.onClosedByPeer();
         if (!settled) {
           settled = true;
           reject(new SimulatorError(`${this.device.id}: the connection to ${this.fleet.url} closed before CONNACK`));
@@ -269,9 +295,7 @@ class Hj212Agent extends DeviceAgent {
       const framer = new Hj212Framer();
       let settled = false;
       socket.once('connect', () => {
-        this.connected = true;
-        this.backoffMs = 1000;
-        this.fleet.stats.connected += 1;
+        this.onOpened();
         settled = true;
         resolve();
         this.pump();
@@ -290,8 +314,7 @@ class Hj212Agent extends DeviceAgent {
       });
       socket.on('close', () => {
         if (this.socket !== socket) return;
-        if (this.connected) this.fleet.stats.connected -= 1;
-        this.connected = false;
+        this.onClosedByPeer();
         this.failAwaiting(new Error('connection closed'));
         if (!this.stopping && !this.silenced) this.scheduleReconnect();
       });
@@ -408,6 +431,7 @@ export class FleetConnection {
       refusedByReason: {},
       publishRetries: 0,
       reconnects: 0,
+      earlyDrops: 0,
       connectRefusals: {},
       hj212Devices: this.agents.filter((a) => a instanceof Hj212Agent).length,
       hj212ClockSets: 0,

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { REJECTION_CODES } from '@dustwatch/telemetry';
 import { InfluxServer } from './influx-server';
 import { sim } from './sim-cli';
-import { TEST_DB, TestService, removeDir, spoolDrained, startTestService } from './harness';
+import { TEST_DB, TestService, metricValue, removeDir, spoolDrained, startTestService } from './harness';
 
 // The simulator drives the real service exactly as monitors do: a short accelerated run of a
 // small generated fleet with malformed payloads, QoS 1 duplicates, a silent device that comes
@@ -100,6 +100,35 @@ it('an accelerated run with scenarios: every acknowledged reading stored once, e
     `/api/quarantine?deviceId=${malformed}`,
   );
   expect(quarantine.body.map((q) => q.reasons[0].code).sort()).toEqual([...KINDS].sort());
+});
+
+it('two simulators on one fleet: the service counts the take-overs, each run backs off and says why', async () => {
+  // Issue 18: a second run on the same ids made both kick each other about once a second per
+  // device (29,400 reconnects in 6 minutes) with no refusal anywhere to explain it.
+  const fleetFile = join(dir, 'twice.yaml');
+  expect((await sim(['generate-fleet', '--sites', '3', '--seed', '5', '--out', fleetFile])).code).toBe(0);
+  const fleet = parse(readFileSync(fleetFile, 'utf8')) as { sites: { devices: unknown[] }[] };
+  const devices = fleet.sites.reduce((n, s) => n + s.devices.length, 0);
+  expect((await service.api('POST', '/api/fleet/import', fleet)).status).toBe(200);
+  const takeoversBefore = (await metricValue(service.baseUrl, 'dustwatch_mqtt_session_takeovers_total')) ?? 0;
+  const args = ['run', '--fleet', fleetFile, '--url', `mqtt://127.0.0.1:${service.mqttPort}`];
+  const runs = await Promise.all([
+    sim([...args, '--interval', '5', '--duration', '20s', '--json']),
+    sim([...args, '--interval', '5', '--duration', '20s']),
+  ]);
+  expect(runs.map((r) => r.code)).toEqual([0, 0]);
+  const summary = JSON.parse(runs[0].stdout) as { reconnects: number; earlyDrops: number; connectRefusals: object };
+  expect(summary.connectRefusals).toEqual({});
+  expect(summary.earlyDrops).toBeGreaterThan(0);
+  // With the backoff reset on every CONNACK each device reconnected about 10 times in 20 s; backing
+  // off 1, 2, 4, 8 s (±50 %) leaves room for at most 6.
+  expect(summary.reconnects).toBeLessThanOrEqual(6 * devices);
+  expect(runs[1].stdout).toMatch(
+    /warning: the service closed \d+ connections within 30 s of accepting them without refusing any login/,
+  );
+  expect(
+    ((await metricValue(service.baseUrl, 'dustwatch_mqtt_session_takeovers_total')) ?? 0) - takeoversBefore,
+  ).toBeGreaterThan(0);
 });
 
 it('backfills a period: every planned reading acknowledged and stored, and load mode reports its figures', async () => {

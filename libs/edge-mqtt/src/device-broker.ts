@@ -230,6 +230,18 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
           ? refuse(NOT_AUTHORIZED, 'device is disabled')
           : refuse(BAD_USERNAME_OR_PASSWORD, 'unknown device or wrong secret');
       }
+      const previous = this.connected.get(client.id);
+      if (previous) {
+        // Counted here: aedes closes the older connection before it announces the new one. Two
+        // clients with one id close each other's connection in turn with no refusal on either side
+        // (MQTT-3.1.4-2): two monitors configured alike, or two simulators playing one fleet.
+        this.metrics.sessionTakeovers.inc();
+        this.warnings.warn(
+          `takeover:${client.id}`,
+          'MQTT device connected again while still connected: the older connection is closed; if this repeats, two clients use this device id',
+          { deviceId: client.id, previous: (previous.conn as Partial<Socket>).remoteAddress, remote },
+        );
+      }
       client.dustwatch = {
         kind: 'device',
         siteId: result.device.siteId,

@@ -32,6 +32,11 @@ export class IngestMetrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  readonly sessionTakeovers = new Counter({
+    name: 'dustwatch_mqtt_session_takeovers_total',
+    help: 'Authenticated CONNECTs for a device id that was still connected (the older connection is closed): two clients share one id',
+    registers: [this.registry],
+  });
   readonly deviceLoginsRefused = new Counter({
     name: 'dustwatch_device_logins_refused_total',
     help: 'Device logins refused, by edge and reason (bad_credentials, disabled, throttled: refused unchecked during a back-off)',
