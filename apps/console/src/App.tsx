@@ -184,7 +184,7 @@ function WorkList({ t, me, selected }: { t: Texts; me: Me; selected: number | nu
             <a className="row" href={`#/alert/${a.id}`}>
               <span className={`badge ${a.severity}`}>{t[a.severity]}</span>
               <span className="site">{a.siteName ?? a.siteId}</span>
-              <span className="rule">{ruleName(t, a.rule)}</span>
+              <span className="rule">{ruleName(t, a.rule, a.ruleName)}</span>
               <span className="state">{t[a.state]}</span>
               {isOverdue(a, now) && <span className="badge overdue">{t.overdue}</span>}
               <span className="value">{formatValue(a.metric, a.peakValue)}</span>
@@ -248,7 +248,7 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
       </button>
       <h2>
         <span className={`badge ${alert.severity}`}>{t[alert.severity]}</span> {alert.siteName ?? alert.siteId} ·{' '}
-        {ruleName(t, alert.rule)}
+        {ruleName(t, alert.rule, alert.ruleName)}
       </h2>
       <dl>
         <dt>{t.state}</dt>
@@ -312,7 +312,7 @@ function AlertDetail(props: { t: Texts; me: Me; alert: Alert; onBack: () => void
             {h.type === 'resolved' && h.note === null && alert.resolvedReason
               ? ` · ${t.resolvedReasons[alert.resolvedReason] ?? alert.resolvedReason}`
               : ''}
-            {h.actor ? ` · ${h.actor}` : ''}
+            {h.actor ? ` · ${h.actorName ? `${h.actorName}（${h.actor}）` : h.actor}` : ''}
             {h.note ? ` · ${h.note}` : ''}
           </li>
         ))}

@@ -46,3 +46,19 @@ export function project(
     ]),
   );
 }
+
+/**
+ * The fleet list's order, worst first: most critical alerts, then warnings, then monitors offline,
+ * then the highest last-hour PM10 (sites without readings after those with), then by name.
+ */
+export function worstFirst(sites: readonly FleetSite[]): FleetSite[] {
+  const pm10 = (s: FleetSite): number => s.pm10OneHour ?? -1;
+  return [...sites].sort(
+    (a, b) =>
+      b.activeCritical - a.activeCritical ||
+      b.activeWarning - a.activeWarning ||
+      b.monitors - b.online - (a.monitors - a.online) ||
+      pm10(b) - pm10(a) ||
+      a.name.localeCompare(b.name, 'zh-CN'),
+  );
+}

@@ -2,6 +2,7 @@
 export type Lang = 'zh' | 'en';
 
 const zh = {
+  lang: 'zh' as Lang,
   title: '扬尘监管平台',
   name: '用户名',
   password: '密码',
@@ -38,6 +39,8 @@ const zh = {
   fleet: '工地分布',
   reports: '报告',
   offlineRing: '灰色描边：有设备离线',
+  worstFirst: '工地列表（按情况从重到轻）',
+  pm10LastHour: 'PM10 近1小时',
   background: '区县背景站',
   pm10: 'PM10（µg/m³）',
   pm25: 'PM2.5（µg/m³）',
@@ -104,6 +107,7 @@ const zh = {
   } as Record<string, string>,
 };
 const en: typeof zh = {
+  lang: 'en',
   title: 'Dust monitoring',
   name: 'Name',
   password: 'Password',
@@ -140,6 +144,8 @@ const en: typeof zh = {
   fleet: 'Sites',
   reports: 'Reports',
   offlineRing: 'grey ring: a monitor is offline',
+  worstFirst: 'Sites, worst first',
+  pm10LastHour: 'PM10 last hour',
   background: 'District background',
   pm10: 'PM10 (µg/m³)',
   pm25: 'PM2.5 (µg/m³)',
@@ -208,8 +214,12 @@ const en: typeof zh = {
 
 export type Texts = typeof zh;
 
-/** A rule's name in the page's language; a rule the console does not know by its id. */
-export const ruleName = (t: Texts, ruleId: string): string => t.ruleNames[ruleId] ?? ruleId;
+/**
+ * A rule's name in the page's language: in Chinese the name the rule file gave it (`name`, sent
+ * with every alert), in English the console's translation of the default rules; else the id.
+ */
+export const ruleName = (t: Texts, ruleId: string, fileName?: string): string =>
+  (t.lang === 'zh' ? fileName : undefined) ?? t.ruleNames[ruleId] ?? fileName ?? ruleId;
 export const TEXTS: Record<Lang, Texts> = { zh, en };
 
 /** The sign-in refusal in the page's language; after throttling, how long to wait (Retry-After). */

@@ -1,11 +1,12 @@
 import { TEXTS, ruleName, signInError } from './i18n';
 import { evidenceChartOption, siteChartOption } from './charts';
-import { colourOf, project } from './fleet';
+import { FleetSite, colourOf, project, worstFirst } from './fleet';
 import { Alert, AlertEvent, applyEvent, formatTime, formatValue, isOverdue, sortWorkList } from './model';
 
 const alert = (id: number, over: Partial<Alert> = {}): Alert => ({
   id,
   rule: 'pm10-hourly',
+  ruleName: 'PM10小时均值超标',
   metric: 'pm10',
   subject: 'CZ-001-M1',
   siteId: 'CZ-001',
@@ -43,6 +44,7 @@ const event = (type: AlertEvent['type'], a: Alert): AlertEvent => ({
   type,
   at: a.raisedAt,
   actor: null,
+  actorName: null,
   note: null,
   alert: a,
 });
@@ -130,6 +132,41 @@ describe('console: the fleet view', () => {
     expect(at.get('ne')!.y).toBeCloseTo(20, 6); // north at the top, the taller span fills the height
     expect(at.get('ne')!.x).toBeGreaterThan(at.get('sw')!.x);
     expect(at.get('ne')!.x).toBeLessThanOrEqual(380);
+  });
+  it('lists sites worst first: critical alerts, warnings, monitors offline, last-hour PM10, then name', () => {
+    const site = (name: string, over: Partial<FleetSite>): FleetSite => ({
+      id: name,
+      name,
+      district: 'd',
+      lat: 36,
+      lon: 113,
+      kind: 'site',
+      monitors: 2,
+      online: 2,
+      activeWarning: 0,
+      activeCritical: 0,
+      pm10OneHour: null,
+      ...over,
+    });
+    const sites = [
+      site('乙', { pm10OneHour: 90 }),
+      site('甲', { pm10OneHour: 90 }),
+      site('无数据', {}),
+      site('离线', { online: 1, pm10OneHour: 40 }),
+      site('预警', { activeWarning: 1, pm10OneHour: 160 }),
+      site('两条预警', { activeWarning: 2, pm10OneHour: 150 }),
+      site('严重', { activeCritical: 1, pm10OneHour: 70 }),
+      site('高', { pm10OneHour: 140 }),
+    ];
+    expect(worstFirst(sites).map((s) => s.name)).toEqual([
+      '严重',
+      '两条预警',
+      '预警',
+      '离线',
+      '高',
+      ...['甲', '乙'].sort((a, b) => a.localeCompare(b, 'zh-CN')),
+      '无数据',
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import { LineChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 import { ChartMetric, SiteSeries, siteChartOption } from './charts';
-import { FleetSite, PmLevels, colourOf, project } from './fleet';
+import { FleetSite, PmLevels, colourOf, project, worstFirst } from './fleet';
 import { Texts, ruleName } from './i18n';
 import { Schemas, formatTime, formatValue } from './model';
 
@@ -47,8 +47,9 @@ export function FleetView({ t }: { t: Texts }) {
                 <title>{`${s.name} · ${formatValue('pm10', s.pm10OneHour)} · ${t.online} ${s.online}/${s.monitors} · ${t.activeAlerts} ${s.activeWarning + s.activeCritical}`}</title>
               </circle>
               {s.activeWarning + s.activeCritical > 0 && (
+                // Named where it matters: a site with active alerts; the others in the list below.
                 <text x={p.x + 8} y={p.y - 6} className={`count ${s.activeCritical > 0 ? 'critical' : 'warning'}`}>
-                  {s.activeWarning + s.activeCritical}
+                  {s.name} {s.activeWarning + s.activeCritical}
                 </text>
               )}
             </a>
@@ -60,6 +61,29 @@ export function FleetView({ t }: { t: Texts }) {
         <span className="dot-legend warning" /> ≥ {levels?.raise[0]?.value} <span className="dot-legend critical" /> ≥{' '}
         {levels?.raise[1]?.value} µg/m³ · {t.offlineRing}
       </p>
+      <h3>{t.worstFirst}</h3>
+      <ol className="fleet-list">
+        {worstFirst(fleet.sites).map((s) => (
+          <li key={s.id}>
+            <a href={`#/site/${encodeURIComponent(s.id)}`}>
+              <span className={`dot-legend ${colourOf(s.pm10OneHour, levels)}`} />
+              <span className="site">{s.name}</span>
+              <span className="district">{s.district}</span>
+              <span className="value">
+                {t.pm10LastHour} {formatValue('pm10', s.pm10OneHour)}
+              </span>
+              <span className={s.online < s.monitors ? 'offline' : ''}>
+                {t.online} {s.online}/{s.monitors}
+              </span>
+              {s.activeWarning + s.activeCritical > 0 && (
+                <span className={`badge ${s.activeCritical > 0 ? 'critical' : 'warning'}`}>
+                  {t.activeAlerts} {s.activeWarning + s.activeCritical}
+                </span>
+              )}
+            </a>
+          </li>
+        ))}
+      </ol>
     </main>
   );
 }
@@ -124,8 +148,8 @@ export function SiteView({ t, siteId }: { t: Texts; siteId: string }) {
       <ul className="site-alerts">
         {alerts.map((a) => (
           <li key={a.id}>
-            <span className={`badge ${a.severity}`}>{t[a.severity]}</span> {ruleName(t, a.rule)} · {t[a.state]} ·{' '}
-            {formatTime(a.raisedAt)} · {formatValue(a.metric, a.peakValue)}
+            <span className={`badge ${a.severity}`}>{t[a.severity]}</span> {ruleName(t, a.rule, a.ruleName)} ·{' '}
+            {t[a.state]} · {formatTime(a.raisedAt)} · {formatValue(a.metric, a.peakValue)}
             {a.closeNote ? ` · ${a.closeNote}` : ''}
           </li>
         ))}

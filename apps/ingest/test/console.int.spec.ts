@@ -47,11 +47,11 @@ describe('the inspectors console in a real browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     influx = await InfluxServer.start();
     service = await startTestService(influx, { DUSTWATCH_RULE_TICK_MS: '200' }, undefined, clock);
-    for (const [name, role] of [
-      ['wang', 'inspector'],
-      ['li', 'viewer'],
+    for (const [name, role, displayName] of [
+      ['wang', 'inspector', '王检查员'],
+      ['li', 'viewer', '李科长'],
     ])
-      await service.api('POST', '/api/users', { name, role, password: `${name}-password-2026` });
+      await service.api('POST', '/api/users', { name, role, displayName, password: `${name}-password-2026` });
     for (const site of ['C1', 'C2']) {
       const secrets = await provision(service, site, [`${site}-M1`]);
       devices.set(`${site}-M1`, await connectDevice(service.mqttPort, `${site}-M1`, secrets[`${site}-M1`]));
@@ -87,6 +87,9 @@ describe('the inspectors console in a real browser', () => {
     await page.screenshot({ path: join(SHOTS, 'alert-detail-phone.png'), fullPage: true });
     await page.getByRole('button', { name: '确认' }).click();
     await page.locator('.detail .state', { hasText: '已确认' }).waitFor();
+    // The rule's Chinese name from the rule file, and the person by display name and user name.
+    await page.locator('.detail h2', { hasText: 'PM10小时均值超标' }).waitFor();
+    await page.locator('.detail .history li', { hasText: '确认 · 王检查员（wang）' }).waitFor();
     // The next hour falls back: the alert resolves by itself.
     await publish('C1-M1', minutes(start + 60 * MIN, 60, 40));
     await page.locator('.detail .state', { hasText: '已恢复' }).waitFor({ timeout: 10_000 });
@@ -95,11 +98,13 @@ describe('the inspectors console in a real browser', () => {
     await page.getByLabel('处理说明').fill('已覆盖裸土并开启喷淋');
     await page.getByRole('button', { name: '办结' }).click();
     await page.getByText('当前没有待处理的告警').waitFor({ timeout: 10_000 }); // closed: off the work list
-    const list = await service.api<{ items: { id: number; closedBy: string; closeNote: string }[] }>(
+    const list = await service.api<{ items: { ruleName: string; closedBy: string; closeNote: string }[] }>(
       'GET',
       '/api/alerts?state=closed',
     );
-    expect(list.body.items.map((a) => [a.closedBy, a.closeNote])).toEqual([['wang', '已覆盖裸土并开启喷淋']]);
+    expect(list.body.items.map((a) => [a.ruleName, a.closedBy, a.closeNote])).toEqual([
+      ['PM10小时均值超标', 'wang', '已覆盖裸土并开启喷淋'],
+    ]);
     await page.close();
   });
 
@@ -196,13 +201,26 @@ describe('the inspectors console in a real browser', () => {
     await page.setViewportSize({ width: 1366, height: 768 });
     await page.getByRole('link', { name: '工地分布' }).click();
     await page.locator('svg.map circle').first().waitFor();
-    const fleet = await service.api<{ sites: { id: string }[] }>('GET', '/api/fleet');
+    const fleet = await service.api<{ sites: { id: string; activeWarning: number; activeCritical: number }[] }>(
+      'GET',
+      '/api/fleet',
+    );
     const drawn = await page
       .locator('svg.map a')
       .evaluateAll((links) => links.map((a) => a.getAttribute('data-site-id')));
     expect(drawn.sort()).toEqual(fleet.body.sites.map((s) => s.id).sort());
     expect(drawn).toHaveLength(4);
-    await page.screenshot({ path: join(SHOTS, 'fleet-map.png') });
+    // The one site with an active critical alert (C2's PM10 hour, beside which the offline rule may
+    // have opened a warning) is named on the map with its count and heads the list, worst first.
+    const c2 = fleet.body.sites.find((site) => site.id === 'C2')!;
+    expect(fleet.body.sites.filter((site) => site.activeCritical > 0).map((site) => site.id)).toEqual(['C2']);
+    const c2Active = c2.activeWarning + c2.activeCritical;
+    expect(await page.locator('svg.map a[data-site-id="C2"] text').textContent()).toBe(`Site C2 ${c2Active}`);
+    const listed = await page.locator('.fleet-list a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    expect(listed).toHaveLength(4);
+    expect(listed[0]).toBe('#/site/C2');
+    expect(await page.locator('.fleet-list li').first().textContent()).toContain(`活动告警 ${c2Active}`);
+    await page.screenshot({ path: join(SHOTS, 'fleet-map.png'), fullPage: true });
     // The site page reads the hourly roll-up; InfluxDB's CQ runs every 10 minutes, so the test runs its statement.
     await rollUpHours(
       new InfluxHttpClient({ url: influx.url, database: TEST_DB }),

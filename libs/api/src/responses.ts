@@ -100,6 +100,11 @@ class EvidenceWindow {
 export class AlertResponse {
   @ApiProperty() id!: number;
   @ApiProperty({ example: 'pm10-hourly' }) rule!: string;
+  @ApiProperty({
+    example: 'PM10小时均值超标',
+    description: "The rule's display name (rule file `name`) when the alert opened",
+  })
+  ruleName!: string;
   @ApiProperty({ example: 'pm10', description: 'A metric key, or `offline`' }) metric!: string;
   @ApiProperty({ description: 'What the alert is about: the monitor (device id)' }) subject!: string;
   @ApiProperty() siteId!: string;
@@ -152,6 +157,8 @@ export class AlertHistoryEntryResponse {
   @ApiProperty({ enum: ALERT_EVENT_TYPES }) type!: string;
   @ApiProperty() at!: string;
   @ApiProperty({ ...nullableString, description: 'The API key holder, for inspectors’ acts' }) actor!: string | null;
+  @ApiProperty({ ...nullableString, description: "The person's display name at the time of the act" })
+  actorName!: string | null;
   @ApiProperty({ enum: SEVERITIES }) severity!: string;
   @ApiProperty({ enum: ALERT_STATES }) state!: string;
   @ApiProperty(nullableNumber) value!: number | null;

@@ -10,7 +10,7 @@ import { WebhookChannel } from './webhook.channel';
       provide: WebhookChannel,
       inject: [CONFIG],
       useFactory: (c: IngestConfig) =>
-        c.webhookUrl ? new WebhookChannel(c.webhookUrl, c.webhookSecret!, c.webhookFormat) : null,
+        c.webhookUrl ? new WebhookChannel(c.webhookUrl, c.webhookSecret!, c.webhookFormat, c.publicUrl) : null,
     },
   ],
   exports: [WebhookChannel],

@@ -10,6 +10,7 @@ const event: AlertEventView = {
   type: 'opened',
   at: '2026-11-28T02:15:00.000Z',
   actor: null,
+  actorName: null,
   severity: 'critical',
   state: 'open',
   value: 263.44,
@@ -17,11 +18,12 @@ const event: AlertEventView = {
   alert: {
     id: 3,
     rule: 'pm10-hourly',
+    ruleName: 'PM10小时均值超标',
     metric: 'pm10',
     subject: 'CZ-001-M1',
     siteId: 'CZ-001',
-    siteName: 'Luzhou No. 1 school',
-    district: 'Luzhou',
+    siteName: '潞州区第一中学扩建工程',
+    district: '潞州区',
     deviceId: 'CZ-001-M1',
     state: 'open',
     severity: 'critical',
@@ -64,16 +66,25 @@ async function receiver(status: (n: number) => number) {
 describe('alert notifications', () => {
   it("writes one line a person can act on, in the bureau's time zone", () => {
     expect(alertText(event)).toBe(
-      '[Dustwatch] CRITICAL pm10-hourly opened — site Luzhou No. 1 school (CZ-001, Luzhou), device CZ-001-M1 — 263.4 µg/m³ (threshold 250 µg/m³), 2026-11-28 10:15 (UTC+8), alert #3',
+      '【Dustwatch】严重 PM10小时均值超标 告警产生 — 工地 潞州区第一中学扩建工程（CZ-001，潞州区），设备 CZ-001-M1，263.4 µg/m³（阈值 250 µg/m³），2026-11-28 10:15（北京时间），告警 #3',
+    );
+    expect(
+      alertText({ ...event, type: 'closed', actor: 'zhang', actorName: '张三', value: null, note: '已洒水降尘' }),
+    ).toBe(
+      '【Dustwatch】严重 PM10小时均值超标 已办结 — 工地 潞州区第一中学扩建工程（CZ-001，潞州区），设备 CZ-001-M1，2026-11-28 10:15（北京时间），告警 #3，处理人 张三（zhang）：已洒水降尘',
     );
   });
 
   it('sends a WeCom/DingTalk robot text body, still signed, to a real HTTP receiver', async () => {
     const { received, server, url } = await receiver((n) => (n === 1 ? 200 : 500));
     try {
-      const channel = new WebhookChannel(url, 'robot-secret-0123456789', 'wecom');
+      const channel = new WebhookChannel(url, 'robot-secret-0123456789', 'wecom', 'https://dust.example.cn/');
       await channel.deliver('dw-7-webhook', event);
-      expect(JSON.parse(received[0].body)).toEqual({ msgtype: 'text', text: { content: alertText(event) } });
+      // The message links the alert's own page in the console.
+      expect(JSON.parse(received[0].body)).toEqual({
+        msgtype: 'text',
+        text: { content: `${alertText(event)} https://dust.example.cn/#/alert/3` },
+      });
       expect(received[0].headers['x-dustwatch-delivery']).toBe('dw-7-webhook');
       await expect(channel.deliver('dw-7-webhook', event)).rejects.toThrow('webhook answered HTTP 500');
     } finally {

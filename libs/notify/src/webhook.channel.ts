@@ -20,6 +20,8 @@ export class WebhookChannel implements NotificationChannel, ReportSummaryChannel
     private readonly url: string,
     private readonly secret: string,
     private readonly format: WebhookFormat,
+    /** `DUSTWATCH_PUBLIC_URL`: when set, each message links the alert in the console. */
+    private readonly publicUrl?: string,
     private readonly timeoutMs = 5000,
   ) {}
 
@@ -39,9 +41,9 @@ export class WebhookChannel implements NotificationChannel, ReportSummaryChannel
               note: event.note,
             },
             alert: event.alert,
-            text: alertText(event),
+            text: alertText(event, this.publicUrl),
           }
-        : { msgtype: 'text', text: { content: alertText(event) } };
+        : { msgtype: 'text', text: { content: alertText(event, this.publicUrl) } };
     return this.post(deliveryId, event.type, body);
   }
 

@@ -69,6 +69,8 @@ interface Base {
 }
 export interface RaiseTransition extends Base {
   readonly type: 'raise';
+  /** The rule's display name, kept with the alert so its history reads as it was judged. */
+  readonly ruleName: string;
   readonly severity: Severity;
   readonly threshold: number;
   /** When the condition started to hold (earlier than `at` with a minimum duration). */
@@ -256,6 +258,7 @@ export class RuleEngine {
           subject: device.deviceId,
           device,
           ruleId: rule.id,
+          ruleName: rule.name,
           metric: 'offline',
           severity: rule.severity,
           threshold: rule.silenceMinutes,
@@ -480,7 +483,14 @@ export class RuleEngine {
     }
     const since = state?.phase === 'pending' ? state.since : at;
     if (at - since >= rule.minDurationMinutes * MINUTE) {
-      out.push({ ...base, type: 'raise', severity: level.severity, threshold: level.value, since });
+      out.push({
+        ...base,
+        type: 'raise',
+        ruleName: rule.name,
+        severity: level.severity,
+        threshold: level.value,
+        since,
+      });
       this.setState(subject, rule.id, { subject, ruleId: rule.id, phase: 'raised', since, severity: level.severity });
     } else if (!state) {
       this.setState(subject, rule.id, { subject, ruleId: rule.id, phase: 'pending', since, severity: level.severity });

@@ -33,6 +33,45 @@ describe('rule file', () => {
     });
   });
 
+  it('names every rule in Chinese: the default names, a name from the file, the id for an unnamed rule of its own', () => {
+    expect(parseRuleSet().rules.map((r) => r.name)).toEqual([
+      'PM10小时均值超标',
+      'PM10超出区县背景值',
+      'TSP小时均值超标',
+      '昼间噪声超标',
+      '夜间噪声超标',
+      '设备离线',
+    ]);
+    const set = parseRuleSet({
+      rules: [
+        {
+          id: 'pm10-hourly',
+          kind: 'window',
+          metric: 'pm10',
+          windowMinutes: 60,
+          raise: [{ severity: 'warning', op: '>=', value: 150 }],
+          clear: { op: '<', value: 120 },
+        },
+        {
+          id: 'pm25-hourly',
+          name: ' PM2.5小时均值超标 ',
+          kind: 'window',
+          metric: 'pm25',
+          windowMinutes: 60,
+          raise: [{ severity: 'warning', op: '>=', value: 75 }],
+          clear: { op: '<', value: 60 },
+        },
+        { id: 'quiet', kind: 'offline', silenceMinutes: 30 },
+      ],
+      sites: { 'CZ-001': { 'pm10-hourly': { name: '本工地PM10超标' } } },
+    });
+    expect(set.rules.map((r) => r.name)).toEqual(['PM10小时均值超标', 'PM2.5小时均值超标', 'quiet']);
+    expect(set.siteOverrides['CZ-001'][0].name).toBe('本工地PM10超标');
+    expect(() =>
+      parseRuleSet({ rules: [{ id: 'x', name: '换行\n# 标题', kind: 'offline', silenceMinutes: 10 }] }),
+    ).toThrow('rules[0].name: must be 1 to 40 characters without control characters, got "换行\\n# 标题"');
+  });
+
   it('applies per-site overrides to that site only', () => {
     const set = parseRuleSet({
       sites: {
@@ -93,7 +132,7 @@ describe('rule file', () => {
       'rules[1].raise[1].severity: levels must be listed from the mildest to the most severe',
       'rules[1].clear.op: must point the other way from the raise levels (< or <=)',
       'rules[1].schedule: lasts 10 min, shorter than the 15-min window',
-      'rules[2]: unknown field "colour" (allowed: id, kind, enabled, silenceMinutes, severity)',
+      'rules[2]: unknown field "colour" (allowed: id, name, kind, enabled, silenceMinutes, severity)',
       'rules[2].silenceMinutes: must be a number from 1 to 10080, got 0',
       'rules[3].kind: must be one of window, background-difference, offline, got "threshold"',
       'sites.CZ 1: site id must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$',

@@ -34,6 +34,8 @@ export interface Schedule {
 
 interface RuleBase {
   readonly id: string;
+  /** What inspectors and leaders read (zh-CN): the rule file's `name`, else the default's, else the id. */
+  readonly name: string;
   readonly enabled: boolean;
 }
 
@@ -104,6 +106,7 @@ export const DEFAULT_RULES_FILE = {
     // Wuhan (> 150 warning) and Taiyuan (≥ 250 stop work) practice on the 1-h mean.
     {
       id: 'pm10-hourly',
+      name: 'PM10小时均值超标',
       kind: 'window',
       metric: 'pm10',
       windowMinutes: 60,
@@ -115,6 +118,7 @@ export const DEFAULT_RULES_FILE = {
     },
     {
       id: 'pm10-over-background',
+      name: 'PM10超出区县背景值',
       kind: 'background-difference',
       metric: 'pm10',
       windowMinutes: 60,
@@ -123,6 +127,7 @@ export const DEFAULT_RULES_FILE = {
     },
     {
       id: 'tsp-hourly',
+      name: 'TSP小时均值超标',
       kind: 'window',
       metric: 'tsp',
       windowMinutes: 60,
@@ -132,6 +137,7 @@ export const DEFAULT_RULES_FILE = {
     // GB 12523-2011 site boundary limits, Leq over 15 minutes.
     {
       id: 'noise-day',
+      name: '昼间噪声超标',
       kind: 'window',
       metric: 'noise',
       windowMinutes: 15,
@@ -141,6 +147,7 @@ export const DEFAULT_RULES_FILE = {
     },
     {
       id: 'noise-night',
+      name: '夜间噪声超标',
       kind: 'window',
       metric: 'noise',
       windowMinutes: 15,
@@ -148,7 +155,7 @@ export const DEFAULT_RULES_FILE = {
       raise: [{ severity: 'warning', op: '>', value: 55 }],
       clear: { op: '<=', value: 52 },
     },
-    { id: 'device-offline', kind: 'offline', silenceMinutes: 10, severity: 'warning' },
+    { id: 'device-offline', name: '设备离线', kind: 'offline', silenceMinutes: 10, severity: 'warning' },
   ],
 } as const;
 
@@ -208,6 +215,7 @@ class Checker {
 const RULE_FIELDS: Record<Rule['kind'], readonly string[]> = {
   window: [
     'id',
+    'name',
     'kind',
     'enabled',
     'metric',
@@ -221,6 +229,7 @@ const RULE_FIELDS: Record<Rule['kind'], readonly string[]> = {
   ],
   'background-difference': [
     'id',
+    'name',
     'kind',
     'enabled',
     'metric',
@@ -231,7 +240,7 @@ const RULE_FIELDS: Record<Rule['kind'], readonly string[]> = {
     'minDurationMinutes',
     'schedule',
   ],
-  offline: ['id', 'kind', 'enabled', 'silenceMinutes', 'severity'],
+  offline: ['id', 'name', 'kind', 'enabled', 'silenceMinutes', 'severity'],
 };
 
 function checkRule(c: Checker, where: string, raw: unknown): Rule | null {
@@ -250,11 +259,13 @@ function checkRule(c: Checker, where: string, raw: unknown): Rule | null {
   c.allowOnly(where, raw, RULE_FIELDS[kind]);
   const enabled = raw['enabled'] ?? true;
   if (typeof enabled !== 'boolean') c.fail(`${where}.enabled`, 'must be true or false');
+  const name = checkName(c, `${where}.name`, raw['name'], id);
   if (kind === 'offline') {
     const severity = (raw['severity'] ?? 'warning') as Severity;
     if (!SEVERITIES.includes(severity)) c.fail(`${where}.severity`, `must be one of ${SEVERITIES.join(', ')}`);
     return {
       id: id as string,
+      name,
       kind,
       enabled: enabled as boolean,
       severity,
@@ -305,6 +316,7 @@ function checkRule(c: Checker, where: string, raw: unknown): Rule | null {
   if (appliesTo !== 'site' && appliesTo !== 'background') c.fail(`${where}.appliesTo`, 'must be site or background');
   const common = {
     id: id as string,
+    name,
     enabled: enabled as boolean,
     metric,
     windowMinutes,
@@ -315,6 +327,20 @@ function checkRule(c: Checker, where: string, raw: unknown): Rule | null {
     schedule,
   } as const;
   return kind === 'window' ? { ...common, kind, appliesTo } : { ...common, kind };
+}
+
+const DEFAULT_NAMES: ReadonlyMap<string, string> = new Map(DEFAULT_RULES_FILE.rules.map((r) => [r.id, r.name]));
+// Cc (C0, DEL, C1) and the bidi overrides/isolates that can reorder what an inspector reads.
+const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+
+/** A rule's display name: given (1–40 characters, no control or bidi characters), else the default rule's, else its id. */
+function checkName(c: Checker, where: string, raw: unknown, id: unknown): string {
+  if (raw === undefined) return DEFAULT_NAMES.get(id as string) ?? String(id);
+  if (typeof raw !== 'string' || raw.trim().length === 0 || raw.length > 40 || CONTROL.test(raw)) {
+    c.fail(where, `must be 1 to 40 characters without control characters, got ${JSON.stringify(raw)}`);
+    return String(id);
+  }
+  return raw.trim();
 }
 
 /** Levels must rise in severity and strictness in one direction, and the clear level must lie beyond the mildest raise level (hysteresis). */

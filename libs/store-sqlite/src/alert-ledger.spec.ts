@@ -35,6 +35,7 @@ describe('AlertService (SQLite on disk)', () => {
     await apply({
       ...base,
       type: 'raise',
+      ruleName: 'PM10小时均值超标',
       severity: 'warning',
       threshold: 150,
       since: clock.t,
@@ -61,6 +62,7 @@ describe('AlertService (SQLite on disk)', () => {
     await apply({
       ...base,
       type: 'raise',
+      ruleName: 'PM10小时均值超标',
       severity: 'warning',
       threshold: 150,
       since: clock.t,
@@ -93,7 +95,18 @@ describe('the alert ledger unit of work (SQLite on disk)', () => {
       const t = clock.now();
       await service.apply([
         {
-          transitions: [{ ...base, type: 'raise', severity: 'warning', threshold: 150, since: t, at: t, value: 160 }],
+          transitions: [
+            {
+              ...base,
+              type: 'raise',
+              ruleName: 'PM10小时均值超标',
+              severity: 'warning',
+              threshold: 150,
+              since: t,
+              at: t,
+              value: 160,
+            },
+          ],
           states: [],
           skippedTooOld: 0,
         },

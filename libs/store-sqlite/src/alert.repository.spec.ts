@@ -10,6 +10,7 @@ describe('AlertRepository (SQLite on disk)', () => {
   const alert: NewAlert = {
     subject: 'S1-M1',
     rule: 'pm10-hourly',
+    ruleName: 'PM10小时均值超标',
     metric: 'pm10',
     siteId: 'S1',
     district: 'Luzhou',

@@ -15,6 +15,7 @@ import {
   OutboxState,
   OutboxStore,
   OutboxView,
+  Principal,
   RuleStateRow,
 } from '@dustwatch/core';
 import { Db, QueuedDb } from './sqlite';
@@ -22,14 +23,21 @@ import { Db, QueuedDb } from './sqlite';
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 const EVENT_COLUMNS =
-  'id, alert_id AS alertId, type, at, actor, severity, state, value, note, alert_snapshot AS snapshot';
+  'id, alert_id AS alertId, type, at, actor, actor_name AS actorName, severity, state, value, note, alert_snapshot AS snapshot';
 type EventRow = Omit<AlertEventView, 'alert' | 'at'> & { at: number; snapshot: string };
 const toEventViews = (rows: EventRow[]): AlertEventView[] =>
-  rows.map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: JSON.parse(snapshot) as AlertView }));
+  rows.map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: fromSnapshot(snapshot) }));
+
+/** Snapshots from before rule names carry the rule id only. */
+function fromSnapshot(snapshot: string): AlertView {
+  const alert = JSON.parse(snapshot) as Omit<AlertView, 'ruleName'> & { ruleName?: string };
+  return { ...alert, ruleName: alert.ruleName ?? alert.rule };
+}
 
 interface AlertRow {
   id: number;
   rule: string;
+  ruleName: string;
   metric: string;
   subject: string;
   siteId: string;
@@ -57,7 +65,7 @@ interface AlertRow {
   closeNote: string | null;
 }
 
-const ALERT_COLUMNS = `a.id, a.rule, a.metric, a.subject, a.site_id AS siteId, s.name AS siteName, a.district, a.device_id AS deviceId,
+const ALERT_COLUMNS = `a.id, a.rule, coalesce(a.rule_name, a.rule) AS ruleName, a.metric, a.subject, a.site_id AS siteId, s.name AS siteName, a.district, a.device_id AS deviceId,
   a.state, a.severity, a.threshold, a.opened_at AS openedAt, a.raised_at AS raisedAt, a.first_exceedance_at AS firstExceedanceAt, a.last_exceedance_at AS lastExceedanceAt,
   a.peak_value AS peakValue, a.peak_at AS peakAt, a.last_value AS lastValue, a.evidence_from AS evidenceFrom, a.evidence_to AS evidenceTo,
   a.acknowledged_by AS acknowledgedBy, a.acknowledged_at AS acknowledgedAt, a.resolved_at AS resolvedAt, a.resolved_reason AS resolvedReason,
@@ -68,6 +76,7 @@ function toView(r: AlertRow): AlertView {
   return {
     id: r.id,
     rule: r.rule,
+    ruleName: r.ruleName,
     metric: r.metric,
     subject: r.subject,
     siteId: r.siteId,
@@ -112,9 +121,9 @@ class AlertStatements {
     const existing = this.activeId(a.subject, a.rule);
     const row = this.db
       .prepare(
-        `INSERT INTO alerts (subject, rule, metric, site_id, district, device_id, state, active, severity, threshold,
+        `INSERT INTO alerts (subject, rule, rule_name, metric, site_id, district, device_id, state, active, severity, threshold,
         opened_at, raised_at, first_exceedance_at, last_exceedance_at, peak_value, peak_at, last_value, evidence_from, evidence_to, last_notified_at)
-      VALUES (@subject, @rule, @metric, @siteId, @district, @deviceId, 'open', 1, @severity, @threshold,
+      VALUES (@subject, @rule, @ruleName, @metric, @siteId, @district, @deviceId, 'open', 1, @severity, @threshold,
         @at, @raisedAt, @since, @at, @value, @at, @value, @evidenceFrom, @at, @at)
       ON CONFLICT (subject, rule) WHERE active = 1 DO UPDATE SET
         last_exceedance_at = max(last_exceedance_at, excluded.last_exceedance_at), last_value = excluded.last_value, evidence_to = excluded.evidence_to,
@@ -243,22 +252,25 @@ class AlertStatements {
     alertId: number,
     type: AlertEventType,
     at: number,
-    actor: string | null,
+    by: Principal | null,
     value: number | null,
     note: string | null,
   ): AlertEventView {
     const alert = this.get(alertId)!;
+    const actor = by?.name ?? null;
+    const actorName = by?.displayName ?? null;
     const info = this.db
       .prepare(
-        'INSERT INTO alert_events (alert_id, type, at, actor, severity, state, value, note, alert_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO alert_events (alert_id, type, at, actor, actor_name, severity, state, value, note, alert_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(alertId, type, at, actor, alert.severity, alert.state, value, note, JSON.stringify(alert));
+      .run(alertId, type, at, actor, actorName, alert.severity, alert.state, value, note, JSON.stringify(alert));
     return {
       id: Number(info.lastInsertRowid),
       alertId,
       type,
       at: iso(at)!,
       actor,
+      actorName,
       severity: alert.severity,
       state: alert.state,
       value,
@@ -271,7 +283,7 @@ class AlertStatements {
     return (
       this.db
         .prepare(
-          'SELECT id, alert_id AS alertId, type, at, actor, severity, state, value, note FROM alert_events WHERE alert_id = ? ORDER BY id',
+          'SELECT id, alert_id AS alertId, type, at, actor, actor_name AS actorName, severity, state, value, note FROM alert_events WHERE alert_id = ? ORDER BY id',
         )
         .all(alertId) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number })[]
     ).map((e) => ({ ...e, at: iso(e.at)! }));

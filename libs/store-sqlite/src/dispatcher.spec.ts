@@ -77,6 +77,7 @@ describe('NotificationDispatcher (outbox in SQLite on disk)', () => {
           transitions: [
             {
               type: 'raise',
+              ruleName: 'PM10小时均值超标',
               subject,
               device: { ...device, deviceId: subject },
               ruleId: 'pm10-hourly',

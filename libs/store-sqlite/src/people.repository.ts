@@ -68,7 +68,7 @@ export class PeopleRepository implements PeopleStore {
   async findSession(tokenHash: string, now: number): Promise<SessionRecord | undefined> {
     return this.main.db
       .prepare(
-        `SELECT s.user_name AS userName, u.role, s.csrf_hash AS csrfHash, s.expires_at AS expiresAt
+        `SELECT s.user_name AS userName, u.display_name AS displayName, u.role, s.csrf_hash AS csrfHash, s.expires_at AS expiresAt
            FROM sessions s JOIN users u ON u.name = s.user_name
           WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`,
       )

@@ -205,6 +205,14 @@ export const MAIN_MIGRATIONS: readonly Migration[] = [
       UPDATE alerts SET overdue_at = opened_at WHERE acknowledged_at IS NULL;
     `,
   },
+  {
+    version: 9,
+    name: "alerts keep their rule's display name, history entries the person's display name, as they were at the time",
+    sql: `
+      ALTER TABLE alerts ADD COLUMN rule_name TEXT;
+      ALTER TABLE alert_events ADD COLUMN actor_name TEXT;
+    `,
+  },
 ];
 
 export const SPOOL_MIGRATIONS: readonly Migration[] = [

@@ -705,6 +705,11 @@ export interface components {
             /** @example pm10-hourly */
             rule: string;
             /**
+             * @description The rule's display name (rule file `name`) when the alert opened
+             * @example PM10小时均值超标
+             */
+            ruleName: string;
+            /**
              * @description A metric key, or `offline`
              * @example pm10
              */
@@ -757,6 +762,11 @@ export interface components {
             /** @example pm10-hourly */
             rule: string;
             /**
+             * @description The rule's display name (rule file `name`) when the alert opened
+             * @example PM10小时均值超标
+             */
+            ruleName: string;
+            /**
              * @description A metric key, or `offline`
              * @example pm10
              */
@@ -798,6 +808,8 @@ export interface components {
             at: string;
             /** @description The API key holder, for inspectors’ acts */
             actor: string | null;
+            /** @description The person's display name at the time of the act */
+            actorName: string | null;
             /** @enum {string} */
             severity: "warning" | "critical";
             /** @enum {string} */
@@ -815,6 +827,8 @@ export interface components {
             at: string;
             /** @description The API key holder, for inspectors’ acts */
             actor: string | null;
+            /** @description The person's display name at the time of the act */
+            actorName: string | null;
             /** @enum {string} */
             severity: "warning" | "critical";
             /** @enum {string} */
@@ -836,6 +850,11 @@ export interface components {
             id: number;
             /** @example pm10-hourly */
             rule: string;
+            /**
+             * @description The rule's display name (rule file `name`) when the alert opened
+             * @example PM10小时均值超标
+             */
+            ruleName: string;
             /**
              * @description A metric key, or `offline`
              * @example pm10

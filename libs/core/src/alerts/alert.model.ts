@@ -17,6 +17,8 @@ export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
 export interface AlertView {
   id: number;
   rule: string;
+  /** The rule's display name (zh-CN) when the alert opened; the rule id for alerts from before names. */
+  ruleName: string;
   metric: string;
   subject: string;
   siteId: string;
@@ -63,6 +65,8 @@ export interface AlertEventView {
   type: AlertEventType;
   at: string;
   actor: string | null;
+  /** The person's display name at the time of the act (null for API keys and the service's own events). */
+  actorName: string | null;
   severity: Severity;
   state: AlertState;
   value: number | null;

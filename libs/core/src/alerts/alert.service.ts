@@ -134,7 +134,7 @@ export class AlertService {
       const alert = await this.require(tx, id);
       if (!(await tx.acknowledge(id, by.name, this.clock.now())))
         throw new ConflictError(`alert ${id} is ${alert.state}; only an open alert can be acknowledged`);
-      return this.record(tx, id, 'acknowledged', this.clock.now(), by.name, null, note?.trim() || null);
+      return this.record(tx, id, 'acknowledged', this.clock.now(), by, null, note?.trim() || null);
     });
     this.published([event]);
     return event.alert;
@@ -150,7 +150,7 @@ export class AlertService {
         );
       if (!(await tx.close(id, by.name, this.clock.now(), note.trim())))
         throw new ConflictError(`alert ${id} is closed already`);
-      return this.record(tx, id, 'closed', this.clock.now(), by.name, null, note.trim());
+      return this.record(tx, id, 'closed', this.clock.now(), by, null, note.trim());
     });
     this.published([event]);
     return event.alert;
@@ -216,6 +216,7 @@ export class AlertService {
         const { id, created } = await tx.open({
           subject: t.subject,
           rule: t.ruleId,
+          ruleName: t.ruleName,
           metric: t.metric,
           siteId: t.device.siteId,
           district: t.device.district,
@@ -251,7 +252,7 @@ export class AlertService {
     alertId: number,
     type: AlertEventType,
     at: number,
-    actor: string | null,
+    actor: Principal | null,
     value: number | null,
     note: string | null,
   ): Promise<AlertEventView> {

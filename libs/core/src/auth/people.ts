@@ -177,7 +177,7 @@ export class PeopleService {
     const csrfOk =
       csrfToken !== undefined &&
       timingSafeEqual(Buffer.from(sha256(csrfToken), 'hex'), Buffer.from(sha256(this.csrfTokenOf(token)), 'hex'));
-    return { principal: { name: session.userName, role: session.role }, csrfOk };
+    return { principal: { name: session.userName, role: session.role, displayName: session.displayName }, csrfOk };
   }
 
   logout(token: string): Promise<void> {

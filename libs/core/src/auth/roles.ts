@@ -5,6 +5,8 @@ export type Role = (typeof ROLES)[number];
 export interface Principal {
   readonly name: string;
   readonly role: Role;
+  /** A person's display name (history shows it beside the login name); absent for API keys. */
+  readonly displayName?: string | null;
 }
 
 /** Each role includes the ones before it: an inspector may read, an admin may act on alerts. */

@@ -1,10 +1,13 @@
 import { Severity } from '@dustwatch/rules';
 import type { ReportAlert } from '@dustwatch/reports';
 import { AlertEventType, AlertEventView, AlertFilter, AlertView } from '../alerts/alert.model';
+import { Principal } from '../auth/roles';
 
 export interface NewAlert {
   subject: string;
   rule: string;
+  /** The rule's display name when the alert opened (the rule file's `name`). */
+  ruleName: string;
   metric: string;
   siteId: string;
   district: string;
@@ -52,7 +55,7 @@ export interface AlertTx {
     alertId: number,
     type: AlertEventType,
     at: number,
-    actor: string | null,
+    actor: Principal | null,
     value: number | null,
     note: string | null,
   ): Promise<AlertEventView>;

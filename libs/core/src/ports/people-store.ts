@@ -10,6 +10,7 @@ export interface Person {
 
 export interface SessionRecord {
   readonly userName: string;
+  readonly displayName: string | null;
   readonly role: Role;
   readonly csrfHash: string;
   readonly expiresAt: number;
