@@ -103,18 +103,24 @@ node dist/apps/ingest/apps/ingest/src/main.js &
 service_pid=$!
 
 # The demo fleet plays live by default, so the console moves within minutes (a dust episode at
-# CZ-001 opens an alert about 8 minutes in; devices-sim/scenarios/demo-live.yaml).
-# DUSTWATCH_DEMO=off starts the service alone.
+# CZ-001 opens an alert about 8 minutes in; devices-sim/scenarios/demo-live.yaml). The hour
+# before now is backfilled first, as monitors that were running would have sent it: a window is
+# judged only once its readings cover 75 % of it (docs/rules.md), so without it the first hourly
+# judgement would come 45 minutes in. DUSTWATCH_DEMO=off starts the service alone.
 if [ "${DUSTWATCH_DEMO:-on}" != "off" ]; then
   for _ in $(seq 1 150); do
     node -e "fetch('http://127.0.0.1:$http_port/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
     kill -0 "$service_pid" 2>/dev/null || break
     sleep 0.2
   done
-  echo "==> playing the demo fleet live (log: $DUSTWATCH_DATA_DIR/demo-sim.log; DUSTWATCH_DEMO=off to skip)"
+  echo "==> playing the demo fleet live after backfilling its last hour (log: $DUSTWATCH_DATA_DIR/demo-sim.log; DUSTWATCH_DEMO=off to skip)"
+  now=$(date -u +%Y-%m-%dT%H:%M:00Z)
+  node dist/devices-sim/devices-sim/src/cli.js backfill --fleet "$fleet" --url "mqtt://127.0.0.1:$mqtt_port" \
+    --from "$(date -u -d "$now - 60 min" +%Y-%m-%dT%H:%M:00Z)" --to "$now" >"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 ||
+    echo "the demo's backfill failed; see $DUSTWATCH_DATA_DIR/demo-sim.log" >&2
   node dist/devices-sim/devices-sim/src/cli.js run --fleet "$fleet" --url "mqtt://127.0.0.1:$mqtt_port" \
-    --hj212 "127.0.0.1:$hj212_port" --interval 10 --scenario devices-sim/scenarios/demo-live.yaml \
-    >"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 &
+    --hj212 "127.0.0.1:$hj212_port" --scenario devices-sim/scenarios/demo-live.yaml \
+    >>"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 &
   demo_pid=$!
 fi
 wait "$service_pid"

@@ -127,22 +127,40 @@ describe('pm10-hourly (1-h rolling mean, hysteresis, escalation)', () => {
     const t0 = local(8);
     const h2 = harness(only('pm10-hourly'));
     const out: Transition[] = [];
-    for (let i = 0; i < 44; i++)
-      out.push(
-        ...h2.engine.onReadings('S1-M1', [{ ts: t0 + i * MIN, values: { pm10: 160 } }], t0 + i * MIN).transitions,
-      );
+    // Minutes 0–44 without minute 10: they cover 45 minutes of the hour, but 44 samples are fewer than 45.
+    for (let i = 0; i <= 44; i++)
+      if (i !== 10)
+        out.push(
+          ...h2.engine.onReadings('S1-M1', [{ ts: t0 + i * MIN, values: { pm10: 160 } }], t0 + i * MIN).transitions,
+        );
     for (let r = 0; r < 5; r++)
       out.push(
-        ...h2.engine.onReadings('S1-M1', [{ ts: t0 + 43 * MIN, values: { pm10: 160 } }], t0 + 44 * MIN).transitions,
+        ...h2.engine.onReadings('S1-M1', [{ ts: t0 + 44 * MIN, values: { pm10: 160 } }], t0 + 45 * MIN).transitions,
       );
     expect(out).toEqual([]); // 44 distinct samples < 45: the five duplicates did not count
     // the missing 45th sample arrives late, stamped at minute 10: it lands in the current hour
     const late = h2.engine.onReadings(
       'S1-M1',
-      [{ ts: t0 + 10.5 * MIN, values: { pm10: 160 } }],
-      t0 + 45 * MIN,
+      [{ ts: t0 + 10 * MIN, values: { pm10: 160 } }],
+      t0 + 46 * MIN,
     ).transitions;
-    expect(summary(late)).toEqual(['raise:pm10-hourly:warning@08:43']);
+    expect(summary(late)).toEqual(['raise:pm10-hourly:warning@08:44']);
+  });
+
+  it('judges a window only when its readings cover 75 % of it: an hour of 10-s readings is not judged on its first 7.5 minutes', () => {
+    const h = harness(only('pm10-hourly'));
+    const t0 = local(8);
+    const out: Transition[] = [];
+    // 45 readings 10 s apart (the count a valid hour needs at one a minute), all over the limit.
+    for (let i = 0; i < 45; i++)
+      out.push(...h.engine.onReadings('S1-M1', [{ ts: t0 + i * 10_000, values: { pm10: 300 } }], t0).transitions);
+    expect(out).toEqual([]);
+    // Readings every 10 s until they span 45 minutes: then the hour is judged.
+    for (let i = 45; i <= 44 * 6; i++)
+      out.push(
+        ...h.engine.onReadings('S1-M1', [{ ts: t0 + i * 10_000, values: { pm10: 300 } }], t0 + i * 10_000).transitions,
+      );
+    expect(summary(out)).toEqual(['raise:pm10-hourly:critical@08:44']);
   });
 
   it('judges a buffered hour that arrives after live data resumed in its own windows, at its real times', () => {

@@ -426,7 +426,7 @@ export class RuleEngine {
   ): number | null {
     // The running sums hold the window at the newest sample; a past window is counted afresh.
     const own = at === series.latest ? series.current(windowMs) : series.between(at - windowMs, at);
-    if (!this.valid(own, windowMs)) return null;
+    if (!this.valid(own, windowMs, at)) return null;
     const value = this.average(rule, own);
     if (rule.kind === 'window') return value;
     const backgrounds: number[] = [];
@@ -435,14 +435,24 @@ export class RuleEngine {
         .get(id)
         ?.get(rule.metric)
         ?.between(at - windowMs, at);
-      if (stats && this.valid(stats, windowMs)) backgrounds.push(this.average(rule, stats));
+      if (stats && this.valid(stats, windowMs, at)) backgrounds.push(this.average(rule, stats));
     }
     if (backgrounds.length === 0) return null;
     return value - backgrounds.reduce((a, b) => a + b, 0) / backgrounds.length;
   }
 
-  private valid(stats: WindowStats, windowMs: number): boolean {
-    return stats.count >= this.set.validity * (windowMs / (this.set.expectedIntervalSeconds * 1000));
+  /**
+   * Valid: the window holds its share (75 %) of the expected readings AND its readings cover that
+   * share of its length. By count alone a monitor reporting every 10 s (HJ 212 allows 30 s, the
+   * demo plays 10 s) had its hourly mean judged on 7.5 minutes of data. A reading stands for the
+   * interval that ends at its time, so the oldest one covers back to one interval before it.
+   */
+  private valid(stats: WindowStats, windowMs: number, at: number): boolean {
+    const intervalMs = this.set.expectedIntervalSeconds * 1000;
+    return (
+      stats.count >= this.set.validity * (windowMs / intervalMs) &&
+      at - stats.oldest + intervalMs >= this.set.validity * windowMs
+    );
   }
 
   private average(rule: MeasurementRule, stats: WindowStats): number {

@@ -1,6 +1,8 @@
-/** Mean of a window: how many valid samples, their arithmetic mean and their energy average. */
+/** Mean of a window: how many valid samples, the oldest one's time, their arithmetic mean and their energy average. */
 export interface WindowStats {
   readonly count: number;
+  /** The time of the window's oldest sample (NaN when empty): how much of the window the samples cover. */
+  readonly oldest: number;
   readonly mean: number;
   /** 10·log10(mean(10^(x/10))): the equivalent continuous level Leq for dB values. */
   readonly energyMean: number;
@@ -17,9 +19,10 @@ interface Accumulator {
 
 const toEnergy = (db: number): number => Math.pow(10, db / 10);
 
-export function statsOf(count: number, sum: number, energy: number): WindowStats {
+export function statsOf(count: number, oldest: number, sum: number, energy: number): WindowStats {
   return {
     count,
+    oldest: count === 0 ? NaN : oldest,
     mean: count === 0 ? NaN : sum / count,
     energyMean: count === 0 ? NaN : 10 * Math.log10(energy / count),
   };
@@ -88,21 +91,23 @@ export class SampleSeries {
   current(windowMs: number): WindowStats {
     const acc = this.accumulators.find((a) => a.windowMs === windowMs);
     if (!acc) throw new Error(`no accumulator for a ${windowMs} ms window`);
-    return statsOf(acc.count, acc.sum, acc.energy);
+    return statsOf(acc.count, this.times[acc.start], acc.sum, acc.energy);
   }
 
   /** Stats of (from, to], computed by a scan: for another device's window at this device's time. */
   between(from: number, to: number): WindowStats {
     let count = 0;
+    let oldest = NaN;
     let sum = 0;
     let energy = 0;
     for (let i = this.lowerBound(from); i < this.times.length && this.times[i] <= to; i++) {
       if (this.times[i] === from) continue;
+      if (count === 0) oldest = this.times[i];
       count += 1;
       sum += this.values[i];
       energy += toEnergy(this.values[i]);
     }
-    return statsOf(count, sum, energy);
+    return statsOf(count, oldest, sum, energy);
   }
 
   private include(acc: Accumulator, value: number): void {
