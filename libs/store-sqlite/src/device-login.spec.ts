@@ -157,4 +157,18 @@ describe('DeviceLogin', () => {
       temp.dispose();
     }
   });
+  it('counts a guess before its check: parallel CONNECTs with wrong secrets get the free failures checked, the rest refused unchecked (issue 22)', async () => {
+    const { temp, logins, metrics } = await setup();
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => logins.login('mqtt', 'dev-1', `wrong-secret-${i}-0123456789`, '10.9.9.9')),
+      );
+      // 2 free failures, the 3rd blocks: 3 checked, 17 refused before any look-up.
+      expect(results.filter((r) => !r.ok && r.reason === 'bad_credentials')).toHaveLength(3);
+      expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(17);
+      expect(await refusals(metrics, 'throttled')).toBe(17);
+    } finally {
+      temp.dispose();
+    }
+  });
 });

@@ -67,12 +67,19 @@ export class DeviceLogin {
     const known = this.knownAddress.get(identity) === address;
     if (!known && (this.byAddress.blockedFor(address) > 0 || this.byDevice.blockedFor(identity) > 0))
       return this.refused(edge, 'throttled');
-    const result = await check();
-    if (!result.ok) {
-      this.byAddress.failure(address);
-      this.byDevice.failure(identity);
-      return this.refused(edge, result.reason === 'disabled' ? 'disabled' : 'bad_credentials');
+    // Counted before the check and refunded on success, so parallel CONNECTs see each other.
+    this.byAddress.failure(address);
+    this.byDevice.failure(identity);
+    let result: DeviceAuthResult;
+    try {
+      result = await check();
+    } catch (error) {
+      this.byAddress.refund(address);
+      this.byDevice.refund(identity);
+      throw error;
     }
+    if (!result.ok) return this.refused(edge, result.reason === 'disabled' ? 'disabled' : 'bad_credentials');
+    this.byAddress.refund(address);
     this.byDevice.success(identity);
     this.knownAddress.delete(identity);
     this.knownAddress.set(identity, address);

@@ -33,7 +33,8 @@ interface Entry {
 /**
  * Exponential back-off after failed logins, per key (a source address, a device id). While a
  * key is blocked its attempts are refused before any check; every failure past the free ones
- * doubles the block. Hand-written rather than @nestjs/throttler: that one counts HTTP requests
+ * doubles the block. Callers count an attempt with failure() before checking it and refund() it
+ * on success: counted only after the check, 40 parallel guesses were all checked. Hand-written rather than @nestjs/throttler: that one counts HTTP requests
  * per route, this one failures per key across MQTT, HJ 212 and HTTP alike, with an injected clock.
  */
 export class FailureThrottle {
@@ -68,6 +69,19 @@ export class FailureThrottle {
 
   success(key: string): void {
     this.entries.delete(key);
+  }
+
+  /**
+   * Gives back one failure counted in advance (a reservation: callers count an attempt as failed
+   * before they check it, so parallel attempts see each other, and refund it when it succeeds).
+   * A block the reservation alone caused is lifted; an earlier one stays.
+   */
+  refund(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.failures -= 1;
+    if (entry.failures <= 0) this.entries.delete(key);
+    else if (entry.failures <= this.options.freeFailures) entry.blockedUntil = 0;
   }
 
   /** Keys blocked right now (a gauge). */

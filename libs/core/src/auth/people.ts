@@ -15,7 +15,8 @@ import { Principal, ROLES, Role } from './roles';
  */
 export class PasswordHasher {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Lane → its waiting checks. */
+  private readonly waiting = new Map<string, (() => void)[]>();
 
   constructor(
     private readonly params = { N: 2 ** 17, r: 8, p: 1 },
@@ -29,17 +30,28 @@ export class PasswordHasher {
     return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
   }
 
-  async verify(password: string, stored: string): Promise<boolean> {
+  /** `lane`: who asks (the source address); waiting checks are served one lane after another. */
+  async verify(password: string, stored: string, lane = ''): Promise<boolean> {
     const [scheme, n, r, p, salt, hash] = stored.split('$');
     if (scheme !== 'scrypt' || !hash) return false;
     const expected = Buffer.from(hash, 'base64');
-    const key = await this.derive(password, Buffer.from(salt, 'base64'), { N: Number(n), r: Number(r), p: Number(p) });
+    const key = await this.derive(
+      password,
+      Buffer.from(salt, 'base64'),
+      { N: Number(n), r: Number(r), p: Number(p) },
+      lane,
+    );
     return key.length === expected.length && timingSafeEqual(key, expected);
   }
 
-  private async derive(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
-    if (this.running >= this.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running += 1;
+  private async derive(
+    password: string,
+    salt: Buffer,
+    params: { N: number; r: number; p: number },
+    lane = '',
+  ): Promise<Buffer> {
+    if (this.running >= this.maxConcurrent) await this.waitInLane(lane);
+    else this.running += 1;
     try {
       return await new Promise<Buffer>((resolve, reject) =>
         scrypt(password, salt, 32, { ...params, maxmem: 256 * params.N * params.r }, (error, key) =>
@@ -47,9 +59,34 @@ export class PasswordHasher {
         ),
       );
     } finally {
-      this.running -= 1;
-      this.waiting.shift()?.();
+      this.next();
     }
+  }
+
+  /**
+   * Round robin over lanes: one first-come queue let a burst of 200 guesses from one address
+   * delay another person's sign-in by 34.9 s; now a check waits for at most one per other lane.
+   */
+  private waitInLane(lane: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const queue = this.waiting.get(lane);
+      if (queue) queue.push(resolve);
+      else this.waiting.set(lane, [resolve]);
+    });
+  }
+
+  /** A finished check hands its slot to the first waiter of the next lane (Map order: the lane served longest ago). */
+  private next(): void {
+    const entry = this.waiting.entries().next();
+    if (entry.done) {
+      this.running -= 1;
+      return;
+    }
+    const [lane, queue] = entry.value;
+    const resolve = queue.shift()!;
+    this.waiting.delete(lane);
+    if (queue.length > 0) this.waiting.set(lane, queue); // to the back of the round
+    resolve(); // the slot passes on: running stays the same
   }
 }
 
@@ -141,14 +178,23 @@ export class PeopleService {
   async login(name: string, password: string, address: string): Promise<LoginResult> {
     const blocked = Math.max(this.byAddress.blockedFor(address), this.byName.blockedFor(name));
     if (blocked > 0) throw new LoginRefused('too many failed logins: try again later', blocked);
-    const person = ID_PATTERN.test(name) ? await this.store.findUser(name) : undefined;
-    // An unknown name costs the same hash as a known one, so timing does not tell names apart.
-    const ok = await this.hasher.verify(password, person?.passwordHash ?? (await this.dummy()));
-    if (!person || !ok || person.disabledAt !== null) {
-      this.byAddress.failure(address);
-      this.byName.failure(name);
-      throw new LoginRefused('wrong name or password');
+    // Counted as failed before the check (no await in between), refunded on success: parallel
+    // guesses see each other's reservations, so 40 at once get 5 checks, not 40 (issue 22).
+    this.byAddress.failure(address);
+    this.byName.failure(name);
+    let person: Awaited<ReturnType<PeopleStore['findUser']>>;
+    let ok: boolean;
+    try {
+      person = ID_PATTERN.test(name) ? await this.store.findUser(name) : undefined;
+      // An unknown name costs the same hash as a known one, so timing does not tell names apart.
+      ok = await this.hasher.verify(password, person?.passwordHash ?? (await this.dummy()), address);
+    } catch (error) {
+      this.byAddress.refund(address); // the store failed, not the guess
+      this.byName.refund(name);
+      throw error;
     }
+    if (!person || !ok || person.disabledAt !== null) throw new LoginRefused('wrong name or password');
+    this.byAddress.refund(address);
     this.byName.success(person.name);
     const token = randomBytes(32).toString('base64url');
     const csrfToken = this.csrfTokenOf(token);
