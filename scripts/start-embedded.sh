@@ -115,11 +115,12 @@ if [ "${DUSTWATCH_DEMO:-on}" != "off" ]; then
   done
   echo "==> playing the demo fleet live after backfilling its last hour (log: $DUSTWATCH_DATA_DIR/demo-sim.log; DUSTWATCH_DEMO=off to skip)"
   now=$(date -u +%Y-%m-%dT%H:%M:00Z)
+  hour_ago=$(date -u -d "$now - 60 min" +%Y-%m-%dT%H:%M:00Z)
   node dist/devices-sim/devices-sim/src/cli.js backfill --fleet "$fleet" --url "mqtt://127.0.0.1:$mqtt_port" \
-    --from "$(date -u -d "$now - 60 min" +%Y-%m-%dT%H:%M:00Z)" --to "$now" >"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 ||
+    --from "$hour_ago" --to "$now" >"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 ||
     echo "the demo's backfill failed; see $DUSTWATCH_DATA_DIR/demo-sim.log" >&2
   node dist/devices-sim/devices-sim/src/cli.js run --fleet "$fleet" --url "mqtt://127.0.0.1:$mqtt_port" \
-    --hj212 "127.0.0.1:$hj212_port" --scenario devices-sim/scenarios/demo-live.yaml \
+    --hj212 "127.0.0.1:$hj212_port" --scenario devices-sim/scenarios/demo-live.yaml --history-from "$hour_ago" \
     >>"$DUSTWATCH_DATA_DIR/demo-sim.log" 2>&1 &
   demo_pid=$!
 fi

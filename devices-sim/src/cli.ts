@@ -137,6 +137,7 @@ interface RunFlags {
   start?: number;
   duration?: number;
   scenario?: string;
+  historyFrom?: number;
   window: number;
   hj212?: { host: string; port: number };
   json?: boolean;
@@ -155,6 +156,11 @@ program
   .option('--start <iso>', 'simulated start (default: now, or now minus --duration when --speed > 1)', instant)
   .option('--duration <d>', 'simulated length, e.g. 30m, 6h (default: until Ctrl-C; 1h when --speed > 1)', duration)
   .option('--scenario <file>', 'scenario file (YAML/JSON, docs/simulator.md)')
+  .option(
+    '--history-from <iso>',
+    "the fleet's readings before the start were sent from this time (a backfill): the expectations count them",
+    instant,
+  )
   .option('--window <n>', 'PUBACKs a device may await at once (mqtt.js message ids are 16-bit)', positiveInt, 16)
   .option(
     '--hj212 <host:port>',
@@ -176,7 +182,7 @@ program
       overlays,
       flags.interval * 1000,
       (t) => wallStart + (t - start) / flags.speed,
-      start,
+      Math.min(flags.historyFrom ?? start, start),
     );
     for (const e of expectations) process.stderr.write(`expect: ${e.text}\n`);
     const fleet = new FleetConnection(flags.url, devices, flags.window, flags.hj212);

@@ -13,8 +13,9 @@ export interface Expectation {
 }
 
 const MINUTE = 60_000;
-/** The service's default validity share (docs/rules.md). */
+/** The service's default validity share and expected interval (docs/rules.md). */
 const VALIDITY = 0.75;
+const EXPECTED_INTERVAL_MS = 60_000;
 const HOUR = 60 * MINUTE;
 const iso = (t: number | null): string => (t === null ? 'never' : new Date(t).toISOString());
 
@@ -44,8 +45,10 @@ export function pm10HourlyCrossings(
   for (let i = 0; i < samples.length; i++) {
     sum += samples[i].v;
     while (samples[first].t <= samples[i].t - HOUR) sum -= samples[first++].v;
-    // As the service: a window counts once it holds 75 % of its expected samples.
-    if (i - first + 1 < VALIDITY * (HOUR / intervalMs)) continue;
+    // As the service: a window counts once it holds 75 % of its expected samples and they cover 75 % of it.
+    const count = i - first + 1;
+    const covered = samples[i].t - samples[first].t + EXPECTED_INTERVAL_MS;
+    if (count < VALIDITY * (HOUR / EXPECTED_INTERVAL_MS) || covered < VALIDITY * HOUR) continue;
     const mean = sum / (i - first + 1);
     if (warning === null && mean >= 150) warning = samples[i].t;
     if (critical === null && mean >= 250) critical = samples[i].t;
@@ -58,8 +61,9 @@ export function pm10HourlyCrossings(
  * @param arrival when a reading stamped at simulated time t reaches the service, by the service's
  *   clock: t itself for a live run, earlier for an accelerated run played in the past. Decides
  *   whether a clock skew pushes readings past the service's 5-minute tolerance.
- * @param dataFrom the run's start: the service has no readings before it, so no window before
- *   it fills (an episode soon after the start opens its alert only once an hour is 75 % full).
+ * @param dataFrom the first reading the service has: the run's start, or earlier when the hour
+ *   before was backfilled (`run --history-from`); no window before it fills (an episode soon
+ *   after a bare start opens its alert only once an hour is 75 % full).
  */
 export function expectationsFor(
   scenarios: readonly Scenario[],
