@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { MqttClient } from 'mqtt';
 import { InfluxServer } from './influx-server';
+import { SseClient } from './sse-client';
 import { InfluxHttpClient, rollUpHours } from '@dustwatch/influx';
 import { TEST_DB, TestService, connectDevice, eventually, provision, removeDir, startTestService } from './harness';
 
@@ -181,6 +182,77 @@ describe('people sign in with a name and password (sessions, CSRF, throttling, t
     expect((await service.api('POST', '/api/users/zhao/disable')).status).toBe(204);
     expect((await browser.request('GET', '/api/session')).status).toBe(401);
     expect((await browser.signIn('zhao', 'zhao-password-2026')).status).toBe(401);
+  });
+
+  it('streams end with the credential that opened them: sign-out, a disabled person, a revoked key; their stream tokens too; 10 a person at most (issue 22)', async () => {
+    const streamUrl = `${service.baseUrl}/api/alerts/stream`;
+    /** Resolves true when the stream ends within 5 s. */
+    const endsSoon = (client: SseClient): Promise<boolean> =>
+      Promise.race([client.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    const signedIn = async (name: string): Promise<{ browser: Browser; cookie: SseClient; token: string }> => {
+      const browser = new Browser(service.baseUrl);
+      expect((await browser.signIn(name, `${name}-password-2026`)).status).toBe(200);
+      const cookie = await SseClient.open(streamUrl, { cookie: browser.cookie! });
+      expect(cookie.status).toBe(200);
+      const token = (await browser.request<{ token: string }>('POST', '/api/alerts/stream-token')).body.token;
+      return { browser, cookie, token };
+    };
+    const byToken = (token: string) => SseClient.open(`${streamUrl}?token=${encodeURIComponent(token)}`, {});
+
+    // Sign-out: the cookie's stream and the token's stream end; the token opens nothing more.
+    const wang = await signedIn('wang');
+    const wangOther = await signedIn('wang'); // the same person on another phone: a session of its own
+    const tokenStream = await byToken(wang.token);
+    expect(tokenStream.status).toBe(200);
+    expect((await wang.browser.request('DELETE', '/api/session')).status).toBe(204);
+    expect(await endsSoon(wang.cookie)).toBe(true);
+    expect(await endsSoon(tokenStream)).toBe(true);
+    expect((await byToken(wang.token)).status).toBe(401);
+    // … and only that session's: the other phone keeps its stream and its token.
+    const otherToken = await byToken(wangOther.token);
+    expect(otherToken.status).toBe(200);
+    expect(await Promise.race([wangOther.cookie.closed.then(() => 'ended'), Promise.resolve('open')])).toBe('open');
+
+    // Disabling a person ends every session's streams and tokens at once.
+    expect(
+      (await service.api('POST', '/api/users', { name: 'sun', role: 'viewer', password: 'sun-password-2026' })).status,
+    ).toBe(201);
+    const sun = await signedIn('sun');
+    expect((await service.api('POST', '/api/users/sun/disable')).status).toBe(204);
+    expect(await endsSoon(sun.cookie)).toBe(true);
+    expect((await byToken(sun.token)).status).toBe(401);
+
+    // A revoked key: its header stream and its token's stream end.
+    const key = await service.api<{ id: number; key: string }>('POST', '/api/keys', {
+      name: 'wall-screen',
+      role: 'viewer',
+    });
+    const keyStream = await SseClient.open(streamUrl, { 'x-api-key': key.body.key });
+    const keyToken = (await service.api<{ token: string }>('POST', '/api/alerts/stream-token', undefined, key.body.key))
+      .body.token;
+    const keyTokenStream = await byToken(keyToken);
+    expect([keyStream.status, keyTokenStream.status]).toEqual([200, 200]);
+    expect((await service.api('DELETE', `/api/keys/${key.body.id}`)).status).toBe(204);
+    expect(await endsSoon(keyStream)).toBe(true);
+    expect(await endsSoon(keyTokenStream)).toBe(true);
+    expect((await byToken(keyToken)).status).toBe(401);
+
+    // At most 10 streams a person: wang's other phone holds 2, so 8 more open and the next is refused.
+    const more = await Promise.all(Array.from({ length: 8 }, () => byToken(wangOther.token)));
+    expect(more.map((c) => c.status)).toEqual(Array(8).fill(200));
+    const refused = await fetch(`${streamUrl}?token=${encodeURIComponent(wangOther.token)}`);
+    expect(refused.status).toBe(429);
+    expect((await refused.json()).message).toBe('10 alert streams are open for this person or key already: close one');
+    for (const c of [...more, otherToken, wangOther.cookie]) c.close();
+    await eventually(
+      () => byToken(wangOther.token),
+      (c) => {
+        c.close();
+        return c.status === 200;
+      },
+      5000,
+      'a stream slot freed by closing one',
+    );
   });
 
   it('throttles failed sign-ins per name: after 5, even the right password waits (429 with Retry-After)', async () => {

@@ -9,6 +9,8 @@ export class SseClient {
   readonly events: SseEvent[] = [];
   private readonly controller = new AbortController();
   status = 0;
+  /** Settles when the stream ends: the service closed it, or close() was called. */
+  closed: Promise<void> = Promise.resolve();
 
   private constructor() {}
 
@@ -19,7 +21,7 @@ export class SseClient {
       signal: client.controller.signal,
     });
     client.status = res.status;
-    if (res.status === 200 && res.body) void client.read(res.body);
+    if (res.status === 200 && res.body) client.closed = client.read(res.body);
     return client;
   }
 

@@ -1,4 +1,17 @@
-import { Body, Get, HttpCode, Inject, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Get,
+  HttpCode,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
@@ -13,6 +26,7 @@ import {
   EVIDENCE_READER,
   EvidenceReader,
   EvidenceReadings,
+  LiveStreams,
   NotFoundError,
   OUTBOX_STORE,
   StreamTokens,
@@ -49,6 +63,7 @@ export class AlertsController {
     @Inject(AlertFeed) private readonly feed: AlertFeed,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(StreamTokens) private readonly streamTokens: StreamTokens,
+    @Inject(LiveStreams) private readonly liveStreams: LiveStreams,
   ) {}
 
   @Get('alerts')
@@ -103,15 +118,26 @@ export class AlertsController {
     // Subscribed before anything is read, live events held until the replay is done: an event
     // committed meanwhile is sent once, in order (send drops ids already sent), whatever the
     // store's reads await.
+    // Capped per person or key, and ended the moment the credential that opened it ends.
+    const release = this.liveStreams.open(req.principal!, () => res.end());
+    if (!release) {
+      res.setHeader('Retry-After', '60');
+      throw new HttpException(
+        `${this.liveStreams.maxPerOwner} alert streams are open for this person or key already: close one`,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
     let held: AlertEventView[] | null = [];
     const unsubscribe = this.feed.subscribe((events) => (held ? held.push(...events) : events.forEach(send)));
     let keepAlive: NodeJS.Timeout | undefined;
-    req.on('close', () => {
+    res.on('close', () => {
       clearInterval(keepAlive);
       unsubscribe();
+      release();
     });
     const resumeFrom = Number(req.headers['last-event-id'] ?? req.query['since'] ?? NaN);
     let last = Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : await this.repo.lastEventId();
+    if (res.writableEnded) return; // its credential ended while the last id was read
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
@@ -122,7 +148,7 @@ export class AlertsController {
     // browser that reconnects before it saw any event still resumes from here and misses nothing.
     res.write(`: dustwatch alert stream\nid: ${last}\n\n`);
     const send = (e: AlertEventView): void => {
-      if (e.id <= last) return;
+      if (e.id <= last || res.writableEnded) return; // ended meanwhile (its credential did)
       last = e.id;
       res.write(sseFrame(e));
     };
@@ -135,7 +161,7 @@ export class AlertsController {
     const replayed = held;
     held = null;
     replayed.sort((a, b) => a.id - b.id).forEach(send);
-    if (!res.writableEnded && !req.destroyed) keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    if (!res.writableEnded && !res.destroyed) keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   }
 
   @Get('alerts/:id')

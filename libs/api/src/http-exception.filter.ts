@@ -52,7 +52,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         status: String(status),
         reason: HTTP_REASONS[status] ?? 'invalid_request',
       });
-      res.status(status).json(exception.getResponse());
+      // `new HttpException('text', status)` answers with the bare string: give it the same
+      // { statusCode, message } shape as every other error, so clients read `message` alike.
+      const body = exception.getResponse();
+      res.status(status).json(typeof body === 'string' ? { statusCode: status, message: body } : body);
       return;
     }
     if (exception instanceof DomainError) {

@@ -45,6 +45,8 @@ import { RegistryService } from './registry/registry.service';
 import { SecretHasher } from './registry/secrets';
 import { DeviceLogin } from './auth/device-login';
 import { StreamTokens } from './auth/stream-tokens';
+import { CredentialEnds } from './auth/credential-ends';
+import { LiveStreams } from './auth/live-streams';
 import { FleetSnapshot } from './snapshot/fleet-snapshot';
 
 /** Webhook is configured per deployment; MQTT and InfluxDB always listen. */
@@ -112,17 +114,24 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
       useFactory: (registry: RegistryService, clock: Clock, metrics: IngestMetrics) =>
         new DeviceLogin(registry, clock, metrics),
     },
+    { provide: CredentialEnds, useValue: new CredentialEnds() },
     {
       provide: ApiKeyAuthenticator,
-      inject: [CONFIG, API_KEY_STORE, CLOCK],
-      useFactory: (config: IngestConfig, store: ApiKeyStore, clock: Clock) =>
-        new ApiKeyAuthenticator(config.adminApiKey, store, clock),
+      inject: [CONFIG, API_KEY_STORE, CLOCK, CredentialEnds],
+      useFactory: (config: IngestConfig, store: ApiKeyStore, clock: Clock, ends: CredentialEnds) =>
+        new ApiKeyAuthenticator(config.adminApiKey, store, clock, ends),
     },
-    { provide: StreamTokens, inject: [CLOCK], useFactory: (clock: Clock) => new StreamTokens(clock) },
+    {
+      provide: StreamTokens,
+      inject: [CLOCK, CredentialEnds],
+      useFactory: (clock: Clock, ends: CredentialEnds) => new StreamTokens(clock, ends),
+    },
+    { provide: LiveStreams, inject: [CredentialEnds], useFactory: (ends: CredentialEnds) => new LiveStreams(ends) },
     {
       provide: PeopleService,
-      inject: [PEOPLE_STORE, CLOCK],
-      useFactory: (store: PeopleStore, clock: Clock) => new PeopleService(store, new PasswordHasher(), clock),
+      inject: [PEOPLE_STORE, CLOCK, CredentialEnds],
+      useFactory: (store: PeopleStore, clock: Clock, ends: CredentialEnds) =>
+        new PeopleService(store, new PasswordHasher(), clock, ends),
     },
     {
       provide: ReportService,
@@ -244,6 +253,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     DeviceLogin,
     ApiKeyAuthenticator,
     StreamTokens,
+    LiveStreams,
     PeopleService,
     AlertFeed,
     AlertService,

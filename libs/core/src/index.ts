@@ -18,6 +18,8 @@ export * from './auth/api-key-authenticator';
 export * from './auth/failure-throttle';
 export * from './auth/device-login';
 export * from './auth/stream-tokens';
+export * from './auth/credential-ends';
+export * from './auth/live-streams';
 export * from './auth/people';
 export * from './kernel/rate-limited-log';
 export * from './alerts/alert.model';

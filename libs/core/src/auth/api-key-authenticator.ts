@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../kernel/errors';
 import { Clock } from '../kernel/clock';
 import { ApiKeyRecord, ApiKeyStore } from '../ports/api-key-store';
+import { CredentialEnds } from './credential-ends';
 import { Principal, Role } from './roles';
 
 /** Keys are 192 random bits, so a plain SHA-256 is enough to store them (no password stretching needed). */
@@ -19,6 +20,8 @@ export class ApiKeyAuthenticator {
     adminApiKey: string,
     private readonly keys: ApiKeyStore,
     private readonly clock: Clock,
+    /** Told when a key is revoked, so its streams and stream tokens end with it. */
+    private readonly ends = new CredentialEnds(),
   ) {
     this.adminHash = Buffer.from(hashApiKey(adminApiKey), 'hex');
   }
@@ -26,8 +29,10 @@ export class ApiKeyAuthenticator {
   async principalOf(key: string): Promise<Principal | undefined> {
     const hash = hashApiKey(key);
     // Compare digests in constant time, so neither length nor content of the admin key leaks.
-    if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { name: 'admin', role: 'admin' };
-    return this.keys.principalOf(hash);
+    const principal = timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)
+      ? ({ name: 'admin', role: 'admin' } as const)
+      : await this.keys.principalOf(hash);
+    return principal && { ...principal, credential: { kind: 'key', id: principal.name } };
   }
 
   /** A new key, shown this once. */
@@ -43,6 +48,8 @@ export class ApiKeyAuthenticator {
   }
 
   async revoke(id: number): Promise<void> {
+    const name = (await this.keys.list()).find((k) => k.id === id)?.name;
     if (!(await this.keys.revoke(id, this.clock.now()))) throw new NotFoundError(`no live API key with id ${id}`);
+    this.ends.end({ owner: `key:${name}` });
   }
 }

@@ -3,6 +3,7 @@ import { ID_PATTERN } from '@dustwatch/telemetry';
 import { Clock } from '../kernel/clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../kernel/errors';
 import { Person, PeopleStore } from '../ports/people-store';
+import { CredentialEnds } from './credential-ends';
 import { FailureThrottle, PER_ADDRESS_BACKOFF } from './failure-throttle';
 import { Principal, ROLES, Role } from './roles';
 
@@ -94,6 +95,9 @@ export const MIN_PASSWORD_LENGTH = 10;
 /** A work day: an inspector logs in in the morning; a phone left logged in does not stay so for a week. */
 export const SESSION_HOURS = 12;
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+/** A session's id for streams and stream tokens: not the stored hash (a token's payload is readable in a URL). */
+const credentialIdOf = (token: string): string =>
+  createHash('sha256').update('dustwatch-stream-credential-v1').update(token).digest('base64url').slice(0, 22);
 
 export interface LoginResult {
   readonly token: string;
@@ -126,6 +130,8 @@ export class PeopleService {
     private readonly store: PeopleStore,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
+    /** Told when sessions end, so their streams and stream tokens end with them (the CLI has none: nobody listens). */
+    private readonly ends = new CredentialEnds(),
   ) {
     this.byAddress = new FailureThrottle(clock, PER_ADDRESS_BACKOFF);
     // A person's name: 4 free failures, then 5 s doubling to 15 minutes (a guessed name, from many addresses).
@@ -166,12 +172,15 @@ export class PeopleService {
     if (!(await this.store.setPassword(name, await this.hasher.hash(password))))
       throw new NotFoundError(`no user named ${name}`);
     await this.store.deleteSessionsOf(name); // a new password logs the old sessions out
+    this.ends.end({ owner: `person:${name}` });
   }
 
   async setDisabled(name: string, disabled: boolean): Promise<void> {
     if (!(await this.store.setDisabled(name, disabled ? this.clock.now() : null)))
       throw new NotFoundError(`no user named ${name}`);
-    if (disabled) await this.store.deleteSessionsOf(name);
+    if (!disabled) return;
+    await this.store.deleteSessionsOf(name);
+    this.ends.end({ owner: `person:${name}` });
   }
 
   /** Checks the password and opens a session; throws LoginRefused (throttled or wrong) with one message for any wrong credential. */
@@ -223,11 +232,21 @@ export class PeopleService {
     const csrfOk =
       csrfToken !== undefined &&
       timingSafeEqual(Buffer.from(sha256(csrfToken), 'hex'), Buffer.from(sha256(this.csrfTokenOf(token)), 'hex'));
-    return { principal: { name: session.userName, role: session.role, displayName: session.displayName }, csrfOk };
+    return {
+      principal: {
+        name: session.userName,
+        role: session.role,
+        displayName: session.displayName,
+        credential: { kind: 'session', id: credentialIdOf(token) },
+      },
+      csrfOk,
+    };
   }
 
-  logout(token: string): Promise<void> {
-    return this.store.deleteSession(sha256(token));
+  async logout(token: string): Promise<void> {
+    const session = await this.store.findSession(sha256(token), this.clock.now());
+    await this.store.deleteSession(sha256(token));
+    if (session) this.ends.end({ owner: `person:${session.userName}`, credential: credentialIdOf(token) });
   }
 
   private dummy(): Promise<string> {

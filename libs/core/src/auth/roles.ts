@@ -7,6 +7,8 @@ export interface Principal {
   readonly role: Role;
   /** A person's display name (history shows it beside the login name); absent for API keys. */
   readonly displayName?: string | null;
+  /** What authenticated it: one session (by an id derived from its token) or an API key (by name). */
+  readonly credential?: { readonly kind: 'session' | 'key'; readonly id: string };
 }
 
 /** Each role includes the ones before it: an inspector may read, an admin may act on alerts. */
