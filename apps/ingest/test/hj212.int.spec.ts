@@ -433,25 +433,63 @@ it('refuses a wrong PW without answering, closes the connection after three, and
   );
 });
 
-it('closes an idle connection and one that never completes a frame', async () => {
+it('closes a connection without authenticated frames, and a frame trickled a byte at a time (slowloris), while a device sending its frames stays (issue 22)', async () => {
   const idlePort = await freePort();
   const idle = await startTestService(influx, {
     DUSTWATCH_HJ212_PORT: String(idlePort),
-    DUSTWATCH_HJ212_IDLE_SECONDS: '1',
+    DUSTWATCH_HJ212_IDLE_SECONDS: '2',
+    DUSTWATCH_HJ212_FRAME_SECONDS: '1',
   });
+  const clients: Hj212TestClient[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  /** Writes what `next` gives every `everyMs` until the test ends. */
+  const keepWriting = (client: Hj212TestClient, everyMs: number, next: (i: number) => string): void => {
+    let i = 0;
+    timers.push(setInterval(() => client.closed || client.write(next(i++)), everyMs));
+  };
+  const closedOutcome = async (outcome: string): Promise<number> =>
+    (await metricValue(idle.baseUrl, `dustwatch_hj212_connections_total{outcome="${outcome}"}`)) ?? 0;
   try {
-    const silent = await Hj212TestClient.connect(idlePort);
-    const partial = await Hj212TestClient.connect(idlePort);
-    partial.write('##0101QN=2016');
-    const started = Date.now();
-    await eventually(
-      async () => silent.closed && partial.closed,
-      (closed) => closed,
-      5000,
-      'both connections to close',
+    const mn = 'CZ004HJIDLE01';
+    const imported = await idle.api('POST', '/api/fleet/import', {
+      version: 1,
+      sites: [
+        {
+          id: 'HJ-IDLE',
+          name: 'idle site',
+          district: 'Luzhou',
+          lat: 36.2,
+          lon: 113.1,
+          devices: [{ id: 'hj-idle', model: 'YZ-212', kind: 'site', hj212: { mn, password: '135790' } }],
+        },
+      ],
+    });
+    expect(imported.status).toBe(200);
+    const [silent, trickle, refusedOnly, device] = await Promise.all(
+      Array.from({ length: 4 }, () => Hj212TestClient.connect(idlePort)),
     );
-    expect(Date.now() - started).toBeLessThan(3000);
+    clients.push(silent, trickle, refusedOnly, device);
+    // One byte every 200 ms of a frame that would be 1,000 characters long: it never completes.
+    const long = `##1000QN=${nextQn()};ST=39;CN=2011;`.padEnd(1016, 'x');
+    keepWriting(trickle, 200, (i) => long[i % long.length]);
+    // A refused frame (its length is not digits) every 300 ms: traffic, but nothing authenticated.
+    keepWriting(refusedOnly, 300, () => '##abcd');
+    // The device's heartbeat (CN 9015) every 500 ms with its MN and PW.
+    keepWriting(device, 500, () => frame(segment({ cn: '9015', mn, pw: '135790', flag: 4, cp: '' })));
+    await eventually(
+      async () => [silent.closed, trickle.closed, refusedOnly.closed],
+      (closed) => closed.every(Boolean),
+      8000,
+      'the silent, trickling and refused-only connections to close',
+    );
+    expect(device.closed).toBe(false);
+    await new Promise((r) => setTimeout(r, 2500)); // past another idle period: the device still stays
+    expect(device.closed).toBe(false);
+    expect(await closedOutcome('closed_incomplete_frame')).toBe(1);
+    expect(await closedOutcome('closed_idle')).toBe(2);
   } finally {
+    timers.forEach(clearInterval);
+    clients.forEach((c) => c.end());
     await idle.stop();
     removeDir(idle.dataDir);
   }

@@ -47,6 +47,7 @@ import { Hj212Listener } from './hj212-listener';
             port: c.hj212Port,
             maxReadingAgeMs: maxReadingAgeMs(c),
             idleMs: c.hj212IdleSeconds * 1000,
+            frameMs: c.hj212FrameSeconds * 1000,
             maxConnections: c.hj212MaxConnections,
             maxConnectionsPerAddress: c.hj212MaxConnectionsPerAddress,
             timeService: c.hj212TimeService === 'on',

@@ -32,7 +32,10 @@ export interface Hj212Options {
   readonly port: number;
   /** Oldest acceptable reading age (the raw retention minus a margin). */
   readonly maxReadingAgeMs: number;
+  /** Closed when no authenticated frame came for this long: silence and frames that prove nothing alike. */
   readonly idleMs: number;
+  /** Closed when a frame begun is not complete this long after its first byte (a slowloris trickle). */
+  readonly frameMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   readonly timeService: boolean;
@@ -69,6 +72,10 @@ interface Connection {
   /** The last MN/PW pair that logged in on this connection, and its device. */
   login: { mn: string; pw: string; device: Device & { hj212: NonNullable<Device['hj212']> } } | null;
   lastTimeSetAt: number;
+  /** Refreshed by authenticated frames only: bytes, garbage and refused frames do not keep a connection. */
+  readonly idleTimer: NodeJS.Timeout;
+  /** Armed while a frame is incomplete, from its first byte (or the last frame completed since). */
+  frameTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -160,17 +167,26 @@ export class Hj212Listener implements DeviceEdge {
       loginFailures: 0,
       login: null,
       lastTimeSetAt: 0,
+      // Not socket.setTimeout: any byte resets that, and one byte a minute held a connection for
+      // ever (issue 22). A DTU sends a frame in one burst and one at least every few minutes.
+      idleTimer: setTimeout(() => this.timedOut(connection, 'idle'), this.options.idleMs),
+      frameTimer: null,
     };
     this.connections.add(connection);
-    // A silent socket holds a file descriptor and a partial frame: it goes after idleMs.
-    socket.setTimeout(this.options.idleMs, () => socket.destroy());
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.received(connection, chunk));
     socket.on('error', () => undefined); // a reset is the normal end of a DTU's connection
     socket.once('close', () => this.closed(connection));
   }
 
+  private timedOut(c: Connection, why: 'idle' | 'incomplete_frame'): void {
+    this.metrics.hj212Connections.inc({ outcome: why === 'idle' ? 'closed_idle' : 'closed_incomplete_frame' });
+    c.socket.destroy();
+  }
+
   private closed(c: Connection): void {
+    clearTimeout(c.idleTimer);
+    if (c.frameTimer) clearTimeout(c.frameTimer);
     this.connections.delete(c);
     const left = (this.perAddress.get(c.address) ?? 1) - 1;
     if (left > 0) this.perAddress.set(c.address, left);
@@ -179,7 +195,16 @@ export class Hj212Listener implements DeviceEdge {
   }
 
   private received(c: Connection, chunk: Buffer): void {
-    for (const event of c.framer.push(chunk)) {
+    const events = c.framer.push(chunk);
+    // The incomplete-frame clock starts at a frame's first byte and restarts when one completes,
+    // so back-to-back frames split across chunks never trip it.
+    if (c.frameTimer && (c.framer.pending === 0 || events.some((e) => e.kind !== 'garbage'))) {
+      clearTimeout(c.frameTimer);
+      c.frameTimer = null;
+    }
+    if (c.framer.pending > 0 && !c.frameTimer)
+      c.frameTimer = setTimeout(() => this.timedOut(c, 'incomplete_frame'), this.options.frameMs);
+    for (const event of events) {
       if (event.kind === 'garbage') this.metrics.hj212GarbageBytes.inc(event.bytes);
       else if (event.kind === 'refused')
         this.enqueue(c, () =>
@@ -233,6 +258,7 @@ export class Hj212Listener implements DeviceEdge {
       );
     const device = await this.authenticate(c, message);
     if (device === null) return;
+    c.idleTimer.refresh();
     if (variant !== device.hj212.crc)
       return this.quarantine(
         c,

@@ -28,6 +28,8 @@ export class IngestConfig {
   @IsInt() @Min(0) @Max(65535) hj212Port = 9212;
   /** A connection silent this long is closed (devices send every 30–60 s, or a heartbeat). */
   @IsInt() @Min(1) @Max(86_400) hj212IdleSeconds = 300;
+  /** A frame begun must be complete this long after its first byte: a DTU sends one in a burst. */
+  @IsInt() @Min(1) @Max(3_600) hj212FrameSeconds = 30;
   @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnections = 20_000;
   /** Many monitors may share a carrier's NAT address; one address must still not take every slot. */
   @IsInt() @Min(1) @Max(1_000_000) hj212MaxConnectionsPerAddress = 1000;
@@ -102,6 +104,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
   ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],
   ['DUSTWATCH_HJ212_IDLE_SECONDS', 'hj212IdleSeconds', 'int'],
+  ['DUSTWATCH_HJ212_FRAME_SECONDS', 'hj212FrameSeconds', 'int'],
   ['DUSTWATCH_HJ212_MAX_CONNECTIONS', 'hj212MaxConnections', 'int'],
   ['DUSTWATCH_HJ212_MAX_CONNECTIONS_PER_ADDRESS', 'hj212MaxConnectionsPerAddress', 'int'],
   ['DUSTWATCH_HJ212_TIME_SERVICE', 'hj212TimeService', 'string'],

@@ -72,7 +72,7 @@ export class IngestMetrics {
   });
   readonly hj212Connections = new Counter({
     name: 'dustwatch_hj212_connections_total',
-    help: 'HJ 212 TCP connections, by outcome (accepted, refused_per_address)',
+    help: 'HJ 212 TCP connections, by outcome (accepted, refused_per_address, closed_idle, closed_incomplete_frame)',
     labelNames: ['outcome'],
     registers: [this.registry],
   });
