@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       hj212Host: '0.0.0.0',
       hj212Port: 9212,
       hj212IdleSeconds: 300,
+      hj212FrameSeconds: 30,
       hj212MaxConnections: 20_000,
       hj212MaxConnectionsPerAddress: 1000,
       hj212TimeService: 'on',
