@@ -303,3 +303,36 @@ describe('HTTP hygiene (finding 10)', () => {
     expect((await metric('dustwatch_http_errors_total{status="403",reason="forbidden"}')) - before).toBe(1);
   });
 });
+
+describe('names and notes (issue 22, finding 6)', () => {
+  const site = { id: 'CTRL-1', district: '潞州区', lat: 36.2, lon: 113.1 };
+  it('refuses control and bidi characters in names, display names and notes, saying which; a note keeps its line breaks', async () => {
+    const refused = async (path: string, body: object): Promise<string> => {
+      const res = await service.api<{ message: string; problems?: string[] }>('POST', path, body);
+      expect(res.status).toBe(400);
+      return JSON.stringify(res.body);
+    };
+    expect(await refused('/api/sites', { ...site, name: 'evil\u202Etxt.exe' })).toContain('U+202E');
+    expect(await refused('/api/sites', { ...site, name: '工地\n### 注入 [点我](http://x)' })).toContain('U+000A');
+    expect(
+      await refused('/api/fleet/import', {
+        version: 1,
+        sites: [{ ...site, name: '工地', district: '潞州\u0007区', devices: [] }],
+      }),
+    ).toContain('U+0007');
+    expect(
+      await refused('/api/users', {
+        name: 'ctrl-user',
+        role: 'viewer',
+        password: 'ctrl-password-2026',
+        displayName: '王\u0000',
+      }),
+    ).toContain('U+0000');
+    expect(await refused('/api/alerts/999999/acknowledge', { note: '已处理\u001b[31m' })).toContain('U+001B');
+    // Line breaks in a note pass validation: this alert does not exist, so 404 and not 400.
+    expect(
+      (await service.api('POST', '/api/alerts/999999/close', { note: '覆盖裸土\r\n冲洗车辆\n已复查' })).status,
+    ).toBe(404);
+    expect((await service.api('POST', '/api/sites', { ...site, name: '潞州区第三住宅工地' })).status).toBe(201);
+  });
+});

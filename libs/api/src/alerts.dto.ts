@@ -3,7 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { SEVERITIES, Severity } from '@dustwatch/rules';
 import { ID_PATTERN } from '@dustwatch/telemetry';
-import { ALERT_STATES, AlertState } from '@dustwatch/core';
+import { ALERT_STATES, AlertState, IsPlainText } from '@dustwatch/core';
 
 const idMessage = (name: string): { message: string } => ({ message: `${name} must match ${ID_PATTERN.source}` });
 
@@ -36,6 +36,7 @@ export class AcknowledgeAlertDto {
   @ApiPropertyOptional({ example: 'called the site manager; sprinklers on' })
   @IsOptional()
   @IsString()
+  @IsPlainText({ multiline: true })
   @MaxLength(2000)
   note?: string;
 }
@@ -43,6 +44,7 @@ export class AcknowledgeAlertDto {
 export class CloseAlertDto {
   @ApiProperty({ example: 'stockpile covered, wheel wash repaired; checked on site 14:20' })
   @IsString()
+  @IsPlainText({ multiline: true })
   @MinLength(1)
   @MaxLength(4000)
   note!: string;

@@ -26,7 +26,16 @@ import {
 import { IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { Response } from 'express';
 import { parse, serialize } from 'cookie';
-import { LoginRefused, MIN_PASSWORD_LENGTH, PeopleService, Person, ROLES, Role, SESSION_HOURS } from '@dustwatch/core';
+import {
+  IsPlainText,
+  LoginRefused,
+  MIN_PASSWORD_LENGTH,
+  PeopleService,
+  Person,
+  ROLES,
+  Role,
+  SESSION_HOURS,
+} from '@dustwatch/core';
 import { ID_PATTERN } from '@dustwatch/telemetry';
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthenticatedRequest, SESSION_COOKIE, apiKeyOf } from './http-edge';
@@ -43,7 +52,12 @@ export class CreateUserDto {
   @ApiProperty({ example: 'wang' })
   @Matches(ID_PATTERN, { message: 'name must match ' + ID_PATTERN.source })
   name!: string;
-  @ApiPropertyOptional({ example: '王工' }) @IsOptional() @IsString() @Length(1, 64) displayName?: string;
+  @ApiPropertyOptional({ example: '王工' })
+  @IsOptional()
+  @IsString()
+  @IsPlainText()
+  @Length(1, 64)
+  displayName?: string;
   @ApiProperty({ enum: ROLES }) @IsIn(ROLES as unknown as string[]) role!: Role;
   @ApiProperty({ minLength: MIN_PASSWORD_LENGTH }) @IsString() @Length(MIN_PASSWORD_LENGTH, 256) password!: string;
 }

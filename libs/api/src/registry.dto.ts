@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
-import { DEVICE_KINDS, DeviceKind, Hj212Dto, IsEntityId } from '@dustwatch/core';
+import { DEVICE_KINDS, DeviceKind, Hj212Dto, IsEntityId, IsPlainText } from '@dustwatch/core';
 import { CRC_VARIANTS } from '@dustwatch/telemetry';
 
 /** The HJ 212 identity in a request: the core's validated DTO, documented for OpenAPI. */
@@ -17,8 +17,13 @@ export class Hj212Body extends Hj212Dto {
 
 export class CreateSiteDto {
   @ApiProperty({ example: 'CZ-001' }) @IsEntityId() id!: string;
-  @ApiProperty({ example: 'Luzhou No. 3 residential block' }) @IsString() @MinLength(1) @MaxLength(200) name!: string;
-  @ApiProperty({ example: 'Luzhou' }) @IsString() @MinLength(1) @MaxLength(100) district!: string;
+  @ApiProperty({ example: 'Luzhou No. 3 residential block' })
+  @IsString()
+  @IsPlainText()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+  @ApiProperty({ example: 'Luzhou' }) @IsString() @IsPlainText() @MinLength(1) @MaxLength(100) district!: string;
   @ApiProperty({ example: 36.195 })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-90)
@@ -39,7 +44,7 @@ export class CreateSiteDto {
 export class CreateDeviceDto {
   @ApiProperty({ example: 'CZ-001-M1' }) @IsEntityId() id!: string;
   @ApiProperty({ example: 'CZ-001' }) @IsEntityId() siteId!: string;
-  @ApiProperty({ example: 'YZ-DM300' }) @IsString() @MinLength(1) @MaxLength(100) model!: string;
+  @ApiProperty({ example: 'YZ-DM300' }) @IsString() @IsPlainText() @MinLength(1) @MaxLength(100) model!: string;
   @ApiProperty({ enum: DEVICE_KINDS }) @IsIn(DEVICE_KINDS) kind!: DeviceKind;
   @ApiPropertyOptional({ type: Hj212Body, description: 'for a monitor that uploads HJ 212 over TCP (docs/hj212.md)' })
   @IsOptional()

@@ -1,5 +1,12 @@
 import { parseRuleSet } from '@dustwatch/rules';
-import { computeReport, parsePeriod, reportSettingsFrom, reportSummary } from '@dustwatch/reports';
+import {
+  ComplianceReport,
+  computeReport,
+  markdownInline,
+  parsePeriod,
+  reportSettingsFrom,
+  reportSummary,
+} from '@dustwatch/reports';
 import { BOM, csvField, toCsv } from './csv';
 import { escapeHtml, toHtml } from './html';
 import { SITE_COLUMNS, siteRows } from './tables';
@@ -57,5 +64,19 @@ describe('the bulletin formats', () => {
     expect(s.text).toContain('本期无监测数据');
     expect(s.markdown).toContain('[查看完整报告](https://dust.example.cn/api/reports/daily/2026-11-27?format=html)');
     expect(s.text).toContain('数据捕获率 0%');
+  });
+
+  it("the robots' markdown shows a site's name as written: no heading, link or emphasis from it (issue 22)", () => {
+    const evil = '工地\n### 注入 [点我](http://evil.example)*加粗*';
+    expect(markdownInline(evil)).toBe('工地 ＃＃＃ 注入 ［点我］（http://evil.example）＊加粗＊');
+    const ranked = {
+      ...report,
+      ranking: [{ ...report.ranking[0], siteId: 'A', siteName: evil, score: 12 }],
+    } as ComplianceReport;
+    const s = reportSummary(ranked, 'https://dust.example.cn/r');
+    expect(s.markdown.split('\n')).toContain('1. 工地 ＃＃＃ 注入 ［点我］（http://evil.example）＊加粗＊（A）扣分 12');
+    expect(s.markdown).not.toContain('](http://evil');
+    expect(s.markdown.match(/^#/gm)).toHaveLength(1); // the title's heading only
+    expect(s.text).toContain(`1. ${evil}（A）扣分 12`); // plain text is not markdown: kept as is
   });
 });

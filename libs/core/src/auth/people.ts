@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { ID_PATTERN } from '@dustwatch/telemetry';
+import { ID_PATTERN, controlCharacterIn } from '@dustwatch/telemetry';
 import { Clock } from '../kernel/clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../kernel/errors';
 import { Person, PeopleStore } from '../ports/people-store';
@@ -151,6 +151,8 @@ export class PeopleService {
     problems.push(...passwordProblems(password));
     if (displayName !== undefined && (displayName.length === 0 || displayName.length > 64))
       problems.push('displayName must be 1 to 64 characters');
+    const control = displayName === undefined ? null : controlCharacterIn(displayName);
+    if (control) problems.push(`displayName must not hold control or bidi characters (found ${control})`);
     if (problems.length) throw new InvalidInputError('invalid user', problems);
     const person = { name, displayName: displayName ?? name, role, createdAt: this.clock.now() };
     if (!(await this.store.createUser(person, await this.hasher.hash(password))))

@@ -16,13 +16,25 @@ import {
   ValidateNested,
   ValidationError,
 } from 'class-validator';
-import { CRC_VARIANTS, Hj212CrcVariant, Hj212Unit, ID_PATTERN } from '@dustwatch/telemetry';
+import { CRC_VARIANTS, Hj212CrcVariant, Hj212Unit, ID_PATTERN, controlCharacterIn } from '@dustwatch/telemetry';
 import { DEVICE_KINDS, DeviceKind } from '../ports/registry-store';
 
 /** Composite validator for every id that reaches a topic, an InfluxDB tag or SQL. */
 export function IsEntityId(): PropertyDecorator {
   return Matches(ID_PATTERN, {
     message: '$property must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (letters, digits, _ and -; no +, #, / or spaces)',
+  });
+}
+
+/** Names and notes: no control or bidi characters (notes keep their line breaks). */
+export function IsPlainText(options: { multiline?: boolean } = {}): PropertyDecorator {
+  return ValidateBy({
+    name: 'isPlainText',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || controlCharacterIn(value, options.multiline) === null,
+      defaultMessage: (args) =>
+        `$property must not hold control or bidi characters (found ${controlCharacterIn(String(args?.value), options.multiline)})`,
+    },
   });
 }
 
@@ -60,7 +72,7 @@ export class Hj212Dto {
 
 export class FleetDeviceDto {
   @IsEntityId() id!: string;
-  @IsString() @MinLength(1) @MaxLength(100) model!: string;
+  @IsString() @IsPlainText() @MinLength(1) @MaxLength(100) model!: string;
   @IsIn(DEVICE_KINDS) kind!: DeviceKind;
   /** Optional: a device without one gets a generated secret, reported once by the import. */
   @IsOptional() @IsString() @MinLength(16) @MaxLength(200) secret?: string;
@@ -72,8 +84,8 @@ export class FleetSiteDto {
   // Declared first: problems are listed in declaration order, devices before the site's own fields.
   @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => FleetDeviceDto) devices!: FleetDeviceDto[];
   @IsEntityId() id!: string;
-  @IsString() @MinLength(1) @MaxLength(200) name!: string;
-  @IsString() @MinLength(1) @MaxLength(100) district!: string;
+  @IsString() @IsPlainText() @MinLength(1) @MaxLength(200) name!: string;
+  @IsString() @IsPlainText() @MinLength(1) @MaxLength(100) district!: string;
   @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-90) @Max(90) lat!: number;
   @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180) lon!: number;
   @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) areaM2?: number;
