@@ -192,7 +192,7 @@ async function report(args: string[]): Promise<number> {
     const started = Date.now();
     const view = args.includes('--recompute')
       ? await reports.recompute(kind as PeriodKind, period, 'dustwatch-admin')
-      : await reports.get(kind as PeriodKind, period);
+      : await reports.get(kind as PeriodKind, period, undefined, true);
     const body =
       format === 'json'
         ? Buffer.from(

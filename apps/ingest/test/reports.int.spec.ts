@@ -417,6 +417,35 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
     expect((await service.api('GET', `/api/reports/daily/${SUNDAY.id}?district=nowhere`)).status).toBe(400);
   });
 
+  it('prints at most one PDF at a time with three waiting; the rest are refused 503 with Retry-After (issue 22)', async () => {
+    const pdfs = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`${service.baseUrl}/api/reports/daily/${SUNDAY.id}?format=pdf`, {
+          headers: { 'x-api-key': 'test-admin-key-0123456789' },
+        }),
+      ),
+    );
+    const refused = pdfs.filter((r) => r.status === 503);
+    // One printing and three waiting are served; the other four arrive while they are (a print takes > 0.5 s).
+    expect(pdfs.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 503, 503, 503, 503]);
+    expect(refused.map((r) => r.headers.get('retry-after'))).toEqual(['5', '5', '5', '5']);
+    expect(((await refused[0].json()) as { message: string }).message).toMatch(
+      /^4 PDFs are being printed or waiting already/,
+    );
+    await Promise.all(pdfs.map((r) => r.arrayBuffer().catch(() => undefined)));
+  });
+
+  it('computes a report on request only for a period since the first reading: 1970 is refused and nothing is stored (issue 22)', async () => {
+    const before = (await service.api<unknown[]>('GET', '/api/reports')).body.length;
+    const old = await service.api<{ message: string }>('GET', '/api/reports/daily/1970-01-02');
+    expect(old.status).toBe(404);
+    expect(old.body.message).toMatch(
+      /^no daily report for 1970-01-02: this installation's first reading is from 20\d\d-/,
+    );
+    expect((await service.api('GET', '/api/reports/monthly/2000-01')).status).toBe(404);
+    expect((await service.api<unknown[]>('GET', '/api/reports')).body.length).toBe(before);
+  });
+
   it('late data after a report is flagged; a recomputation is a new version and the old one is kept', async () => {
     const path = `/api/reports/daily/${SATURDAY.id}`;
     const first = await service.api<ReportBody>('GET', path);

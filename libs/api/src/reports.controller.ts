@@ -16,6 +16,7 @@ import type { Response } from 'express';
 import {
   DataNotSettledError,
   FormatUnavailableError,
+  RendererBusyError,
   REPORT_FORMATS,
   REPORT_RENDERER,
   ReportFormat,
@@ -98,7 +99,15 @@ export class ReportsController {
       res.json(district === undefined ? view : { ...view, report: forDistrict(view.report, district) });
       return;
     }
-    const file = await answer(() => this.renderer.render(view, format as Exclude<ReportFormat, 'json'>, district));
+    const file = await answer(() =>
+      this.renderer.render(view, format as Exclude<ReportFormat, 'json'>, district),
+    ).catch((error: unknown) => {
+      if (error instanceof RendererBusyError) {
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        throw new ServiceUnavailableException(error.message);
+      }
+      throw error;
+    });
     res.setHeader('Content-Type', file.contentType);
     if (format !== 'html') res.setHeader('Content-Disposition', `attachment; filename="${file.filename}"`);
     res.send(file.body);

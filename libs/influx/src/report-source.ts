@@ -86,6 +86,20 @@ export class InfluxReportSource implements ReportDataSource {
     );
   }
 
+  async firstDataAt(): Promise<number | null> {
+    // A dust monitor reports PM10, a noise meter noise; raw readings cover the hours the
+    // continuous query has not rolled up yet, the roll-up those past the raw retention.
+    const statements = [
+      `SELECT first(pm10_n) FROM "${LONG_RP}"."${HOURLY_MEASUREMENT}"`,
+      `SELECT first(noise_n) FROM "${LONG_RP}"."${HOURLY_MEASUREMENT}"`,
+      `SELECT first(pm10) FROM "${RAW_RP}"."${READINGS_MEASUREMENT}"`,
+      `SELECT first(noise) FROM "${RAW_RP}"."${READINGS_MEASUREMENT}"`,
+    ];
+    const results = await this.influx.query(statements.join('; '));
+    const times = results.flat().flatMap((s) => s.values.map((row) => row[0] as number));
+    return times.length > 0 ? Math.min(...times) : null;
+  }
+
   private async byDay(
     period: ReportPeriod,
     query: (from: number, to: number) => string,

@@ -5,6 +5,12 @@ import { htmlToPdf } from './pdf';
 import { forDistrict } from '@dustwatch/reports';
 import { SITE_COLUMNS, siteRows } from './tables';
 import { toXlsx } from './xlsx';
+import { RenderSlots } from './render-slots';
+
+/** One Chromium at a time (~150 MB and a core each), three waiting: a PDF takes 1–2 s. */
+const PDF_CONCURRENCY = 1;
+const PDF_MAX_WAITING = 3;
+const PDF_RETRY_AFTER_SECONDS = 5;
 
 const CONTENT_TYPES = {
   csv: 'text/csv; charset=utf-8',
@@ -18,6 +24,8 @@ const KIND_ZH = { daily: '日报', weekly: '周报', monthly: '月报' } as cons
 
 export class BulletinRenderer implements ReportRenderer {
   /** @param chromiumPath the configured browser for PDFs (DUSTWATCH_CHROMIUM); the usual places otherwise. */
+  private readonly pdfSlots = new RenderSlots(PDF_CONCURRENCY, PDF_MAX_WAITING, PDF_RETRY_AFTER_SECONDS);
+
   constructor(private readonly chromiumPath?: string) {}
 
   async render(view: ReportView, format: Exclude<ReportFormat, 'json'>, district?: string): Promise<RenderedReport> {
@@ -50,7 +58,7 @@ export class BulletinRenderer implements ReportRenderer {
         body = Buffer.from(html(), 'utf8');
         break;
       case 'pdf':
-        body = await htmlToPdf(html(), this.chromiumPath);
+        body = await this.pdfSlots.run(() => htmlToPdf(html(), this.chromiumPath));
         break;
     }
     return { contentType: CONTENT_TYPES[format], filename, body };

@@ -43,6 +43,8 @@ export interface ReportDataSource {
   monitorHours(period: ReportPeriod, progress?: (done: number, total: number) => void): Promise<MonitorHour[]>;
   /** The same rows computed from the raw readings: the benchmark's baseline and a check of the roll-up. */
   monitorHoursFromRaw(period: ReportPeriod, progress?: (done: number, total: number) => void): Promise<MonitorHour[]>;
+  /** When the installation's first reading was taken (raw or rolled up), or null while it has none. */
+  firstDataAt(): Promise<number | null>;
 }
 
 export class DataNotSettledError extends Error {}
@@ -64,6 +66,16 @@ export interface RenderedReport {
 
 /** Thrown when a format needs something the machine lacks (PDF without Chromium); the message says what to install. */
 export class FormatUnavailableError extends Error {}
+
+/** Too many files are being rendered already (PDFs: a Chromium each): try again in `retryAfterSeconds`. */
+export class RendererBusyError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
 
 /** The bulletin's files: CSV, XLSX, the printable page, its PDF. `district` narrows the site tables to one district. */
 export interface ReportRenderer {

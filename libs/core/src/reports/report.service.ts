@@ -20,6 +20,9 @@ import { ReportDataSource, ReportStore, ReportView, StoredReport, StoredReportMe
 
 export type ReportProgress = (step: string, done: number, total: number) => void;
 
+/** How long the installation's first reading is taken as known before it is looked up again. */
+const FIRST_DATA_TTL_MS = 10 * 60_000;
+
 /**
  * Compliance reports: computed once per closed period and kept (a bulletin sent out does not
  * change later); a recomputation is an explicit act that adds a version. One computation runs
@@ -29,6 +32,9 @@ export type ReportProgress = (step: string, done: number, total: number) => void
 export class ReportService {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Map<string, Promise<StoredReport>>();
+
+  /** The installation's first reading, looked up at most every FIRST_DATA_TTL_MS (a backfill may move it earlier). */
+  private firstData: { at: number | null; checkedAt: number } | null = null;
 
   constructor(
     private readonly store: ReportStore,
@@ -53,17 +59,43 @@ export class ReportService {
     return period;
   }
 
-  /** The stored report (a given version, or the latest), computing and storing it first if there is none. */
-  async get(kind: PeriodKind, id: string, version?: number): Promise<ReportView> {
+  /**
+   * The stored report (a given version, or the latest), computing and storing it first if there
+   * is none. `byOperator`: the CLI's operator may have any period computed; a request over HTTP
+   * only one since the installation's first reading.
+   */
+  async get(kind: PeriodKind, id: string, version?: number, byOperator = false): Promise<ReportView> {
     const period = this.closedPeriod(kind, id);
     let stored: StoredReport | undefined;
     if (version !== undefined) {
       stored = await this.store.version(kind, id, version);
       if (!stored) throw new NotFoundError(`no version ${version} of the ${kind} report ${id}`);
     } else {
-      stored = (await this.store.latest(kind, id)) ?? (await this.computeOnce(period, 'first request'));
+      stored = await this.store.latest(kind, id);
+      if (!stored) {
+        if (!byOperator) await this.refuseBeforeFirstData(period);
+        stored = await this.computeOnce(period, 'first request');
+      }
     }
     return this.view(stored);
+  }
+
+  /**
+   * A report is computed on request only for a period that ends after the installation's first
+   * reading: a viewer could make the service compute and store one for every day back to 1970
+   * (300 requests stored 300 reports, issue 22). The schedule's own reports are not refused.
+   */
+  private async refuseBeforeFirstData(period: ReportPeriod): Promise<void> {
+    const now = this.clock.now();
+    if (!this.firstData || this.firstData.at === null || now - this.firstData.checkedAt > FIRST_DATA_TTL_MS)
+      this.firstData = { at: await this.source.firstDataAt(), checkedAt: now };
+    const first = this.firstData.at;
+    if (first === null || period.to <= first)
+      throw new NotFoundError(
+        first === null
+          ? `no ${period.kind} report for ${period.id}: this installation has no readings yet`
+          : `no ${period.kind} report for ${period.id}: this installation's first reading is from ${new Date(first).toISOString()}`,
+      );
   }
 
   /** Computes a new version, keeping the old ones. */
