@@ -24,6 +24,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { DeviceBroker } from '@dustwatch/edge-mqtt';
 import { AppModule } from './app.module';
 import { loadRuleFile } from './config/rules-file';
+import { fitDescriptors } from './descriptors';
 import { createRootLogger, loggerFactory } from './logging';
 
 export interface RunningService {
@@ -62,7 +63,8 @@ function serveConsole(app: NestExpressApplication, dir: string): void {
 }
 
 /** Builds and starts the service; used by main.ts and by the integration tests alike. */
-export async function startService(config: IngestConfig, options: ServiceOptions = {}): Promise<RunningService> {
+export async function startService(configured: IngestConfig, options: ServiceOptions = {}): Promise<RunningService> {
+  const { config, plan, raisedFrom } = fitDescriptors(configured);
   const root = createRootLogger(config, options.logSink);
   const ruleSet = options.ruleSet ?? loadRuleFile(config.rulesFile);
   const kernel = {
@@ -96,10 +98,28 @@ export async function startService(config: IngestConfig, options: ServiceOptions
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi));
+  const main = kernel.logger.forContext('Main');
+  if (plan) {
+    main.log('file descriptors planned', {
+      openFileLimit: plan.limit,
+      ...(raisedFrom !== undefined ? { raisedFrom } : {}),
+      reserved: plan.reserved,
+      ...plan.caps,
+    });
+    if (plan.lowered.length > 0)
+      main.warn(
+        'connection caps lowered to fit the open-file limit (raise it: ulimit -n, or LimitNOFILE= for systemd)',
+        {
+          lowered: plan.lowered,
+        },
+      );
+  }
+  // A connection past the cap is refused at accept, so a flood cannot take the descriptors the rest needs.
+  app.getHttpServer().maxConnections = config.httpMaxConnections;
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   const mqttPort = app.get(DeviceBroker).port ?? config.mqttPort;
-  kernel.logger.forContext('Main').log('dustwatch ingest started', { httpPort, mqttPort });
+  main.log('dustwatch ingest started', { httpPort, mqttPort });
   return { app, httpPort, mqttPort, close: () => app.close() };
 }

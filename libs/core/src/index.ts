@@ -22,6 +22,7 @@ export * from './auth/credential-ends';
 export * from './auth/live-streams';
 export * from './auth/people';
 export * from './kernel/rate-limited-log';
+export * from './kernel/descriptor-budget';
 export * from './alerts/alert.model';
 export * from './alerts/alert-feed';
 export * from './alerts/alert.service';

@@ -124,6 +124,7 @@ export class Hj212Listener implements DeviceEdge {
   async start(): Promise<void> {
     this.server = createServer((socket) => this.accept(socket));
     this.server.maxConnections = this.options.maxConnections;
+    this.server.on('drop', () => this.metrics.hj212Connections.inc({ outcome: 'refused_full' }));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => resolve());

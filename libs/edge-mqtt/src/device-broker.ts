@@ -45,6 +45,9 @@ export interface BrokerOptions {
   readonly port: number;
   /** Oldest acceptable reading age (the raw retention minus a margin). */
   readonly maxReadingAgeMs: number;
+  /** Caps like HJ 212's, fitted to the open-file limit at start: idle sockets must not take every descriptor. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** The username an API-key client (alert subscriber) connects with; `@` is never part of a device id. */
@@ -77,6 +80,7 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
   private aedes: Aedes | null = null;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private readonly perAddress = new Map<string, number>();
   private readonly connected = new Map<string, Client>();
   private boundPort: number | null = null;
   /** Warnings anyone can trigger are rate-limited per address or device and reason. */
@@ -134,6 +138,8 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     });
 
     this.server = createServer((socket) => this.accept(socket, aedes));
+    this.server.maxConnections = this.options.maxConnections;
+    this.server.on('drop', () => this.metrics.mqttConnections.inc({ outcome: 'refused_full' }));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => resolve());
@@ -173,8 +179,23 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
   }
 
   private accept(socket: Socket, aedes: Aedes): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = (this.perAddress.get(address) ?? 0) + 1;
+    if (fromAddress > this.options.maxConnectionsPerAddress) {
+      this.metrics.mqttConnections.inc({ outcome: 'refused_per_address' });
+      this.warnings.warn(`per-address:${address}`, 'MQTT connection refused: too many from this address', { address });
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, fromAddress);
+    this.metrics.mqttConnections.inc({ outcome: 'accepted' });
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    });
     // Packets over 64 KiB are refused at their header, before aedes buffers them. aedes pulls
     // bytes with `conn.read()` (lib/client.js nextBatch), so the guard scans exactly what it
     // pulls. Wrapping the socket in a Transform + Duplex did the same but put two more stream

@@ -20,8 +20,13 @@ import { ID_PATTERN } from '@dustwatch/telemetry';
 export class IngestConfig {
   @IsString() httpHost = '0.0.0.0';
   @IsInt() @Min(0) @Max(65535) httpPort = 3000;
+  /** Open HTTP connections at most (people, dashboards, Grafana); lowered to fit the open-file limit. */
+  @IsInt() @Min(1) @Max(1_000_000) httpMaxConnections = 2000;
   @IsString() mqttHost = '0.0.0.0';
   @IsInt() @Min(0) @Max(65535) mqttPort = 1883;
+  @IsInt() @Min(1) @Max(1_000_000) mqttMaxConnections = 20_000;
+  /** As for HJ 212: many monitors may share a carrier's NAT address, but not take every slot. */
+  @IsInt() @Min(1) @Max(1_000_000) mqttMaxConnectionsPerAddress = 1000;
   @IsString() @MinLength(1) dataDir = './data';
   @IsString() hj212Host = '0.0.0.0';
   /** HJ 212-2017 over TCP (docs/hj212.md); 0 turns the listener off. */
@@ -98,8 +103,11 @@ type Kind = 'string' | 'int';
 export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, Kind]> = [
   ['DUSTWATCH_HTTP_HOST', 'httpHost', 'string'],
   ['DUSTWATCH_HTTP_PORT', 'httpPort', 'int'],
+  ['DUSTWATCH_HTTP_MAX_CONNECTIONS', 'httpMaxConnections', 'int'],
   ['DUSTWATCH_MQTT_HOST', 'mqttHost', 'string'],
   ['DUSTWATCH_MQTT_PORT', 'mqttPort', 'int'],
+  ['DUSTWATCH_MQTT_MAX_CONNECTIONS', 'mqttMaxConnections', 'int'],
+  ['DUSTWATCH_MQTT_MAX_CONNECTIONS_PER_ADDRESS', 'mqttMaxConnectionsPerAddress', 'int'],
   ['DUSTWATCH_DATA_DIR', 'dataDir', 'string'],
   ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
   ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],

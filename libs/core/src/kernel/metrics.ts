@@ -72,7 +72,13 @@ export class IngestMetrics {
   });
   readonly hj212Connections = new Counter({
     name: 'dustwatch_hj212_connections_total',
-    help: 'HJ 212 TCP connections, by outcome (accepted, refused_per_address, closed_idle, closed_incomplete_frame)',
+    help: 'HJ 212 TCP connections, by outcome (accepted, refused_per_address, refused_full, closed_idle, closed_incomplete_frame)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly mqttConnections = new Counter({
+    name: 'dustwatch_mqtt_connections_total',
+    help: 'MQTT TCP connections, by outcome (accepted, refused_per_address, refused_full)',
     labelNames: ['outcome'],
     registers: [this.registry],
   });
