@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench:ingest -- [--devices N] [--per-device N] [--window N]
 # npm run bench:alerts -- [--devices N] [--seconds N] [--stride N] [--load-per-device N] [--phases fleet,full,storm]
-# npm run bench:auth-flood -- [--samples N] [--flood N] [--rate N] [--storm N] [--legacy N]
+# npm run bench:auth-flood -- [--samples N] [--flood N] [--rate N] [--storm N] [--legacy N] [--guesses N] [--burst N] [--fd-limit N] [--fd-flood N] [--phases flood,storm,signin,descriptors]
 # npm run bench:hj212 -- [--devices N] [--per-device N] [--window N]
 # npm run bench:reports -- [--days N] [--runs N]
 # npm run bench:console -- [--alerts N] [--runs N] [--live N]

@@ -14,11 +14,23 @@
  *    A second flood comes from a new source address per attempt (127.1.x.y), as a botnet would:
  *    no address reaches the throttle, so every attempt is checked — the cost of the check itself.
  *
+ * 3. Sign-ins (issue 22): `guesses` wrong-password sign-ins for one name sent at once from one
+ *    address, then `burst` at once for many names from one address; prints how many were
+ *    checked (401) and throttled (429), and a legitimate person's sign-in latency from another
+ *    address, quiet and during each burst.
+ * 4. Descriptors (issue 22): the service under `ulimit -n <fd-limit>`; `fd-flood` idle HJ 212
+ *    connections from 20 addresses; prints how many it accepted, its descriptors in use, and, quiet
+ *    and during the flood, /health, a person's sign-in, and a device's CONNECT + reading.
+ *
  *   npm run bench:auth-flood -- [--samples 40] [--flood 500] [--rate 50] [--storm 10000] [--legacy 400]
- *                               [--phases flood,storm]
+ *                               [--guesses 40] [--burst 200] [--fd-limit 4096] [--fd-flood 4000]
+ *                               [--phases flood,storm,signin,descriptors]
+ * BENCH_MAIN_JS=<other build>/main.js runs the same phases against another commit (before/after).
  */
 import { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Socket, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -27,6 +39,7 @@ import { freePort } from '../../apps/ingest/test/free-port';
 import { legacyScryptHash } from '../../libs/core/src/registry/secrets';
 import {
   ADMIN_KEY,
+  MAIN_JS,
   adminPost,
   arg,
   latencySummary,
@@ -45,7 +58,11 @@ const RATE = arg('rate', 50);
 const STORM = arg('storm', 10_000);
 const LEGACY = arg('legacy', 400);
 const phasesAt = process.argv.indexOf('--phases');
-const PHASES = phasesAt >= 0 ? process.argv[phasesAt + 1].split(',') : ['flood', 'storm'];
+const PHASES = phasesAt >= 0 ? process.argv[phasesAt + 1].split(',') : ['flood', 'storm', 'signin', 'descriptors'];
+const GUESSES = arg('guesses', 40);
+const BURST = arg('burst', 200);
+const FD_LIMIT = arg('fd-limit', 4096);
+const FD_FLOOD = arg('fd-flood', 4000);
 const WINDOW = 500; // handshakes in flight: the accept backlog is 511
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +77,7 @@ interface Env {
   logLines: string[];
 }
 
-function start(env: Env): ChildProcess {
+function start(env: Env, openFileLimit?: number, extra: Record<string, string> = {}): ChildProcess {
   return spawnService(
     {
       DUSTWATCH_HTTP_PORT: String(env.httpPort),
@@ -70,9 +87,166 @@ function start(env: Env): ChildProcess {
       DUSTWATCH_INFLUX_DB: 'bench',
       DUSTWATCH_LOG_FORMAT: 'json',
       DUSTWATCH_SNAPSHOT_SECONDS: '0',
+      ...extra,
     },
     (line) => env.logLines.push(line),
+    openFileLimit,
   );
+}
+
+/** POST /api/session from `localAddress`; the status and how long it took (ms), or -1 when the connection failed. */
+function signIn(
+  httpPort: number,
+  name: string,
+  password: string,
+  localAddress: string,
+): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const body = JSON.stringify({ name, password });
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: httpPort,
+        localAddress,
+        method: 'POST',
+        path: '/api/session',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        agent: false,
+        timeout: 60_000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
+      },
+    );
+    req.on('error', () => resolve({ status: -1, ms: performance.now() - started }));
+    req.on('timeout', () => req.destroy());
+    req.end(body);
+  });
+}
+
+const byStatus = (results: readonly { status: number }[]): Record<string, number> =>
+  results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+
+/** A person's sign-ins from 127.0.0.3, one after another, while `during` runs (or on a quiet service). */
+async function legitimateSignIns(env: Env, samples: number, during?: Promise<unknown>) {
+  const results: { status: number; ms: number }[] = [];
+  for (let i = 0; i < samples; i++) {
+    results.push(await signIn(env.httpPort, 'legit-person', 'legit-person-password-2026', '127.0.0.3'));
+    if (during) await Promise.race([during, sleep(100)]);
+  }
+  return { statuses: byStatus(results), ms: latencySummary(results.map((r) => r.ms)) };
+}
+
+async function signInPhase(env: Env, base: string) {
+  for (const name of ['legit-person', 'victim', ...Array.from({ length: 20 }, (_, i) => `person-${i}`)])
+    await adminPost(base, '/api/users', { name, role: 'viewer', password: `${name}-password-2026` });
+  const quiet = await legitimateSignIns(env, 5);
+  // Parallel guesses for one name from one address: the throttle must count them before they are checked.
+  const guesses = Promise.all(
+    Array.from({ length: GUESSES }, (_, i) => signIn(env.httpPort, 'victim', `guess-${i}-aaaaaaaaaa`, '127.0.0.1')),
+  );
+  const duringGuesses = await legitimateSignIns(env, 5, guesses);
+  const guessed = await guesses;
+  // A burst for many names from one address: another person's check must not wait behind all of it.
+  const burst = Promise.all(
+    Array.from({ length: BURST }, (_, i) =>
+      signIn(env.httpPort, `person-${i % 20}`, `wrong-${i}-bbbbbbbbbb`, '127.0.0.4'),
+    ),
+  );
+  const duringBurst = await legitimateSignIns(env, 5, burst);
+  const burstResults = await burst;
+  return {
+    quiet,
+    parallelGuessesForOneName: {
+      sent: GUESSES,
+      statuses: byStatus(guessed),
+      checked: guessed.filter((r) => r.status === 401).length,
+      legitimatePerson: duringGuesses,
+    },
+    burstFromOneAddress: {
+      sent: BURST,
+      statuses: byStatus(burstResults),
+      checked: burstResults.filter((r) => r.status === 401).length,
+      legitimatePerson: duringBurst,
+    },
+  };
+}
+
+async function descriptorsPhase(influx: InfluxServer) {
+  const env: Env = {
+    influx,
+    dataDir: mkdtempSync(join(tmpdir(), 'dustwatch-bench-fd-')),
+    httpPort: await freePort(),
+    mqttPort: await freePort(),
+    logLines: [],
+  };
+  const hjPort = await freePort();
+  const base = `http://127.0.0.1:${env.httpPort}`;
+  const service = start(env, FD_LIMIT, { DUSTWATCH_HJ212_PORT: String(hjPort), DUSTWATCH_LOG_LEVEL: 'log' });
+  const sockets: Socket[] = [];
+  try {
+    await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 30_000, 'the service');
+    await adminPost(base, '/api/users', {
+      name: 'legit-person',
+      role: 'viewer',
+      password: 'legit-person-password-2026',
+    });
+    await adminPost(base, '/api/sites', { id: 'LEGIT', name: 'legit', district: 'Luzhou', lat: 36.2, lon: 113.1 });
+    const { secret } = await adminPost<{ secret: string }>(base, '/api/devices', {
+      id: 'legit-0001',
+      siteId: 'LEGIT',
+      model: 'B',
+      kind: 'site',
+    });
+    const descriptors = (): number => readdirSync(`/proc/${service.pid}/fd`).length;
+    const health = async (): Promise<number> =>
+      (await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) }).catch(() => null))?.status ?? -1;
+    const probe = async () => ({
+      health: await health(),
+      person: await legitimateSignIns(env, 3),
+      device: await legitimateDevice(env, secret, Date.now() - 1_800_000 - sockets.length * 60_000, 5),
+    });
+    const plan = env.logLines.find((l) => l.includes('file descriptors planned'));
+    const quiet = { descriptors: descriptors(), ...(await probe()) };
+    let failed = 0;
+    for (let i = 0; i < FD_FLOOD; i += 200) {
+      const batch = await Promise.all(
+        Array.from(
+          { length: Math.min(200, FD_FLOOD - i) },
+          (_, k) =>
+            new Promise<Socket | null>((resolve) => {
+              const s = createConnection({
+                host: '127.0.0.1',
+                port: hjPort,
+                localAddress: `127.0.3.${((i + k) % 20) + 1}`,
+              });
+              s.once('connect', () => resolve(s));
+              s.once('error', () => resolve(null));
+              s.setTimeout(5000, () => (s.destroy(), resolve(null)));
+            }),
+        ),
+      );
+      for (const s of batch)
+        if (s) sockets.push(s);
+        else failed += 1;
+    }
+    await sleep(1000);
+    const open = sockets.filter((s) => !s.destroyed).length;
+    const during = { descriptors: descriptors(), ...(await probe()) };
+    return {
+      openFileLimit: FD_LIMIT,
+      plan: plan ? JSON.parse(plan) : 'none logged (a build before issue 22)',
+      flood: { sent: FD_FLOOD, fromAddresses: 20, stillOpenAfter1s: open, connectFailed: failed },
+      quiet,
+      duringFlood: during,
+    };
+  } finally {
+    sockets.forEach((s) => s.destroy());
+    await stopChild(service);
+    rmSync(env.dataDir, { recursive: true, force: true });
+  }
 }
 
 async function metrics(base: string): Promise<Record<string, number>> {
@@ -89,11 +263,11 @@ async function metrics(base: string): Promise<Record<string, number>> {
 }
 
 /** The legitimate device: connect, publish one reading, wait until InfluxDB has it. */
-async function legitimateDevice(env: Env, secret: string, tsBase: number) {
+async function legitimateDevice(env: Env, secret: string, tsBase: number, samples = SAMPLES) {
   const connects: number[] = [];
   const readings: number[] = [];
   let failures = 0;
-  for (let i = 0; i < SAMPLES; i++) {
+  for (let i = 0; i < samples; i++) {
     const { code, socket, ms } = await rawConnect({
       port: env.mqttPort,
       id: 'legit-0001',
@@ -255,8 +429,19 @@ async function main(): Promise<void> {
         await sleep(1000);
       }
     }
+    const hardening: Record<string, unknown> = {};
+    if (PHASES.includes('signin')) {
+      log(`sign-ins: ${GUESSES} parallel guesses for one name, then a burst of ${BURST} from one address`);
+      hardening['signIns'] = await signInPhase(env, base);
+    }
+    if (PHASES.includes('descriptors')) {
+      log(`descriptors: a service under ulimit -n ${FD_LIMIT}, ${FD_FLOOD} idle HJ 212 connections`);
+      hardening['descriptors'] = await descriptorsPhase(influx);
+    }
     if (!PHASES.includes('storm')) {
-      process.stdout.write(JSON.stringify({ machine: machine(), flood: floods }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ machine: machine(), mainJs: MAIN_JS, flood: floods, ...hardening }, null, 2) + '\n',
+      );
       return;
     }
 
@@ -320,7 +505,9 @@ async function main(): Promise<void> {
 
     const result = {
       machine: machine(),
+      mainJs: MAIN_JS,
       flood: floods,
+      ...hardening,
       storm: {
         devices: STORM,
         refused: run.refused,

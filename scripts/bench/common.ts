@@ -67,10 +67,19 @@ export function machine(): { cpus: number; cpuModel: string | undefined; memoryG
  * Starts the built service as its own process; its logs go to stderr, stdout stays for the
  * figures. With `onLogLine`, its log lines are handed over instead (JSON, one per line).
  */
-export function spawnService(env: Record<string, string>, onLogLine?: (line: string) => void): ChildProcess {
+export function spawnService(
+  env: Record<string, string>,
+  onLogLine?: (line: string) => void,
+  /** Runs it under `ulimit -n` (soft and hard): what a service with that many descriptors does. */
+  openFileLimit?: number,
+): ChildProcess {
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the service.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
+  const [command, args] =
+    openFileLimit === undefined
+      ? [process.execPath, [...nodeArgs, MAIN_JS]]
+      : ['bash', ['-c', `ulimit -n ${openFileLimit} && exec "$0" "$@"`, process.execPath, ...nodeArgs, MAIN_JS]];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       DUSTWATCH_ADMIN_API_KEY: ADMIN_KEY,
