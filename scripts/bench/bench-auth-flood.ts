@@ -77,6 +77,23 @@ interface Env {
   logLines: string[];
 }
 
+async function newEnv(influx: InfluxServer, dirPrefix: string): Promise<Env> {
+  return {
+    influx,
+    dataDir: mkdtempSync(join(tmpdir(), dirPrefix)),
+    httpPort: await freePort(),
+    mqttPort: await freePort(),
+    logLines: [],
+  };
+}
+
+/** The device whose CONNECTs and readings are measured; its secret. */
+async function provisionLegitimateDevice(base: string): Promise<string> {
+  await adminPost(base, '/api/sites', { id: 'LEGIT', name: 'legit', district: 'Luzhou', lat: 36.2, lon: 113.1 });
+  const device = { id: 'legit-0001', siteId: 'LEGIT', model: 'B', kind: 'site' };
+  return (await adminPost<{ secret: string }>(base, '/api/devices', device)).secret;
+}
+
 function start(env: Env, openFileLimit?: number, extra: Record<string, string> = {}): ChildProcess {
   return spawnService(
     {
@@ -175,13 +192,7 @@ async function signInPhase(env: Env, base: string) {
 }
 
 async function descriptorsPhase(influx: InfluxServer) {
-  const env: Env = {
-    influx,
-    dataDir: mkdtempSync(join(tmpdir(), 'dustwatch-bench-fd-')),
-    httpPort: await freePort(),
-    mqttPort: await freePort(),
-    logLines: [],
-  };
+  const env = await newEnv(influx, 'dustwatch-bench-fd-');
   const hjPort = await freePort();
   const base = `http://127.0.0.1:${env.httpPort}`;
   const service = start(env, FD_LIMIT, { DUSTWATCH_HJ212_PORT: String(hjPort), DUSTWATCH_LOG_LEVEL: 'log' });
@@ -193,13 +204,7 @@ async function descriptorsPhase(influx: InfluxServer) {
       role: 'viewer',
       password: 'legit-person-password-2026',
     });
-    await adminPost(base, '/api/sites', { id: 'LEGIT', name: 'legit', district: 'Luzhou', lat: 36.2, lon: 113.1 });
-    const { secret } = await adminPost<{ secret: string }>(base, '/api/devices', {
-      id: 'legit-0001',
-      siteId: 'LEGIT',
-      model: 'B',
-      kind: 'site',
-    });
+    const secret = await provisionLegitimateDevice(base);
     const descriptors = (): number => readdirSync(`/proc/${service.pid}/fd`).length;
     const health = async (): Promise<number> =>
       (await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) }).catch(() => null))?.status ?? -1;
@@ -381,24 +386,12 @@ function fleetDocument(prefix: string, devices: { id: string; secret: string }[]
 
 async function main(): Promise<void> {
   const influx = await InfluxServer.start();
-  const env: Env = {
-    influx,
-    dataDir: mkdtempSync(join(tmpdir(), 'dustwatch-bench-auth-')),
-    httpPort: await freePort(),
-    mqttPort: await freePort(),
-    logLines: [],
-  };
+  const env = await newEnv(influx, 'dustwatch-bench-auth-');
   const base = `http://127.0.0.1:${env.httpPort}`;
   let service = start(env);
   try {
     await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 30_000, 'the service');
-    await adminPost(base, '/api/sites', { id: 'LEGIT', name: 'legit', district: 'Luzhou', lat: 36.2, lon: 113.1 });
-    const { secret } = await adminPost<{ secret: string }>(base, '/api/devices', {
-      id: 'legit-0001',
-      siteId: 'LEGIT',
-      model: 'B',
-      kind: 'site',
-    });
+    const secret = await provisionLegitimateDevice(base);
 
     const floods: Record<string, unknown> = {};
     if (PHASES.includes('flood')) {
