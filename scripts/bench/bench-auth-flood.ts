@@ -21,10 +21,14 @@
  * 4. Descriptors (issue 22): the service under `ulimit -n <fd-limit>`; `fd-flood` idle HJ 212
  *    connections from 20 addresses; prints how many it accepted, its descriptors in use, and, quiet
  *    and during the flood, /health, a person's sign-in, and a device's CONNECT + reading.
+ * 5. HJ 212 guesses (issue 25): a device logs in from 127.0.0.5, then `guess-seconds` of wrong-PW
+ *    frames for its MN from that same address (10 connections at a time, 3 frames each: a
+ *    connection is closed after 3); prints the guesses checked per second, and whether the
+ *    device's right PW is still taken from a new address and from its own after the block.
  *
  *   npm run bench:auth-flood -- [--samples 40] [--flood 500] [--rate 50] [--storm 10000] [--legacy 400]
  *                               [--guesses 40] [--burst 200] [--fd-limit 4096] [--fd-flood 4000]
- *                               [--phases flood,storm,signin,descriptors]
+ *                               [--guess-seconds 10] [--phases flood,storm,signin,descriptors,hj212-guess]
  * BENCH_MAIN_JS=<other build>/main.js runs the same phases against another commit (before/after).
  */
 import { ChildProcess } from 'node:child_process';
@@ -51,6 +55,7 @@ import {
   waitFor,
 } from './common';
 import { rawConnect, rawPublish } from './raw-device';
+import { beijingTimestamp, frame } from '../../libs/telemetry/src';
 
 const SAMPLES = arg('samples', 40);
 const FLOOD = arg('flood', 500);
@@ -58,7 +63,9 @@ const RATE = arg('rate', 50);
 const STORM = arg('storm', 10_000);
 const LEGACY = arg('legacy', 400);
 const phasesAt = process.argv.indexOf('--phases');
-const PHASES = phasesAt >= 0 ? process.argv[phasesAt + 1].split(',') : ['flood', 'storm', 'signin', 'descriptors'];
+const PHASES =
+  phasesAt >= 0 ? process.argv[phasesAt + 1].split(',') : ['flood', 'storm', 'signin', 'descriptors', 'hj212-guess'];
+const GUESS_SECONDS = arg('guess-seconds', 10);
 const GUESSES = arg('guesses', 40);
 const BURST = arg('burst', 200);
 const FD_LIMIT = arg('fd-limit', 4096);
@@ -189,6 +196,85 @@ async function signInPhase(env: Env, base: string) {
       legitimatePerson: duringBurst,
     },
   };
+}
+
+/** Opens an HJ 212 connection from `localAddress`, writes `frames`, resolves when it is closed or after `waitMs`. */
+function hj212Send(port: number, localAddress: string, frames: string[], waitMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const s = createConnection({ host: '127.0.0.1', port, localAddress }, () => s.write(frames.join('')));
+    s.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(answer));
+    s.setTimeout(waitMs, () => s.destroy());
+  });
+}
+
+async function hj212GuessPhase(influx: InfluxServer) {
+  const env = await newEnv(influx, 'dustwatch-bench-guess-');
+  const hjPort = await freePort();
+  const base = `http://127.0.0.1:${env.httpPort}`;
+  const service = start(env, undefined, { DUSTWATCH_HJ212_PORT: String(hjPort) });
+  const MN = 'CZ001BENCHGUESS';
+  const PW = '246810';
+  const dataFrame = (pw: string, qn: string): string =>
+    frame(
+      `QN=${qn};ST=39;CN=2011;PW=${pw};MN=${MN};Flag=5;CP=&&DataTime=${beijingTimestamp(Date.now() - 60_000)};a34002-Rtd=55&&`,
+    );
+  let qn = 0;
+  const nextQn = (): string => `${beijingTimestamp(Date.now())}${String(qn++ % 1000).padStart(3, '0')}`;
+  /** The right PW from `address`: answered (9014) or not. */
+  const rightPw = async (address: string): Promise<boolean> =>
+    (await hj212Send(hjPort, address, [dataFrame(PW, nextQn())], 3000)).includes('CN=9014');
+  try {
+    await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 30_000, 'the service');
+    await adminPost(base, '/api/fleet/import', {
+      version: 1,
+      sites: [
+        {
+          id: 'GUESS',
+          name: 'guess',
+          district: 'Luzhou',
+          lat: 36.2,
+          lon: 113.1,
+          devices: [{ id: 'guess-1', model: 'B', kind: 'site', hj212: { mn: MN, password: PW } }],
+        },
+      ],
+    });
+    const loggedIn = await rightPw('127.0.0.5');
+    const refusals = async (): Promise<Record<string, number>> => {
+      const m = await metrics(base);
+      const of = (reason: string): number =>
+        m[`dustwatch_device_logins_refused_total{edge="hj212",reason="${reason}"}`] ?? 0;
+      return { checked: of('bad_credentials'), throttled: of('throttled') };
+    };
+    const before = await refusals();
+    const started = performance.now();
+    let guess = 0;
+    const worker = async (): Promise<void> => {
+      while (performance.now() - started < GUESS_SECONDS * 1000) {
+        const frames = [0, 1, 2].map(() => dataFrame(String(100000 + (guess++ % 900000)), nextQn()));
+        await hj212Send(hjPort, '127.0.0.5', frames, 2000);
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    const after = await refusals();
+    const checked = after.checked - before.checked;
+    return {
+      deviceLoggedInFirst: loggedIn,
+      guessesSent: guess,
+      seconds: +seconds.toFixed(1),
+      checked,
+      throttledUnchecked: after.throttled - before.throttled,
+      checkedPerSecond: +(checked / seconds).toFixed(1),
+      sixDigitSpaceAtThatRateDays: +(1_000_000 / (checked / seconds) / 86_400).toFixed(2),
+      rightPwFromNewAddress: await rightPw('127.0.0.6'),
+    };
+  } finally {
+    await stopChild(service);
+    rmSync(env.dataDir, { recursive: true, force: true });
+  }
 }
 
 async function descriptorsPhase(influx: InfluxServer) {
@@ -430,6 +516,10 @@ async function main(): Promise<void> {
     if (PHASES.includes('descriptors')) {
       log(`descriptors: a service under ulimit -n ${FD_LIMIT}, ${FD_FLOOD} idle HJ 212 connections`);
       hardening['descriptors'] = await descriptorsPhase(influx);
+    }
+    if (PHASES.includes('hj212-guess')) {
+      log(`HJ 212 guesses: ${GUESS_SECONDS} s of wrong PWs for one MN from the address it logged in from`);
+      hardening['hj212GuessesFromKnownAddress'] = await hj212GuessPhase(influx);
     }
     if (!PHASES.includes('storm')) {
       process.stdout.write(

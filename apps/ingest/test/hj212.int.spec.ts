@@ -397,12 +397,12 @@ it('provisions an HJ 212 identity through the admin API, shows it without the PW
     siteId: 'HJ-1',
     model: 'XY-9',
     kind: 'site',
-    hj212: { mn: 'short', password: 'a;b', crc: 'crc32', units: { a21026: 'mg/m3' } },
+    hj212: { mn: 'short', password: '1234', crc: 'crc32', units: { a21026: 'mg/m3' } },
   });
   expect(invalid.status).toBe(400);
   expect(invalid.body.message).toEqual([
     'hj212.mn must be 9–24 letters, digits, _ or -',
-    'hj212.password must be 1–32 characters without ; , & = or spaces',
+    'hj212.password must be 6–32 characters without ; , & = or spaces',
     'hj212.crc must be one of the following values: hj212, modbus-swapped',
     'hj212.units maps a34001/a34002/a34004 to ug/m3 or mg/m3',
   ]);

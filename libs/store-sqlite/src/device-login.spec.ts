@@ -13,7 +13,11 @@ async function setup() {
   await registry.createSite({ id: 'S1', name: 'site', district: 'd', lat: 36, lon: 113 });
   const { secret } = await registry.createDevice({ id: 'dev-1', siteId: 'S1', model: 'm', kind: 'site' });
   const metrics = new IngestMetrics();
-  const logins = new DeviceLogin(registry, clock, metrics, { perAddress: login, perDevice: login });
+  const logins = new DeviceLogin(registry, clock, metrics, {
+    perAddress: login,
+    perDevice: login,
+    fromKnownAddress: login,
+  });
   return { temp, repo, registry, secret, metrics, logins };
 }
 
@@ -167,6 +171,62 @@ describe('DeviceLogin', () => {
       expect(results.filter((r) => !r.ok && r.reason === 'bad_credentials')).toHaveLength(3);
       expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(17);
       expect(await refusals(metrics, 'throttled')).toBe(17);
+    } finally {
+      temp.dispose();
+    }
+  });
+
+  it("from its known address a device's PW has a budget of its own: guesses there are throttled, lock the device out nowhere else, and block no other device (issue 25)", async () => {
+    const { temp, registry, logins, secret } = await setup();
+    try {
+      await registry.importFleet({
+        version: 1,
+        sites: [
+          {
+            id: 'S1',
+            name: 'site',
+            district: 'd',
+            lat: 36,
+            lon: 113,
+            devices: [{ id: 'dev-1', model: 'm', kind: 'site', hj212: { mn: 'CZ001HJ0000001', password: '246810' } }],
+          },
+        ],
+      });
+      const { secret: otherSecret } = await registry.createDevice({
+        id: 'dev-2',
+        siteId: 'S1',
+        model: 'm',
+        kind: 'site',
+      });
+      expect((await logins.loginHj212('CZ001HJ0000001', '246810', '10.0.0.1')).ok).toBe(true);
+      // 10 parallel guesses from the device's own address: 2 free failures, the 3rd blocks; the rest unchecked.
+      const guesses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => logins.loginHj212('CZ001HJ0000001', String(100000 + i), '10.0.0.1')),
+      );
+      expect(guesses.filter((r) => !r.ok && r.reason === 'bad_credentials')).toHaveLength(3);
+      expect(guesses.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(7);
+      expect(await logins.loginHj212('CZ001HJ0000001', '246810', '10.0.0.1')).toEqual({
+        ok: false,
+        reason: 'throttled',
+      });
+      // Not locked out elsewhere: the right PW from a new address is checked and taken.
+      expect((await logins.loginHj212('CZ001HJ0000001', '246810', '10.8.0.1')).ok).toBe(true);
+      // Nor another device at that address, on either edge.
+      expect((await logins.login('mqtt', 'dev-2', otherSecret, '10.0.0.1')).ok).toBe(true);
+      expect((await logins.login('mqtt', 'dev-1', secret, '10.0.0.1')).ok).toBe(true);
+      clock.t += 1001; // the first block is over
+      expect((await logins.loginHj212('CZ001HJ0000001', '246810', '10.0.0.1')).ok).toBe(true);
+    } finally {
+      temp.dispose();
+    }
+  });
+
+  it('counts failed addresses per edge: HJ 212 guesses from an address do not block an MQTT device behind it (issue 25)', async () => {
+    const { temp, logins, secret } = await setup();
+    try {
+      for (let i = 0; i < 5; i++) await logins.loginHj212(`NOSUCHMN0${i}`, '000000', '10.5.5.5');
+      expect(await logins.loginHj212('NOSUCHMN09', '000000', '10.5.5.5')).toEqual({ ok: false, reason: 'throttled' });
+      expect((await logins.login('mqtt', 'dev-1', secret, '10.5.5.5')).ok).toBe(true);
     } finally {
       temp.dispose();
     }

@@ -63,8 +63,11 @@ function IsParticulateUnits(options?: ValidationOptions): PropertyDecorator {
 export class Hj212Dto {
   /** Real MNs are 9–24 characters, not always the standard's 24 hex digits. */
   @Matches(/^[A-Za-z0-9_-]{9,24}$/, { message: '$property must be 9–24 letters, digits, _ or -' }) mn!: string;
-  /** The access password (PW), 6 characters by the standard; anything without ; , & = or spaces is taken. */
-  @Matches(/^[^;,&=\s]{1,32}$/, { message: '$property must be 1–32 characters without ; , & = or spaces' })
+  /**
+   * The access password (PW): 6 characters by the standard, and no fewer here — a shorter one is
+   * a few thousand guesses (issue 25); anything without ; , & = or spaces is taken.
+   */
+  @Matches(/^[^;,&=\s]{6,32}$/, { message: '$property must be 6–32 characters without ; , & = or spaces' })
   password!: string;
   @IsOptional() @IsIn(CRC_VARIANTS) crc?: Hj212CrcVariant;
   @IsOptional() @IsParticulateUnits() units?: Record<string, Hj212Unit>;
