@@ -9,7 +9,7 @@ import {
 } from '@dustwatch/reports';
 import { BOM, csvField, toCsv } from './csv';
 import { escapeHtml, toHtml } from './html';
-import { SITE_COLUMNS, siteRows } from './tables';
+import { NOT_JUDGED, SITE_COLUMNS, siteRows } from './tables';
 
 const DAY = parsePeriod('daily', '2026-11-27');
 const report = computeReport({
@@ -78,5 +78,19 @@ describe('the bulletin formats', () => {
     expect(s.markdown).not.toContain('](http://evil');
     expect(s.markdown.match(/^#/gm)).toHaveLength(1); // the title's heading only
     expect(s.text).toContain(`1. ${evil}（A）扣分 12`); // plain text is not markdown: kept as is
+  });
+
+  it('a site whose district has no background station shows "not judged" for the background form, not 0 (issue 25)', () => {
+    expect(report.sites.map((s) => s.background?.available)).toEqual([false, false]);
+    const csv = toCsv(SITE_COLUMNS, siteRows(report));
+    const header = csv.slice(1).split('\r\n')[0].split(',');
+    const column = header.indexOf('背景差值超标时数');
+    expect(column).toBeGreaterThan(0);
+    for (const line of csv.slice(1).split('\r\n').slice(1, 3)) {
+      const cells = line.split(',');
+      expect(cells[column]).toBe(NOT_JUDGED); // the name cells hold no comma here
+      expect(cells[column + 1]).toBe(NOT_JUDGED);
+    }
+    expect(toHtml(report, { version: 1, versions: 1, revisedDataAvailable: false })).toContain(NOT_JUDGED);
   });
 });

@@ -19,6 +19,11 @@ export interface Table<T> {
 
 const minutes = (x: number | null): Cell => x;
 
+/** Not judged is not 0: a site whose district has no background station shows so (the JSON's `available: false`, issue 25). */
+export const NOT_JUDGED = '未评价（区县无背景站）';
+const backgroundFigure = (s: SiteReport, figure: 'exceedanceHours' | 'nonCompliantDays'): Cell =>
+  s.background === null ? null : s.background.available ? s.background[figure] : NOT_JUDGED;
+
 export const SITE_COLUMNS: readonly Column<SiteReport & { rank: number | null }>[] = [
   { header: '区县', value: (s) => s.district },
   { header: '站点编号', value: (s) => s.siteId },
@@ -42,8 +47,8 @@ export const SITE_COLUMNS: readonly Column<SiteReport & { rank: number | null }>
   { header: '噪声昼间超标天数', value: (s) => s.noise.daysOver },
   { header: '噪声夜间超标天数', value: (s) => s.noise.nightsOver },
   { header: '小时超标时数', value: (s) => s.exceedanceHours },
-  { header: '背景差值超标时数', value: (s) => s.background?.exceedanceHours ?? null },
-  { header: '背景差值不达标天数', value: (s) => s.background?.nonCompliantDays ?? null },
+  { header: '背景差值超标时数', value: (s) => backgroundFigure(s, 'exceedanceHours') },
+  { header: '背景差值不达标天数', value: (s) => backgroundFigure(s, 'nonCompliantDays') },
   { header: '告警数', value: (s) => s.handling.opened },
   { header: '按时确认', value: (s) => s.handling.acknowledgedInTime },
   { header: '超时未确认', value: (s) => s.handling.overdue },
