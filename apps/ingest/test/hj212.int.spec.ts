@@ -495,6 +495,73 @@ it('closes a connection without authenticated frames, and a frame trickled a byt
   }
 });
 
+it("unauthenticated frames share one quarantine budget: 30 addresses keep one cap's worth, and a device's own refusals are still kept (issue 25)", async () => {
+  const qPort = await freePort();
+  const q = await startTestService(influx, {
+    DUSTWATCH_HJ212_PORT: String(qPort),
+    DUSTWATCH_QUARANTINE_PER_DEVICE_HOUR: '20',
+  });
+  const qMetric = async (sample: string): Promise<number> => (await metricValue(q.baseUrl, sample)) ?? 0;
+  try {
+    const mn = 'CZ006HJQUAR01';
+    expect(
+      (
+        await q.api('POST', '/api/fleet/import', {
+          version: 1,
+          sites: [
+            {
+              id: 'HJ-Q',
+              name: 'quarantine site',
+              district: 'Luzhou',
+              lat: 36.2,
+              lon: 113.1,
+              devices: [{ id: 'hj-q', model: 'YZ-212', kind: 'site', hj212: { mn, password: '975310' } }],
+            },
+          ],
+        })
+      ).status,
+    ).toBe(200);
+    // 30 addresses, 3 frames each with a CRC that matches nothing: refused before any login.
+    const garbage = (i: number): string => {
+      const data = segment({
+        cn: '2011',
+        mn: `CZ9NOBODY${String(i).padStart(3, '0')}`,
+        cp: `DataTime=${dataTime(BASE)};a34002-Rtd=50`,
+      });
+      return `##${String(data.length).padStart(4, '0')}${data}0000\r\n`;
+    };
+    const senders = await Promise.all(
+      Array.from({ length: 30 }, (_, a) => Hj212TestClient.connect(qPort, `127.0.5.${a + 1}`)),
+    );
+    senders.forEach((c, a) => c.write(garbage(a).repeat(3)));
+    await eventually(
+      () => qMetric('dustwatch_readings_rejected_total{reason="crc_mismatch"}'),
+      (n) => n === 90,
+      5000,
+      '90 refused frames counted',
+    );
+    expect(await qMetric('dustwatch_quarantine_not_kept_total')).toBe(70); // 20 kept in all, not 3 × 30
+    // The device's own refusals (an impossible PM10) are kept under its own cap.
+    const device = await Hj212TestClient.connect(qPort, '127.0.6.1');
+    const qns = [0, 1, 2, 3, 4].map(() => nextQn());
+    for (const [k, qn] of qns.entries())
+      device.write(
+        frame(
+          segment({ qn, cn: '2011', mn, pw: '975310', cp: `DataTime=${dataTime(BASE + k * 60_000)};a34002-Rtd=-5` }),
+        ),
+      );
+    await device.answerTo(qns[4]);
+    expect(await qMetric('dustwatch_quarantine_not_kept_total')).toBe(70);
+    const rows = (await q.api<{ deviceId: string }[]>('GET', '/api/quarantine?limit=500')).body;
+    expect(rows.filter((r) => r.deviceId === 'hj-q')).toHaveLength(5);
+    expect(rows.filter((r) => r.deviceId.startsWith('hj212@'))).toHaveLength(20);
+    [...senders, device].forEach((c) => c.end());
+  } finally {
+    await q.stop();
+    removeDir(q.dataDir);
+  }
+});
+
 describe('kill -9 of the service process between frames', () => {
   const MAIN_JS = resolve(__dirname, '../../../dist/apps/ingest/apps/ingest/src/main.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-hj212-kill-'));

@@ -25,6 +25,7 @@ import {
   RateLimitedLog,
   RegistryService,
   SpoolFullError,
+  UNAUTHENTICATED_QUARANTINE,
 } from '@dustwatch/core';
 
 export interface Hj212Options {
@@ -369,8 +370,10 @@ export class Hj212Listener implements DeviceEdge {
   private async quarantine(c: Connection, device: Device | null, rejection: Rejection): Promise<void> {
     try {
       await this.ingest.execute({
-        // Before a login there is no device: the frame is kept under the address it came from.
+        // Before a login there is no device: the frame is kept under the address it came from,
+        // within the one budget all unauthenticated senders share.
         deviceId: device?.id ?? `hj212@${c.address}`,
+        ...(device ? {} : { quarantineBudget: UNAUTHENTICATED_QUARANTINE }),
         siteId: device?.siteId ?? '',
         edge: this.name,
         readings: [],

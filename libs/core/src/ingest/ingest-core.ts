@@ -26,7 +26,16 @@ export interface IngestCommand {
   /** Hour or day values the device computed itself (HJ 212): stored beside the readings, never judged. */
   readonly aggregates?: readonly DeviceAggregate[];
   readonly receivedAt: number;
+  /**
+   * Whose hourly quarantine cap the refusals use: the device's by default. Frames from nobody
+   * authenticated share one (UNAUTHENTICATED_QUARANTINE), so 1,300 source addresses cannot keep
+   * 1,300 caps' worth and push real devices' refusals out of the quota (issue 25).
+   */
+  readonly quarantineBudget?: string;
 }
+
+/** The one quarantine budget every unauthenticated sender shares. */
+export const UNAUTHENTICATED_QUARANTINE = 'unauthenticated';
 
 export interface IngestOutcome {
   readonly accepted: number;
@@ -91,7 +100,10 @@ export class IngestCore {
   async execute(command: IngestCommand): Promise<IngestOutcome> {
     if (this.readings.overQuota) throw new SpoolFullError(`spool is at its quota of ${this.readings.quota} bytes`);
     const { deviceId, readings, rejections, warnings, receivedAt } = command;
-    const kept = rejections.length > 0 ? this.quarantineBudget.take(deviceId, receivedAt, rejections.length) : 0;
+    const kept =
+      rejections.length > 0
+        ? this.quarantineBudget.take(command.quarantineBudget ?? deviceId, receivedAt, rejections.length)
+        : 0;
     const quarantined = kept > 0 ? this.quarantine.add(deviceId, receivedAt, rejections.slice(0, kept)) : undefined;
     const samples = readings.map((r) => ({ ts: r.ts, values: complianceValues(r, this.options.journalMetrics) }));
     const entries = readings.map((r, i) => this.spoolEntry(r, command.siteId, samples[i].values));
