@@ -21,6 +21,22 @@ async function setup() {
   return { temp, repo, registry, secret, metrics, logins };
 }
 
+/** dev-1 gets the HJ 212 identity MN CZ001HJ0000001 with this PW. */
+const giveDev1Hj212 = (registry: RegistryService, password: string) =>
+  registry.importFleet({
+    version: 1,
+    sites: [
+      {
+        id: 'S1',
+        name: 'site',
+        district: 'd',
+        lat: 36,
+        lon: 113,
+        devices: [{ id: 'dev-1', model: 'm', kind: 'site', hj212: { mn: 'CZ001HJ0000001', password } }],
+      },
+    ],
+  });
+
 const refusals = async (metrics: IngestMetrics, reason: string) =>
   (await metrics.deviceLoginsRefused.get()).values.find((v) => v.labels.reason === reason && v.labels.edge === 'mqtt')
     ?.value ?? 0;
@@ -132,19 +148,7 @@ describe('DeviceLogin', () => {
         ok: false,
         reason: 'unknown_or_bad_secret',
       });
-      await registry.importFleet({
-        version: 1,
-        sites: [
-          {
-            id: 'S1',
-            name: 'site',
-            district: 'd',
-            lat: 36,
-            lon: 113,
-            devices: [{ id: 'dev-1', model: 'm', kind: 'site', hj212: { mn: 'CZ001HJ0000001', password: '123456' } }],
-          },
-        ],
-      });
+      await giveDev1Hj212(registry, '123456');
       const ok = await logins.loginHj212('CZ001HJ0000001', '123456', '10.0.0.1');
       expect(ok.ok && ok.device.hj212).toEqual({ mn: 'CZ001HJ0000001', crc: 'hj212', units: {} });
       expect(await registry.authenticateHj212('NOSUCHMN01', '123456')).toEqual({
@@ -179,19 +183,7 @@ describe('DeviceLogin', () => {
   it("from its known address a device's PW has a budget of its own: guesses there are throttled, lock the device out nowhere else, and block no other device (issue 25)", async () => {
     const { temp, registry, logins, secret } = await setup();
     try {
-      await registry.importFleet({
-        version: 1,
-        sites: [
-          {
-            id: 'S1',
-            name: 'site',
-            district: 'd',
-            lat: 36,
-            lon: 113,
-            devices: [{ id: 'dev-1', model: 'm', kind: 'site', hj212: { mn: 'CZ001HJ0000001', password: '246810' } }],
-          },
-        ],
-      });
+      await giveDev1Hj212(registry, '246810');
       const { secret: otherSecret } = await registry.createDevice({
         id: 'dev-2',
         siteId: 'S1',
