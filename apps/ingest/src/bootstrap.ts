@@ -24,7 +24,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { DeviceBroker } from '@dustwatch/edge-mqtt';
 import { AppModule } from './app.module';
 import { loadRuleFile } from './config/rules-file';
-import { fitDescriptors } from './descriptors';
+import { fitDescriptors, setExplicitly } from './descriptors';
 import { createRootLogger, loggerFactory } from './logging';
 
 export interface RunningService {
@@ -105,13 +105,14 @@ export async function startService(configured: IngestConfig, options: ServiceOpt
       ...(raisedFrom !== undefined ? { raisedFrom } : {}),
       reserved: plan.reserved,
       ...plan.caps,
+      ...(plan.lowered.length > 0 ? { lowered: plan.lowered } : {}),
     });
-    if (plan.lowered.length > 0)
+    // A default cap fitted to the limit is the plan working; a cap someone set and did not get is worth a warning.
+    const notGranted = plan.lowered.filter((line) => setExplicitly(configured, line.split(' ')[0]));
+    if (notGranted.length > 0)
       main.warn(
         'connection caps lowered to fit the open-file limit (raise it: ulimit -n, or LimitNOFILE= for systemd)',
-        {
-          lowered: plan.lowered,
-        },
+        { lowered: notGranted },
       );
   }
   // A connection past the cap is refused at accept, so a flood cannot take the descriptors the rest needs.

@@ -1,6 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { DescriptorPlan, IngestConfig, parseOpenFileLimits, planDescriptors } from '@dustwatch/core';
+import { DescriptorPlan, ENV_VARIABLES, IngestConfig, parseOpenFileLimits, planDescriptors } from '@dustwatch/core';
+
+/** Whether the setting behind `variable` differs from its default (someone chose it). */
+export function setExplicitly(config: IngestConfig, variable: string): boolean {
+  const key = ENV_VARIABLES.find(([name]) => name === variable)?.[1];
+  return key !== undefined && config[key] !== new IngestConfig()[key];
+}
 
 const readLimits = (): { soft: number; hard: number } | null => {
   try {

@@ -48,6 +48,7 @@ beforeAll(async () => {
       DUSTWATCH_MQTT_PORT: String(mqttPort),
       DUSTWATCH_HJ212_PORT: String(hjPort),
       DUSTWATCH_LOG_LEVEL: 'log',
+      DUSTWATCH_MQTT_MAX_CONNECTIONS: '5000', // set by an operator: not granted, so warned about
     }),
   };
   // Soft and hard limit alike: the service cannot raise it, it must fit into it.
@@ -82,7 +83,9 @@ it('plans its connection caps from the open-file limit and says so at start', ()
     hj212: HJ212_CAP,
     hj212PerAddress: 43,
   });
-  expect(logs).toContain('DUSTWATCH_HJ212_MAX_CONNECTIONS 20000 → 172');
+  expect(logs).toContain('DUSTWATCH_HJ212_MAX_CONNECTIONS 20000 → 172'); // in the plan line; defaults fitted are not a warning
+  const warning = JSON.parse(logs.split('\n').find((l) => l.includes('connection caps lowered'))!);
+  expect(warning.lowered).toEqual(['DUSTWATCH_MQTT_MAX_CONNECTIONS 5000 → 137']);
 });
 
 it('600 idle HJ 212 connections fill the HJ 212 edge only: HTTP, MQTT and a connected HJ 212 device keep working, no reading is lost', async () => {
