@@ -447,8 +447,9 @@ it('closes a connection without authenticated frames, and a frame trickled a byt
     let i = 0;
     timers.push(setInterval(() => client.closed || client.write(next(i++)), everyMs));
   };
-  const closedOutcome = async (outcome: string): Promise<number> =>
-    (await metricValue(idle.baseUrl, `dustwatch_hj212_connections_total{outcome="${outcome}"}`)) ?? 0;
+  const sampleOf = async (sample: string): Promise<number> => (await metricValue(idle.baseUrl, sample)) ?? 0;
+  const closedOutcome = (outcome: string): Promise<number> =>
+    sampleOf(`dustwatch_hj212_connections_total{outcome="${outcome}"}`);
   try {
     const mn = 'CZ004HJIDLE01';
     const imported = await idle.api('POST', '/api/fleet/import', {
@@ -483,7 +484,10 @@ it('closes a connection without authenticated frames, and a frame trickled a byt
       'the silent, trickling and refused-only connections to close',
     );
     expect(device.closed).toBe(false);
-    await new Promise((r) => setTimeout(r, 2500)); // past another idle period: the device still stays
+    // Past another idle period (2 s): 5 more heartbeats handled, every 500 ms; the device still stays.
+    const heartbeats = (): Promise<number> => sampleOf('dustwatch_hj212_commands_total{cn="9015"}');
+    const handled = await heartbeats();
+    await eventually(heartbeats, (n) => n >= handled + 5, 8000, '5 more heartbeats handled');
     expect(device.closed).toBe(false);
     expect(await closedOutcome('closed_incomplete_frame')).toBe(1);
     expect(await closedOutcome('closed_idle')).toBe(2);
