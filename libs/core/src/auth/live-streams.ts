@@ -37,12 +37,6 @@ export class LiveStreams {
     };
   }
 
-  get count(): number {
-    let n = 0;
-    for (const streams of this.byOwner.values()) n += streams.size;
-    return n;
-  }
-
   private closeFor(end: CredentialEnd): void {
     for (const stream of [...(this.byOwner.get(end.owner) ?? [])])
       if (end.credential === undefined || stream.credential === end.credential) stream.close();
