@@ -181,7 +181,11 @@ describe('the inspectors console in a real browser', () => {
       texts.push((await page.getByRole('alert').textContent()) ?? '');
     }
     // 4 free failures per name, then a 5-s block (docs/people.md): the 5th is checked and refused, the 6th waits
-    expect(texts).toEqual([...Array(5).fill('用户名或密码错误'), '尝试次数过多，请 5 秒后再试']);
+    // The wait shown is what is left of the 5-s block when the 6th arrives: 5 s, or 4 on a loaded
+    // machine where more than a second passed (seen in CI beside a running demo).
+    expect(texts.slice(0, 5)).toEqual(Array(5).fill('用户名或密码错误'));
+    expect(texts[5]).toMatch(/^尝试次数过多，请 [45] 秒后再试$/);
+    expect(texts).toHaveLength(6);
     await page.close();
   });
 
