@@ -8,6 +8,7 @@ module.exports = {
     '<rootDir>/libs/rules/jest.config.js',
     '<rootDir>/libs/core/jest.config.js',
     '<rootDir>/libs/store-sqlite/jest.config.js',
+    '<rootDir>/libs/store-postgres/jest.config.js',
     '<rootDir>/libs/edge-mqtt/jest.config.js',
     '<rootDir>/libs/edge-hj212/jest.config.js',
     '<rootDir>/libs/reports/jest.config.js',

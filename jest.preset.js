@@ -10,5 +10,9 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!aedes/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   // Every lib by its package name; `rootDir` is the project's own folder, two levels below the workspace.
-  moduleNameMapper: { '^@dustwatch/(.*)$': '<rootDir>/../../libs/$1/src/index.ts' },
+  moduleNameMapper: {
+    // The port contract suites (libs/core/testing), run by every store implementation.
+    '^@dustwatch/core/testing$': '<rootDir>/../../libs/core/testing/index.ts',
+    '^@dustwatch/(.*)$': '<rootDir>/../../libs/$1/src/index.ts',
+  },
 };

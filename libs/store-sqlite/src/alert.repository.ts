@@ -1,11 +1,17 @@
 import type { ReportAlert } from '@dustwatch/reports';
 import { Severity } from '@dustwatch/rules';
 import {
+  ALERT_COLUMNS,
+  ALERT_EVENT_COLUMNS as EVENT_COLUMNS,
+  ALERT_FROM,
+  AlertEventRow,
   AlertEventType,
+  AlertRow,
+  alertEventViewsOf,
+  alertViewOf,
   AlertEventView,
   AlertFilter,
   AlertHistoryEntry,
-  AlertState,
   AlertStore,
   AlertTx,
   AlertView,
@@ -21,88 +27,6 @@ import {
 import { Db, QueuedDb } from './sqlite';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-const EVENT_COLUMNS =
-  'id, alert_id AS alertId, type, at, actor, actor_name AS actorName, severity, state, value, note, alert_snapshot AS snapshot';
-type EventRow = Omit<AlertEventView, 'alert' | 'at'> & { at: number; snapshot: string };
-const toEventViews = (rows: EventRow[]): AlertEventView[] =>
-  rows.map(({ snapshot, ...e }) => ({ ...e, at: iso(e.at)!, alert: fromSnapshot(snapshot) }));
-
-/** Snapshots from before rule names carry the rule id only. */
-function fromSnapshot(snapshot: string): AlertView {
-  const alert = JSON.parse(snapshot) as Omit<AlertView, 'ruleName'> & { ruleName?: string };
-  return { ...alert, ruleName: alert.ruleName ?? alert.rule };
-}
-
-interface AlertRow {
-  id: number;
-  rule: string;
-  ruleName: string;
-  metric: string;
-  subject: string;
-  siteId: string;
-  siteName: string | null;
-  district: string;
-  deviceId: string;
-  state: AlertState;
-  severity: Severity;
-  threshold: number;
-  openedAt: number;
-  raisedAt: number | null;
-  firstExceedanceAt: number;
-  lastExceedanceAt: number;
-  peakValue: number | null;
-  peakAt: number | null;
-  lastValue: number | null;
-  evidenceFrom: number | null;
-  evidenceTo: number | null;
-  acknowledgedBy: string | null;
-  acknowledgedAt: number | null;
-  resolvedAt: number | null;
-  resolvedReason: string | null;
-  closedBy: string | null;
-  closedAt: number | null;
-  closeNote: string | null;
-}
-
-const ALERT_COLUMNS = `a.id, a.rule, coalesce(a.rule_name, a.rule) AS ruleName, a.metric, a.subject, a.site_id AS siteId, s.name AS siteName, a.district, a.device_id AS deviceId,
-  a.state, a.severity, a.threshold, a.opened_at AS openedAt, a.raised_at AS raisedAt, a.first_exceedance_at AS firstExceedanceAt, a.last_exceedance_at AS lastExceedanceAt,
-  a.peak_value AS peakValue, a.peak_at AS peakAt, a.last_value AS lastValue, a.evidence_from AS evidenceFrom, a.evidence_to AS evidenceTo,
-  a.acknowledged_by AS acknowledgedBy, a.acknowledged_at AS acknowledgedAt, a.resolved_at AS resolvedAt, a.resolved_reason AS resolvedReason,
-  a.closed_by AS closedBy, a.closed_at AS closedAt, a.close_note AS closeNote`;
-const ALERT_FROM = 'alerts a LEFT JOIN sites s ON s.id = a.site_id';
-
-function toView(r: AlertRow): AlertView {
-  return {
-    id: r.id,
-    rule: r.rule,
-    ruleName: r.ruleName,
-    metric: r.metric,
-    subject: r.subject,
-    siteId: r.siteId,
-    siteName: r.siteName,
-    district: r.district,
-    deviceId: r.deviceId,
-    state: r.state,
-    severity: r.severity,
-    threshold: r.threshold,
-    openedAt: iso(r.openedAt)!,
-    raisedAt: iso(r.raisedAt ?? r.openedAt)!,
-    firstExceedanceAt: iso(r.firstExceedanceAt)!,
-    lastExceedanceAt: iso(r.lastExceedanceAt)!,
-    peakValue: r.peakValue,
-    peakAt: iso(r.peakAt),
-    lastValue: r.lastValue,
-    evidence: { from: iso(r.evidenceFrom), to: iso(r.evidenceTo) },
-    acknowledgedBy: r.acknowledgedBy,
-    acknowledgedAt: iso(r.acknowledgedAt),
-    resolvedAt: iso(r.resolvedAt),
-    resolvedReason: r.resolvedReason,
-    closedBy: r.closedBy,
-    closedAt: iso(r.closedAt),
-    closeNote: r.closeNote,
-  };
-}
 
 /**
  * SQLite access for alerts, their history, the rule engine's state and the notification outbox.
@@ -216,7 +140,7 @@ class AlertStatements {
   get(id: number): AlertView | undefined {
     const row = this.db.prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.id = ?`).get(id) as
       AlertRow | undefined;
-    return row && toView(row);
+    return row && alertViewOf(row);
   }
 
   list(f: AlertFilter): { total: number; items: AlertView[] } {
@@ -244,7 +168,7 @@ class AlertStatements {
     const rows = this.db
       .prepare(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ${whereSql} ORDER BY a.id DESC LIMIT @limit OFFSET @offset`)
       .all(params) as AlertRow[];
-    return { total, items: rows.map(toView) };
+    return { total, items: rows.map(alertViewOf) };
   }
 
   /** Appends a history entry with the alert as it now stands; returns the event. */
@@ -291,10 +215,10 @@ class AlertStatements {
 
   /** Events after `afterId`, oldest first: the SSE replay for a client that reconnects with Last-Event-ID. */
   eventsAfter(afterId: number, limit: number): AlertEventView[] {
-    return toEventViews(
+    return alertEventViewsOf(
       this.db
         .prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id > ? ORDER BY id LIMIT ?`)
-        .all(afterId, limit) as EventRow[],
+        .all(afterId, limit) as AlertEventRow[],
     );
   }
 
@@ -482,8 +406,8 @@ export class OutboxRepository implements OutboxStore {
     if (ids.length === 0) return new Map();
     const rows = this.db
       .prepare(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE id IN (SELECT value FROM json_each(?))`)
-      .all(JSON.stringify(ids)) as EventRow[];
-    return new Map(toEventViews(rows).map((e) => [e.id, e]));
+      .all(JSON.stringify(ids)) as AlertEventRow[];
+    return new Map(alertEventViewsOf(rows).map((e) => [e.id, e]));
   }
 
   /**

@@ -6,6 +6,7 @@ export * from './registry.repository';
 export * from './alert.repository';
 export * from './api-keys.repository';
 export * from './sqlite-store.module';
+export * from './sqlite-stores';
 export * from './temp-database';
 export * from './write-queue';
 export * from './pepper';

@@ -1,15 +1,8 @@
 import { Rejection, RejectionReason } from '@dustwatch/telemetry';
-import { QuarantineEntry, QuarantineStore } from '@dustwatch/core';
+import { QuarantineEntry, QuarantineLimits, QuarantineStore } from '@dustwatch/core';
 import { Db, QueuedDb } from './sqlite';
 
 const HOUR_MS = 3_600_000;
-
-export interface QuarantineLimits {
-  /** Bytes of raw text and reasons kept; past it the oldest rows are deleted down to 90 %. */
-  readonly quotaBytes: number;
-  /** Rows older than this (by receive time) are deleted, checked once an hour. */
-  readonly retentionMs: number;
-}
 
 /**
  * Refused readings, kept with their raw text (capped), device, receive time and every reason.

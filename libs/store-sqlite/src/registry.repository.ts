@@ -5,34 +5,16 @@ import {
   DirectoryEntry,
   FleetImportSite,
   Hj212Credentials,
-  Hj212Settings,
+  DEVICE_COLUMNS,
+  DEVICES,
+  DeviceRow,
+  SITE_COLUMNS,
   Hj212Write,
   RegistryStore,
   Site,
+  deviceOf,
 } from '@dustwatch/core';
 import { Db, QueuedDb } from './sqlite';
-
-const SITE_COLUMNS = 'id, name, district, lat, lon, area_m2 AS areaM2';
-const DEVICE_COLUMNS =
-  'd.id, d.site_id AS siteId, d.model, d.kind, d.enabled, h.mn AS hjMn, h.crc AS hjCrc, h.units AS hjUnits';
-const DEVICES = 'devices d LEFT JOIN device_hj212 h ON h.device_id = d.id';
-
-interface DeviceRow {
-  enabled: number | boolean;
-  hjMn: string | null;
-  hjCrc: Hj212Settings['crc'] | null;
-  hjUnits: string | null;
-}
-
-/** A row of DEVICE_COLUMNS as a Device: enabled as a boolean, the HJ 212 columns as `hj212`. */
-function toDevice<T extends DeviceRow>(row: T): Omit<T, keyof DeviceRow> & Device {
-  const { enabled, hjMn, hjCrc, hjUnits, ...rest } = row;
-  const device = { ...rest, enabled: enabled === 1 || enabled === true } as unknown as Omit<T, keyof DeviceRow> &
-    Device;
-  if (hjMn !== null && hjCrc !== null)
-    device.hj212 = { mn: hjMn, crc: hjCrc, units: JSON.parse(hjUnits ?? '{}') as Hj212Settings['units'] };
-  return device;
-}
 
 /** SQLite access for sites and devices. Every value is a bound parameter, never concatenated. */
 export class RegistryRepository implements RegistryStore {
@@ -87,21 +69,21 @@ export class RegistryRepository implements RegistryStore {
   private device(id: string): Device | undefined {
     const row = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM ${DEVICES} WHERE d.id = ?`).get(id) as
       (Device & DeviceRow) | undefined;
-    return row && toDevice(row);
+    return row && deviceOf(row);
   }
 
   async findCredentials(id: string): Promise<DeviceCredentials | undefined> {
     const row = this.db
       .prepare(`SELECT ${DEVICE_COLUMNS}, d.secret_hash AS secretHash FROM ${DEVICES} WHERE d.id = ?`)
       .get(id) as (DeviceCredentials & DeviceRow) | undefined;
-    return row && toDevice(row);
+    return row && deviceOf(row);
   }
 
   async listDevices(siteId?: string): Promise<Device[]> {
     const rows = this.db
       .prepare(`SELECT ${DEVICE_COLUMNS} FROM ${DEVICES} WHERE (@siteId IS NULL OR d.site_id = @siteId) ORDER BY d.id`)
       .all({ siteId: siteId ?? null }) as (Device & DeviceRow)[];
-    return rows.map(toDevice);
+    return rows.map(deviceOf);
   }
 
   async insertDevice(device: Device, secretHash: string, now: number): Promise<boolean> {
@@ -188,7 +170,7 @@ export class RegistryRepository implements RegistryStore {
       .prepare(`SELECT ${DEVICE_COLUMNS}, h.password_hash AS passwordHash FROM ${DEVICES} WHERE h.mn = ?`)
       .get(mn) as (Device & DeviceRow & { passwordHash: string }) | undefined;
     if (!row) return undefined;
-    const { passwordHash, ...device } = toDevice(row);
+    const { passwordHash, ...device } = deviceOf(row);
     return { device: device as Hj212Credentials['device'], passwordHash };
   }
 
@@ -201,7 +183,10 @@ export class RegistryRepository implements RegistryStore {
     });
   }
 
-  /** Inside a transaction: an MN another device holds is a conflict, never a silent take-over. */
+  /**
+   * Inside a transaction: an MN another device holds is a conflict, never a silent take-over. A
+   * null hash keeps the stored one: looked up in VALUES, since NOT NULL is checked before ON CONFLICT.
+   */
   private writeHj212(deviceId: string, write: Hj212Write | null): void {
     if (write === null) {
       this.db.prepare('DELETE FROM device_hj212 WHERE device_id = ?').run(deviceId);
@@ -213,8 +198,8 @@ export class RegistryRepository implements RegistryStore {
       throw new ConflictError(`MN ${write.settings.mn} belongs to device ${holder.id}`);
     this.db
       .prepare(
-        `INSERT INTO device_hj212 (device_id, mn, password_hash, crc, units) VALUES (@deviceId, @mn, @passwordHash, @crc, @units)
-        ON CONFLICT(device_id) DO UPDATE SET mn = @mn, password_hash = coalesce(@passwordHash, password_hash), crc = @crc, units = @units`,
+        `INSERT INTO device_hj212 (device_id, mn, password_hash, crc, units) VALUES (@deviceId, @mn, coalesce(@passwordHash, (SELECT password_hash FROM device_hj212 WHERE device_id = @deviceId)), @crc, @units)
+        ON CONFLICT(device_id) DO UPDATE SET mn = @mn, password_hash = excluded.password_hash, crc = @crc, units = @units`,
       )
       .run({
         deviceId,

@@ -1,30 +1,14 @@
 import type { ComplianceReport, PeriodKind } from '@dustwatch/reports';
-import type { ReportStore, StoredReport, StoredReportMeta } from '@dustwatch/core';
+import {
+  REPORT_META_COLUMNS as META,
+  ReportRow,
+  ReportStore,
+  StoredReport,
+  StoredReportMeta,
+  reportMetaOf as meta,
+  storedReportOf as stored,
+} from '@dustwatch/core';
 import { QueuedDb } from './sqlite';
-
-interface ReportRow {
-  kind: PeriodKind;
-  period: string;
-  version: number;
-  computed_at: number;
-  data_as_of: number;
-  computed_by: string;
-  summary_sent_at: number | null;
-  body?: string;
-}
-
-const META = 'kind, period, version, computed_at, data_as_of, computed_by, summary_sent_at';
-const meta = (r: ReportRow): StoredReportMeta => ({
-  kind: r.kind,
-  period: r.period,
-  version: r.version,
-  computedAt: r.computed_at,
-  dataAsOf: r.data_as_of,
-  computedBy: r.computed_by,
-  summarySentAt: r.summary_sent_at,
-});
-const stored = (r: ReportRow | undefined): StoredReport | undefined =>
-  r && { meta: meta(r), report: JSON.parse(r.body as string) as ComplianceReport };
 
 /** Reports as JSON, one row per version; no version is ever rewritten (a bulletin sent out stays as it was). */
 export class ReportRepository implements ReportStore {

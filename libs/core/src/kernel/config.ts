@@ -28,6 +28,16 @@ export class IngestConfig {
   /** As for HJ 212: many monitors may share a carrier's NAT address, but not take every slot. */
   @IsInt() @Min(1) @Max(1_000_000) mqttMaxConnectionsPerAddress = 1000;
   @IsString() @MinLength(1) dataDir = './data';
+  /**
+   * Where the registry, people, alerts, outbox and reports live: empty for SQLite in the data
+   * folder (the default), or a PostgreSQL URL (several instances, no single machine). The spool
+   * stays local either way (docs/architecture.md).
+   */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'databaseUrl must be a postgres://user:password@host:port/database URL',
+  })
+  databaseUrl?: string;
   @IsString() hj212Host = '0.0.0.0';
   /** HJ 212-2017 over TCP (docs/hj212.md); 0 turns the listener off. */
   @IsInt() @Min(0) @Max(65535) hj212Port = 9212;
@@ -109,6 +119,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_MQTT_MAX_CONNECTIONS', 'mqttMaxConnections', 'int'],
   ['DUSTWATCH_MQTT_MAX_CONNECTIONS_PER_ADDRESS', 'mqttMaxConnectionsPerAddress', 'int'],
   ['DUSTWATCH_DATA_DIR', 'dataDir', 'string'],
+  ['DUSTWATCH_DATABASE_URL', 'databaseUrl', 'string'],
   ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
   ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],
   ['DUSTWATCH_HJ212_IDLE_SECONDS', 'hj212IdleSeconds', 'int'],

@@ -9,3 +9,5 @@ export * from './outbox-store';
 export * from './evidence-reader';
 export * from './report-store';
 export * from './people-store';
+export * from './store-set';
+export * from './store-rows';

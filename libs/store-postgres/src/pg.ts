@@ -1,0 +1,134 @@
+import { Pool, PoolClient, QueryResultRow, types } from 'pg';
+import { Umzug, UmzugStorage } from 'umzug';
+import { PG_MIGRATIONS } from './schema';
+
+/**
+ * BIGINT (int8) columns hold epoch milliseconds and counts: parsed as numbers (exact below
+ * 2^53, which milliseconds reach in the year 287,396), not the driver's default strings. Set on
+ * the pool's own type set, not the driver's global one.
+ */
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === types.builtins.INT8
+      ? (value: string) => Number(value)
+      : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+};
+
+/** The lock key the migrations hold: two instances starting at once migrate one after the other. */
+const MIGRATION_LOCK = 0x64757374; // "dust"
+
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/** A PostgreSQL connection pool with the two things every store needs: a query and a transaction. */
+export class PgDatabase {
+  constructor(readonly pool: Pool) {}
+
+  async rows<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(sql, params)).rows;
+  }
+
+  async one<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R | undefined> {
+    return (await this.pool.query<R>(sql, params)).rows[0];
+  }
+
+  /** Rows the statement changed. */
+  async changes(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.pool.query(sql, params)).rowCount ?? 0;
+  }
+
+  /** BEGIN … COMMIT on one pooled connection; ROLLBACK when `work` throws. */
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+export interface PgOptions {
+  /** Connections at most (each a file descriptor here and a backend process there). */
+  readonly maxConnections?: number;
+}
+
+/**
+ * Connects to `url` and brings the schema up to date with umzug (the migration runner; the
+ * history is the `schema_migrations` table). Migrations run under an advisory lock, each in its
+ * own transaction (PostgreSQL's DDL is transactional): a failed one leaves no half schema.
+ */
+export async function openPostgres(url: string, options: PgOptions = {}): Promise<PgDatabase> {
+  const pool = new Pool({ connectionString: url, max: options.maxConnections ?? 10, types: typeParsers });
+  // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new PgDatabase(pool);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return db;
+}
+
+async function migrate(db: PgDatabase): Promise<void> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)',
+    );
+    // umzug calls `up`, then `logMigration`: the migration opens the transaction and the log
+    // entry commits it, so a migration and its record land together.
+    const storage: UmzugStorage<PoolClient> = {
+      executed: async () =>
+        (await client.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map(
+          (r) => r.name,
+        ),
+      logMigration: async ({ name }) => {
+        await client.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [name, Date.now()]);
+        await client.query('COMMIT');
+      },
+      unlogMigration: async ({ name }) => {
+        await client.query('DELETE FROM schema_migrations WHERE name = $1', [name]);
+      },
+    };
+    const umzug = new Umzug<PoolClient>({
+      context: client,
+      storage,
+      logger: undefined,
+      migrations: PG_MIGRATIONS.map((m) => ({
+        name: m.name,
+        up: async () => {
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+          } catch (error) {
+            await client.query('ROLLBACK');
+            throw new Error(`PostgreSQL migration ${m.name} failed: ${(error as Error).message}`);
+          }
+        },
+      })),
+    });
+    await umzug.up();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}
