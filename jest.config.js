@@ -20,5 +20,6 @@ module.exports = {
     '<rootDir>/grafana/jest.config.js',
     '<rootDir>/apps/console/jest.config.js',
     '<rootDir>/apps/ingest/jest.config.js',
+    '<rootDir>/apps/ingest/jest.postgres.config.js',
   ],
 };

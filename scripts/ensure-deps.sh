@@ -2,9 +2,18 @@
 # Installs what Dustwatch needs on a fresh Debian machine: InfluxDB 1.x from Debian's archive
 # (for the embedded default and the integration tests) and the npm dependencies; with
 # --with-chromium also Debian's Chromium and a CJK font (the reports' PDF export in Chinese, the
-# browser tests).
+# browser tests); with --with-postgres Debian's PostgreSQL 15 (the PostgreSQL store's tests and
+# bench start throwaway clusters of it; the package's own service is not used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_chromium=false with_postgres=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-chromium) with_chromium=true ;;
+    --with-postgres) with_postgres=true ;;
+    *) echo "ensure-deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 # shellcheck source=scripts/node-env.sh
 source scripts/node-env.sh
@@ -21,13 +30,30 @@ if [ ! -x /usr/bin/influxd ]; then
   fi
 fi
 
-if [ "${1:-}" = "--with-chromium" ] && { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; }; then
+if $with_chromium && { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; }; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing Chromium and a CJK font from Debian's archive (apt-get install -y chromium fonts-wqy-microhei)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
   else
     echo "chromium is missing. Install it as root: apt-get update && apt-get install -y chromium fonts-wqy-microhei" >&2
+    exit 1
+  fi
+fi
+
+if $with_postgres && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing PostgreSQL 15 from Debian's archive (apt-get install -y postgresql-15)"
+    apt-get update -qq
+    # policy-rc.d answers 101: the package must not start (or leave running) a system cluster.
+    own_policy=false
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=true
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
+  else
+    echo "PostgreSQL 15 is missing. Install it as root: apt-get update && apt-get install -y postgresql-15" >&2
     exit 1
   fi
 fi

@@ -42,8 +42,9 @@ import { Hj212EdgeModule, Hj212Listener } from '@dustwatch/edge-hj212';
 import { InfluxAlertChannel, InfluxModule } from '@dustwatch/influx';
 import { NotifyModule, WebhookChannel } from '@dustwatch/notify';
 import { BulletinRenderer } from '@dustwatch/report-formats';
-import { SqliteStoreModule } from '@dustwatch/store-sqlite';
+import { SqliteSpoolModule } from '@dustwatch/store-sqlite';
 import { Lifecycle } from './lifecycle';
+import { StoresModule } from './stores.module';
 
 /**
  * What fans in from several adapters: the device edges (health, lifecycle) and the notification
@@ -158,7 +159,8 @@ export class AppModule {
         // (bench:ingest, docs/benchmarks.md). Nest's own messages still go through pino.
         LoggerModule.forRoot({ pinoHttp: { logger: rootLogger, autoLogging: false }, forRoutes: [] }),
         KernelModule.forRoot(kernel),
-        SqliteStoreModule,
+        SqliteSpoolModule,
+        StoresModule,
         CoreModule,
         InfluxModule,
         NotifyModule,

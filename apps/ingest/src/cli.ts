@@ -24,16 +24,9 @@ import {
 import { InfluxHttpClient, InfluxReportSource } from '@dustwatch/influx';
 import { BulletinRenderer } from '@dustwatch/report-formats';
 import { PERIOD_KINDS, PeriodError, PeriodKind, forDistrict } from '@dustwatch/reports';
-import {
-  AlertRepository,
-  MAIN_MIGRATIONS,
-  PeopleRepository,
-  RegistryRepository,
-  ReportRepository,
-  WriteQueue,
-  loadOrCreatePepper,
-  openDatabase,
-} from '@dustwatch/store-sqlite';
+import { loadOrCreatePepper } from '@dustwatch/store-sqlite';
+import { migrateStore } from './migrate-store';
+import { openStores } from './stores';
 
 const USAGE = `Usage: dustwatch-admin <command>
 
@@ -53,11 +46,17 @@ Commands:
       A person's account for signing in (POST /api/session, the console). The password is read
       from FILE, or generated and printed once. --if-none: only when no account exists yet (the
       first admin of a new installation); exit 0 either way.
+  migrate-store --from sqlite [--to URL]
+      Copy an installation's SQLite database (<data dir>/dustwatch.db: registry, people, keys,
+      alerts and their history, outbox, reports) into an empty PostgreSQL database (URL, default
+      DUSTWATCH_DATABASE_URL), in one transaction; prints each table's row counts on both sides
+      and commits only when they agree. Stop the service first; the spool stays where it is.
   help
       Show this text.
 
-The service may be running: the registry is SQLite in WAL mode. Devices whose secret the
-file changes are refused with the old secret on their next CONNECT.`;
+The commands use the database the service uses (DUSTWATCH_DATABASE_URL, else SQLite in
+DUSTWATCH_DATA_DIR) and may run while it runs. Devices whose secret the file changes are
+refused with the old secret on their next CONNECT.`;
 
 /** One progress line: rewritten in place on a terminal, every step on its own line otherwise (a log). */
 function progressLine(text: string, last: boolean): void {
@@ -86,10 +85,10 @@ async function importFleet(args: string[]): Promise<number> {
     process.stderr.write(`cannot read ${file}: ${(error as Error).message}\n`);
     return 2;
   }
-  const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
+  const stores = await openStores(config);
   try {
     const registry = new RegistryService(
-      new RegistryRepository({ db, writes: new WriteQueue() }),
+      stores.registry,
       systemClock,
       new SecretHasher(loadOrCreatePepper(config.dataDir)),
     );
@@ -121,7 +120,7 @@ async function importFleet(args: string[]): Promise<number> {
     }
     throw error;
   } finally {
-    db.close();
+    await stores.close();
   }
 }
 
@@ -166,9 +165,8 @@ async function report(args: string[]): Promise<number> {
     );
     return 3;
   }
-  const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
+  const stores = await openStores(config);
   try {
-    const main = { db, writes: new WriteQueue() };
     const influx = new InfluxHttpClient({
       url: config.influxUrl,
       database: config.influxDatabase,
@@ -179,10 +177,10 @@ async function report(args: string[]): Promise<number> {
     const ruleSet = loadRuleFile(config.rulesFile);
     const logger = { log: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
     const reports = new ReportService(
-      new ReportRepository(main),
+      stores.reports,
       new InfluxReportSource(influx, systemClock, null),
-      new AlertRepository(main),
-      new RegistryRepository(main),
+      stores.alerts,
+      stores.registry,
       ruleSet,
       systemClock,
       logger,
@@ -212,7 +210,7 @@ async function report(args: string[]): Promise<number> {
     }
     throw error;
   } finally {
-    db.close();
+    await stores.close();
   }
 }
 
@@ -225,13 +223,9 @@ async function createUser(args: string[]): Promise<number> {
   }
   const passwordFile = option(args, '--password-file');
   const config = loadConfigFromEnvironment('cli');
-  const db = openDatabase(join(config.dataDir, 'dustwatch.db'), MAIN_MIGRATIONS);
+  const stores = await openStores(config);
   try {
-    const people = new PeopleService(
-      new PeopleRepository({ db, writes: new WriteQueue() }),
-      new PasswordHasher(),
-      systemClock,
-    );
+    const people = new PeopleService(stores.people, new PasswordHasher(), systemClock);
     if (args.includes('--if-none') && (await people.countUsers()) > 0) return 0;
     const password = passwordFile ? readFileSync(passwordFile, 'utf8').trim() : generateSecret();
     const person = await people.createUser(name, role, password, option(args, '--display-name'));
@@ -248,7 +242,7 @@ async function createUser(args: string[]): Promise<number> {
     }
     throw error;
   } finally {
-    db.close();
+    await stores.close();
   }
 }
 
@@ -261,6 +255,8 @@ async function main(argv: string[]): Promise<number> {
       return report(args);
     case 'create-user':
       return createUser(args);
+    case 'migrate-store':
+      return migrateStore(args, USAGE);
     case 'help':
     case '--help':
     case '-h':

@@ -1,9 +1,10 @@
 import { createConnection } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { IClientOptions, MqttClient } from 'mqtt';
 import { Clock, loadConfig } from '@dustwatch/core';
+import { ThrowawayPostgres } from '@dustwatch/store-postgres';
 import { RunningService, startService } from '../src/bootstrap';
 import { InfluxServer } from './influx-server';
 
@@ -36,8 +37,35 @@ export function testEnv(
   };
 }
 
+/**
+ * `DUSTWATCH_TEST_STORE=postgres` (the ingest-postgres jest project) runs a suite with its
+ * shared stores on PostgreSQL: one throwaway cluster per test file, one database per data
+ * folder, so a restart on the same folder finds the same database.
+ */
+const onPostgres = process.env['DUSTWATCH_TEST_STORE'] === 'postgres';
+let cluster: Promise<ThrowawayPostgres> | null = null;
+const databaseOf = new Map<string, string>();
+if (onPostgres)
+  afterAll(async () => {
+    if (cluster) await (await cluster).stop();
+  });
+
+/** The variables that point a service (or the admin CLI) at the store of this data folder. */
+async function storeEnv(dataDir: string): Promise<Record<string, string>> {
+  if (!onPostgres) return {};
+  let url = databaseOf.get(dataDir);
+  if (!url) {
+    cluster ??= ThrowawayPostgres.start();
+    url = await (await cluster).database();
+    databaseOf.set(dataDir, url);
+  }
+  return { DUSTWATCH_DATABASE_URL: url };
+}
+
 export interface TestService extends RunningService {
   readonly dataDir: string;
+  /** What an admin CLI beside this service needs in its environment to use the same store. */
+  readonly storeEnv: Record<string, string>;
   readonly baseUrl: string;
   readonly logs: string[];
   api<T = unknown>(
@@ -55,13 +83,20 @@ export async function startTestService(
   dataDir = mkdtempSync(join(tmpdir(), 'dustwatch-data-')),
   clock?: Clock,
 ): Promise<TestService> {
-  const config = loadConfig(testEnv(influx, dataDir, extra));
+  const store = await storeEnv(dataDir);
+  const config = loadConfig(testEnv(influx, dataDir, { ...store, ...extra }));
   const logs: string[] = [];
   const service = await startService(config, { logSink: (line) => logs.push(line), clock });
+  // The guard that a PostgreSQL run is one: the shared stores left no SQLite file behind.
+  if (onPostgres && existsSync(join(dataDir, 'dustwatch.db'))) {
+    await service.close();
+    throw new Error(`DUSTWATCH_TEST_STORE=postgres, yet the service opened ${join(dataDir, 'dustwatch.db')}`);
+  }
   const baseUrl = `http://127.0.0.1:${service.httpPort}`;
   return {
     ...service,
     dataDir,
+    storeEnv: store,
     baseUrl,
     logs,
     api: (method, path, body, key = ADMIN_KEY) => api(baseUrl, method, path, body, key),

@@ -310,7 +310,7 @@ describe('people sign in with a name and password (sessions, CSRF, throttling, t
   it('dustwatch-admin create-user --if-none makes the first admin only on an installation without accounts', () => {
     const run = (args: string[]) =>
       spawnSync(process.execPath, [ADMIN_CLI, 'create-user', ...args], {
-        env: { ...process.env, DUSTWATCH_DATA_DIR: service.dataDir },
+        env: { ...process.env, ...service.storeEnv, DUSTWATCH_DATA_DIR: service.dataDir },
         encoding: 'utf8',
       });
     const skipped = run(['root', '--role', 'admin', '--if-none']);

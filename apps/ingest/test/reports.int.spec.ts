@@ -549,6 +549,7 @@ describe('compliance reports from the real InfluxDB roll-up and the alert ledger
         {
           env: {
             ...process.env,
+            ...service.storeEnv,
             DUSTWATCH_DATA_DIR: service.dataDir,
             DUSTWATCH_INFLUX_URL: influx.url,
             DUSTWATCH_INFLUX_DB: TEST_DB,

@@ -1,0 +1,49 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  ALERT_STORE,
+  API_KEY_STORE,
+  CONFIG,
+  IngestConfig,
+  OUTBOX_STORE,
+  PEOPLE_STORE,
+  PRESENCE_STORE,
+  QUARANTINE_STORE,
+  REGISTRY_STORE,
+  REPORT_STORE,
+  StoreSet,
+} from '@dustwatch/core';
+import { openStores } from './stores';
+
+const STORE_SET = Symbol('StoreSet');
+const PORTS = {
+  [REGISTRY_STORE]: 'registry',
+  [PEOPLE_STORE]: 'people',
+  [API_KEY_STORE]: 'apiKeys',
+  [PRESENCE_STORE]: 'presence',
+  [QUARANTINE_STORE]: 'quarantine',
+  [ALERT_STORE]: 'alerts',
+  [OUTBOX_STORE]: 'outbox',
+  [REPORT_STORE]: 'reports',
+} as const satisfies Record<symbol, Exclude<keyof StoreSet, 'engine' | 'close'>>;
+const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
+
+/**
+ * Every shared store port, from the database the configuration names (SQLite by default,
+ * PostgreSQL with DUSTWATCH_DATABASE_URL). Closes it after every other component stopped (Nest
+ * calls onApplicationShutdown after every beforeApplicationShutdown hook).
+ */
+@Global()
+@Module({
+  providers: [
+    { provide: STORE_SET, inject: [CONFIG], useFactory: (config: IngestConfig) => openStores(config) },
+    ...TOKENS.map((token) => ({ provide: token, inject: [STORE_SET], useFactory: (s: StoreSet) => s[PORTS[token]] })),
+  ],
+  exports: TOKENS,
+})
+export class StoresModule implements OnApplicationShutdown {
+  constructor(@Inject(STORE_SET) private readonly stores: StoreSet) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stores.close();
+  }
+}
