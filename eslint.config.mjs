@@ -2,7 +2,8 @@
 // type tag, and the arrows between types are fixed here, so a wrong import is a lint error:
 //   domain  (telemetry, rules, reports) pure: no framework, no I/O
 //   core    (use cases + ports)     domain only; no driver, socket or file system
-//   store   (store-sqlite)          implements core's store ports; never an edge or the API
+//   store   (store-sqlite,          implements core's store ports; never an edge or the API
+//            store-postgres)
 //   edge    (edge-mqtt, edge-hj212) a device edge over core; never a store, another edge or the API
 //   adapter (influx, notify,        outbound adapters over core
 //            report-formats)
@@ -15,6 +16,8 @@ import nx from '@nx/eslint-plugin';
 
 const io = [
   'better-sqlite3',
+  'pg',
+  'umzug',
   'aedes',
   'mqtt',
   'fs',
@@ -64,17 +67,17 @@ export default tseslint.config(
             {
               sourceTag: 'type:edge',
               onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
-              bannedExternalImports: ['better-sqlite3', 'http', 'node:http'],
+              bannedExternalImports: ['better-sqlite3', 'pg', 'http', 'node:http'],
             },
             {
               sourceTag: 'type:adapter',
               onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
-              bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'],
+              bannedExternalImports: ['better-sqlite3', 'pg', 'aedes', 'mqtt', 'net', 'node:net'],
             },
             {
               sourceTag: 'type:api',
               onlyDependOnLibsWithTags: ['type:domain', 'type:core'],
-              bannedExternalImports: ['better-sqlite3', 'aedes', 'mqtt', 'net', 'node:net'],
+              bannedExternalImports: ['better-sqlite3', 'pg', 'aedes', 'mqtt', 'net', 'node:net'],
             },
             {
               sourceTag: 'type:app',

@@ -22,7 +22,7 @@ import { InfluxWriter } from '@dustwatch/influx';
  * this coordinator only sequences them: presence, writer, rules (restored before any reading
  * arrives) and dispatcher start first, the device edges last; on shutdown the edges stop first
  * (nothing more is acknowledged), then the rest, the spool drained and written last. The
- * databases close after all of it (SqliteStoreModule, onApplicationShutdown).
+ * databases close after all of it (StoresModule and SqliteSpoolModule, onApplicationShutdown).
  */
 @Injectable()
 export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFromEnvironment } from '@dustwatch/core';
-import { PG_TABLES, openPostgres } from '@dustwatch/store-postgres';
+import { PG_TABLES, openPostgres, redactedUrl } from '@dustwatch/store-postgres';
 import { MAIN_MIGRATIONS, PEPPER_FILE, openDatabase } from '@dustwatch/store-sqlite';
 
 /** Rows per INSERT: 500 rows of the widest table (alerts, 31 columns) stay far below PostgreSQL's 65,535 parameters. */
@@ -111,7 +111,8 @@ export async function migrateStore(args: string[], usage: string): Promise<numbe
       sqlite.exec('COMMIT');
     }
     process.stdout.write(
-      JSON.stringify({ from: file, to: redact(to), tables: counts, seconds: (Date.now() - started) / 1000 }) + '\n',
+      JSON.stringify({ from: file, to: redactedUrl(to), tables: counts, seconds: (Date.now() - started) / 1000 }) +
+        '\n',
     );
     process.stderr.write(
       `done. Device secrets are checked with ${join(config.dataDir, PEPPER_FILE)}: give every instance that uses the PostgreSQL database a copy of it (same DUSTWATCH_DATA_DIR layout), or every device needs a new secret.\n`,
@@ -121,9 +122,4 @@ export async function migrateStore(args: string[], usage: string): Promise<numbe
     sqlite.close();
     await pg.close();
   }
-}
-
-/** The URL without its password, for the printed summary. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }

@@ -4,6 +4,8 @@ import {
   API_KEY_STORE,
   CONFIG,
   IngestConfig,
+  LOGGER,
+  LoggerFactory,
   OUTBOX_STORE,
   PEOPLE_STORE,
   PRESENCE_STORE,
@@ -12,6 +14,7 @@ import {
   REPORT_STORE,
   StoreSet,
 } from '@dustwatch/core';
+import { redactedUrl } from '@dustwatch/store-postgres';
 import { openStores } from './stores';
 
 const STORE_SET = Symbol('StoreSet');
@@ -35,7 +38,18 @@ const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
 @Global()
 @Module({
   providers: [
-    { provide: STORE_SET, inject: [CONFIG], useFactory: (config: IngestConfig) => openStores(config) },
+    {
+      provide: STORE_SET,
+      inject: [CONFIG, LOGGER],
+      useFactory: async (config: IngestConfig, loggers: LoggerFactory) => {
+        const stores = await openStores(config);
+        loggers.forContext('Stores').log('shared stores opened', {
+          engine: stores.engine,
+          where: config.databaseUrl ? redactedUrl(config.databaseUrl) : `${config.dataDir}/dustwatch.db`,
+        });
+        return stores;
+      },
+    },
     ...TOKENS.map((token) => ({ provide: token, inject: [STORE_SET], useFactory: (s: StoreSet) => s[PORTS[token]] })),
   ],
   exports: TOKENS,

@@ -82,9 +82,14 @@ export async function openPostgres(url: string, options: PgOptions = {}): Promis
     await migrate(db);
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw error;
+    throw new Error(`PostgreSQL at ${redactedUrl(url)} cannot be used: ${(error as Error).message}`, { cause: error });
   }
   return db;
+}
+
+/** A database URL without its password, for logs and messages. */
+export function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
 async function migrate(db: PgDatabase): Promise<void> {

@@ -47,6 +47,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes a PostgreSQL URL for the shared stores, and names any other kind of URL', () => {
+    const key = { DUSTWATCH_ADMIN_API_KEY: 'k'.repeat(16) };
+    expect(loadConfig(key).databaseUrl).toBeUndefined(); // SQLite, the default
+    expect(loadConfig({ ...key, DUSTWATCH_DATABASE_URL: 'postgres://dw:pw@db:5432/dustwatch' }).databaseUrl).toBe(
+      'postgres://dw:pw@db:5432/dustwatch',
+    );
+    expect(() => loadConfig({ ...key, DUSTWATCH_DATABASE_URL: 'mysql://db/dustwatch' })).toThrow(
+      'DUSTWATCH_DATABASE_URL: databaseUrl must be a postgres://user:password@host:port/database URL',
+    );
+  });
+
   it('refuses a short admin key', () => {
     expect(() => loadConfig({ DUSTWATCH_ADMIN_API_KEY: 'short' })).toThrow(
       'DUSTWATCH_ADMIN_API_KEY: adminApiKey must be at least 16 characters (set DUSTWATCH_ADMIN_API_KEY)',
