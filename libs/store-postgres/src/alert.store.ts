@@ -4,6 +4,7 @@ import {
   ALERT_COLUMNS,
   ALERT_EVENT_COLUMNS,
   ALERT_FROM,
+  CLAIMABLE_OUTBOX_ROWS,
   AlertEventRow,
   AlertEventView,
   AlertFilter,
@@ -281,6 +282,11 @@ export class PgAlertStore implements AlertStore {
  * uncommitted ones are not — without the lock two instances could each take one event of the
  * same alert and deliver them out of order. The lock is held for one short statement.
  */
+/** The shared claim query with PostgreSQL's numbered parameters: $1 channel, $2 owner, $3 now. */
+const CLAIMABLE_ROWS = CLAIMABLE_OUTBOX_ROWS.replaceAll('@channel', '$1')
+  .replaceAll('@owner', '$2')
+  .replaceAll('@now', '$3');
+
 export class PgOutboxStore implements OutboxStore {
   constructor(private readonly db: PgDatabase) {}
 
@@ -290,14 +296,7 @@ export class PgOutboxStore implements OutboxStore {
       const { rows } = await c.query<OutboxRow>(
         `WITH claimed AS (
            UPDATE outbox SET claimed_by = $2, claimed_until = $4 WHERE id IN (
-             SELECT o.id FROM outbox o JOIN alert_events e ON e.id = o.event_id
-              WHERE o.channel = $1 AND o.state = 'pending' AND o.next_attempt_at <= $3
-                AND (o.claimed_until IS NULL OR o.claimed_until < $3 OR o.claimed_by = $2)
-                AND NOT EXISTS (SELECT 1 FROM outbox p JOIN alert_events pe ON pe.id = p.event_id
-                  WHERE p.channel = o.channel AND p.state = 'pending' AND p.id < o.id AND pe.alert_id = e.alert_id
-                    AND (p.next_attempt_at > $3 OR (p.claimed_until >= $3 AND p.claimed_by <> $2)))
-              ORDER BY o.id LIMIT $5
-              FOR UPDATE OF o SKIP LOCKED)
+             ${CLAIMABLE_ROWS} LIMIT $5 FOR UPDATE OF o SKIP LOCKED)
            RETURNING id, delivery_id, event_id, channel, attempts, next_attempt_at)
          SELECT c.id, c.delivery_id AS "deliveryId", c.event_id AS "eventId", e.alert_id AS "alertId", c.channel, c.attempts,
                 c.next_attempt_at AS "nextAttemptAt"

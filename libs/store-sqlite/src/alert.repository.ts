@@ -4,6 +4,7 @@ import {
   ALERT_COLUMNS,
   ALERT_EVENT_COLUMNS as EVENT_COLUMNS,
   ALERT_FROM,
+  CLAIMABLE_OUTBOX_ROWS as CLAIMABLE_ROWS,
   AlertEventRow,
   AlertEventType,
   AlertRow,
@@ -374,16 +375,12 @@ export class OutboxRepository implements OutboxStore {
   constructor(private readonly main: QueuedDb) {
     const db = (this.db = main.db);
     // One statement takes the lease, so two dispatchers cannot both take a row. A row is due, not
-    // leased to another owner, and no earlier pending row of its alert on this channel is either
-    // still waiting for its retry time or leased to someone else (events of one alert in order).
+    // leased to another owner, and below its alert's first blocker on this channel: the first
+    // pending row still waiting for its retry time or leased to someone else (events of one
+    // alert in order). The blockers are found in one pass, not per row: with a per-row NOT EXISTS
+    // a backlog of 6,000 rows took 0.5 s a claim (bench:stores).
     this.claimStatement = db.prepare(`UPDATE outbox SET claimed_by = @owner, claimed_until = @until WHERE id IN (
-        SELECT o.id FROM outbox o JOIN alert_events e ON e.id = o.event_id
-        WHERE o.channel = @channel AND o.state = 'pending' AND o.next_attempt_at <= @now
-          AND (o.claimed_until IS NULL OR o.claimed_until < @now OR o.claimed_by = @owner)
-          AND NOT EXISTS (SELECT 1 FROM outbox p JOIN alert_events pe ON pe.id = p.event_id
-            WHERE p.channel = o.channel AND p.state = 'pending' AND p.id < o.id AND pe.alert_id = e.alert_id
-              AND (p.next_attempt_at > @now OR (p.claimed_until >= @now AND p.claimed_by <> @owner)))
-        ORDER BY o.id LIMIT @limit)
+        ${CLAIMABLE_ROWS} LIMIT @limit)
       RETURNING id`);
   }
 

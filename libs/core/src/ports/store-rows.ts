@@ -21,6 +21,24 @@ export const ALERT_FROM = 'alerts a LEFT JOIN sites s ON s.id = a.site_id';
 export const ALERT_EVENT_COLUMNS =
   'id, alert_id AS "alertId", type, at, actor, actor_name AS "actorName", severity, state, value, note, alert_snapshot AS snapshot';
 
+/**
+ * The outbox rows `channel` may lease to `owner` at `now`, oldest first (named parameters
+ * @channel, @owner, @now; PostgreSQL's store numbers them): due, not leased to another owner,
+ * and below the first blocker of their alert on the channel — its first pending row still
+ * waiting for a retry or leased to someone else — so each receiver sees an alert's events in
+ * order. One pass finds every alert's blocker.
+ */
+export const CLAIMABLE_OUTBOX_ROWS = `WITH blockers AS (
+    SELECT e.alert_id, min(p.id) AS first_blocked FROM outbox p JOIN alert_events e ON e.id = p.event_id
+     WHERE p.channel = @channel AND p.state = 'pending'
+       AND (p.next_attempt_at > @now OR (p.claimed_until >= @now AND p.claimed_by <> @owner))
+     GROUP BY e.alert_id)
+  SELECT o.id FROM outbox o JOIN alert_events e ON e.id = o.event_id LEFT JOIN blockers b ON b.alert_id = e.alert_id
+   WHERE o.channel = @channel AND o.state = 'pending' AND o.next_attempt_at <= @now
+     AND (o.claimed_until IS NULL OR o.claimed_until < @now OR o.claimed_by = @owner)
+     AND (b.first_blocked IS NULL OR o.id < b.first_blocked)
+   ORDER BY o.id`;
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** An `alerts` row joined with its site's name, columns aliased to these names. */
