@@ -35,6 +35,8 @@ import {
   ReportService,
   ReportStore,
   carriesReports,
+  STORE_SET,
+  StoreSet,
 } from '@dustwatch/core';
 import { ApiModule } from '@dustwatch/api';
 import { DeviceBroker, MqttAlertChannel, MqttEdgeModule } from '@dustwatch/edge-mqtt';
@@ -72,7 +74,7 @@ import { StoresModule } from './stores.module';
     },
     {
       provide: HealthService,
-      inject: [DEVICE_EDGES, READINGS_STORE, QUARANTINE_STORE, TIME_SERIES_HEALTH, IngestMetrics, CLOCK],
+      inject: [DEVICE_EDGES, READINGS_STORE, QUARANTINE_STORE, TIME_SERIES_HEALTH, IngestMetrics, CLOCK, STORE_SET],
       useFactory: (
         edges: DeviceEdge[],
         readings: ReadingsStore,
@@ -80,7 +82,8 @@ import { StoresModule } from './stores.module';
         ts: TimeSeriesHealth,
         metrics: IngestMetrics,
         clock: Clock,
-      ) => new HealthService(edges, readings, quarantine, ts, metrics, clock),
+        stores: StoreSet,
+      ) => new HealthService(edges, readings, quarantine, ts, metrics, clock, stores),
     },
     {
       provide: NotificationDispatcher,

@@ -12,12 +12,12 @@ import {
   QUARANTINE_STORE,
   REGISTRY_STORE,
   REPORT_STORE,
+  STORE_SET,
   StoreSet,
 } from '@dustwatch/core';
 import { redactedUrl } from '@dustwatch/store-postgres';
 import { openStores } from './stores';
 
-const STORE_SET = Symbol('StoreSet');
 const PORTS = {
   [REGISTRY_STORE]: 'registry',
   [PEOPLE_STORE]: 'people',
@@ -52,7 +52,7 @@ const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
     },
     ...TOKENS.map((token) => ({ provide: token, inject: [STORE_SET], useFactory: (s: StoreSet) => s[PORTS[token]] })),
   ],
-  exports: TOKENS,
+  exports: [STORE_SET, ...TOKENS],
 })
 export class StoresModule implements OnApplicationShutdown {
   constructor(@Inject(STORE_SET) private readonly stores: StoreSet) {}

@@ -240,6 +240,7 @@ export interface HealthBody {
   broker: { listening: boolean; port: number; connectedDevices: number };
   spool: { writable: boolean; depth: number; bytes: number; quotaBytes: number; overQuota: boolean };
   quarantine: { bytes: number; quotaBytes: number };
+  database: { engine: 'sqlite' | 'postgres'; reachable: boolean; error: string | null };
   influx: { reachable: boolean; lastError: string | null };
 }
 

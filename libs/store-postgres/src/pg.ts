@@ -74,7 +74,14 @@ export interface PgOptions {
  * own transaction (PostgreSQL's DDL is transactional): a failed one leaves no half schema.
  */
 export async function openPostgres(url: string, options: PgOptions = {}): Promise<PgDatabase> {
-  const pool = new Pool({ connectionString: url, max: options.maxConnections ?? 10, types: typeParsers });
+  const pool = new Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    // A database that does not answer fails a request (and the health check) in 5 s, not never.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    types: typeParsers,
+  });
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new PgDatabase(pool);

@@ -26,6 +26,9 @@ export async function openPostgresStores(
     alerts: new PgAlertStore(db),
     outbox: new PgOutboxStore(db),
     reports: new PgReportStore(db),
+    ping: async () => {
+      await db.pool.query('SELECT 1');
+    },
     close: () => db.close(),
   };
 }

@@ -29,7 +29,7 @@ function runAs(): { uid: number; gid: number } | null {
  * A throwaway PostgreSQL 15 cluster for tests and benchmarks: `initdb` in a temp folder, the
  * server on a free loopback port (and a socket in that folder), run as the `postgres` account
  * when we are root — never the system service. `database()` hands out a fresh database per
- * test; `stop()` ends the server and removes the folder.
+ * test; `pause()`/`resume()` play an outage; `stop()` ends the server and removes the folder.
  */
 export class ThrowawayPostgres {
   private child: ChildProcess | null = null;
@@ -38,6 +38,7 @@ export class ThrowawayPostgres {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    private readonly owner: { uid: number; gid: number } | null,
   ) {}
 
   static async start(): Promise<ThrowawayPostgres> {
@@ -57,9 +58,9 @@ export class ThrowawayPostgres {
     );
     // A random high port, another on a clash: the store library opens no sockets of its own to find a free one.
     for (let attempt = 1; ; attempt++) {
-      const cluster = new ThrowawayPostgres(dir, 20_000 + Math.floor(Math.random() * 40_000));
+      const cluster = new ThrowawayPostgres(dir, 20_000 + Math.floor(Math.random() * 40_000), owner);
       try {
-        await cluster.run(data, owner);
+        await cluster.resume();
         return cluster;
       } catch (error) {
         if (attempt >= 5 || !/could not (bind|create listen)/i.test((error as Error).message)) {
@@ -70,11 +71,23 @@ export class ThrowawayPostgres {
     }
   }
 
-  private async run(data: string, owner: { uid: number; gid: number } | null): Promise<void> {
+  /** Starts the server (again) on the same port and data, and waits until it takes connections. */
+  async resume(): Promise<void> {
     const child = spawn(
       join(BIN, 'postgres'),
-      ['-D', data, '-p', String(this.port), '-h', '127.0.0.1', '-k', this.dir, '-c', 'max_connections=200'],
-      { stdio: ['ignore', 'ignore', 'pipe'], ...(owner ?? {}) },
+      [
+        '-D',
+        join(this.dir, 'data'),
+        '-p',
+        String(this.port),
+        '-h',
+        '127.0.0.1',
+        '-k',
+        this.dir,
+        '-c',
+        'max_connections=200',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], ...(this.owner ?? {}) },
     );
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -112,7 +125,8 @@ export class ThrowawayPostgres {
     return this.url(name);
   }
 
-  async stop(): Promise<void> {
+  /** Stops the server (an outage); `resume` brings it back with its data. */
+  async pause(): Promise<void> {
     const child = this.child;
     this.child = null;
     if (child && child.exitCode === null)
@@ -120,6 +134,10 @@ export class ThrowawayPostgres {
         child.once('exit', () => resolve());
         child.kill('SIGINT'); // fast shutdown: ends sessions, no wait for clients to leave
       });
+  }
+
+  async stop(): Promise<void> {
+    await this.pause();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -26,6 +26,9 @@ export function sqliteStoresOn(main: QueuedDb, quarantine: QuarantineLimits): St
     alerts: new AlertRepository(main),
     outbox: new OutboxRepository(main),
     reports: new ReportRepository(main),
+    ping: async () => {
+      main.db.prepare('SELECT 1').get();
+    },
     close: async () => {
       await main.writes.run(() => undefined); // the last queued write first
       if (main.db.open) main.db.close();

@@ -3,6 +3,7 @@ import { IngestMetrics } from '../kernel/metrics';
 import { DeviceEdge } from '../ports/device-edge';
 import { QuarantineStore } from '../ports/quarantine-store';
 import { ReadingsStore } from '../ports/readings-store';
+import { StoreSet } from '../ports/store-set';
 
 /** The time-series database as health sees it: reachable, and is the writer keeping up. */
 export interface TimeSeriesHealth {
@@ -27,6 +28,8 @@ export interface HealthReport {
     deadLines: number;
   };
   quarantine: { bytes: number; quotaBytes: number };
+  /** The shared stores' database (SQLite, or PostgreSQL): without it no alert is committed. */
+  database: { engine: StoreSet['engine']; reachable: boolean; error: string | null };
   influx: {
     reachable: boolean;
     writing: boolean;
@@ -50,6 +53,7 @@ export class HealthService {
     private readonly timeSeries: TimeSeriesHealth,
     private readonly metrics: IngestMetrics,
     private readonly clock: Clock,
+    private readonly database: Pick<StoreSet, 'engine' | 'ping'>,
   ) {}
 
   async refreshGauges(): Promise<{ oldestAgeSeconds: number; deadLines: number }> {
@@ -71,6 +75,10 @@ export class HealthService {
   async report(): Promise<HealthReport> {
     const { oldestAgeSeconds, deadLines } = await this.refreshGauges();
     const reachable = await this.timeSeries.ping();
+    const databaseError = await this.database.ping().then(
+      () => null,
+      (error: Error) => error.message,
+    );
     const writable = await this.spool.writable();
     const broker = this.edges.find((e) => e.name === 'mqtt') ?? this.edges[0];
     const listening = this.edges.length > 0 && this.edges.every((e) => e.listening);
@@ -92,6 +100,7 @@ export class HealthService {
         deadLines,
       },
       quarantine: { bytes: this.quarantine.bytes, quotaBytes: this.quarantine.quota },
+      database: { engine: this.database.engine, reachable: databaseError === null, error: databaseError },
       influx: {
         reachable,
         writing: this.timeSeries.writing,
@@ -101,7 +110,9 @@ export class HealthService {
       },
     };
     report.status =
-      listening && writable && !this.spool.overQuota && reachable && this.timeSeries.writing ? 'ok' : 'degraded';
+      listening && writable && !this.spool.overQuota && reachable && this.timeSeries.writing && databaseError === null
+        ? 'ok'
+        : 'degraded';
     return report;
   }
 }

@@ -18,6 +18,8 @@ export const OUTBOX_STORE = Symbol('OutboxStore');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
 export const REPORT_STORE = Symbol('ReportStore');
 export const PEOPLE_STORE = Symbol('PeopleStore');
+/** The StoreSet behind the store tokens above (its engine and ping, for health). */
+export const STORE_SET = Symbol('StoreSet');
 export const REPORT_DATA_SOURCE = Symbol('ReportDataSource');
 export const REPORT_RENDERER = Symbol('ReportRenderer');
 /** The device-secret HMAC key (a Buffer), kept beside the database. */

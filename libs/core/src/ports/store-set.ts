@@ -31,6 +31,8 @@ export interface StoreSet {
   readonly alerts: AlertStore;
   readonly outbox: OutboxStore;
   readonly reports: ReportStore;
+  /** Resolves when the database answers; rejects with the reason when it does not (health). */
+  ping(): Promise<void>;
   /** Waits for the writes under way, then closes the database. */
   close(): Promise<void>;
 }
