@@ -66,7 +66,8 @@ describe('the service on PostgreSQL while PostgreSQL is down', () => {
     // opens cannot be committed and is kept.
     await publish(device, 'PG1-M1', hour.slice(30));
     await eventually(
-      async () => (await influx.rows(TEST_DB, "SELECT count(pm10) FROM raw.readings WHERE device = 'PG1-M1'"))[0]?.count,
+      async () =>
+        (await influx.rows(TEST_DB, "SELECT count(pm10) FROM raw.readings WHERE device = 'PG1-M1'"))[0]?.count,
       (n) => n === 60,
       20_000,
       '60 readings in InfluxDB',
