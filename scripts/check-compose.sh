@@ -15,8 +15,9 @@ if ! command -v docker-compose >/dev/null; then
   fi
 fi
 docker-compose --env-file .env.example --profile demo config -q
+docker-compose --env-file .env.example --profile postgres config -q
 services=$(docker-compose --env-file .env.example --profile demo config --services | sort | tr '\n' ' ')
-[ "$services" = "demo-fleet grafana influxdb ingest simulator " ] || { echo "unexpected services: $services" >&2; exit 1; }
+[ "$services" = "demo-fleet grafana influxdb ingest postgres simulator " ] || { echo "unexpected services: $services" >&2; exit 1; }
 empty=$(mktemp)
 if out=$(docker-compose --env-file "$empty" config -q 2>&1); then
   echo "docker-compose.yml accepted an environment without secrets" >&2; rm -f "$empty"; exit 1

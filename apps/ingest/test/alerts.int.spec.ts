@@ -1,4 +1,4 @@
-import mqtt, { MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { InfluxServer } from './influx-server';
 import {
   ADMIN_KEY,
@@ -9,6 +9,7 @@ import {
   metricValue,
   provision,
   removeDir,
+  publishBatch,
   startTestService,
 } from './harness';
 import { publishOrClosed } from './publisher';
@@ -36,15 +37,6 @@ interface Alert {
   evidence: { from: string; to: string };
   history: { type: string; actor: string | null; note: string | null }[];
   evidenceReadings: { points: [string, number][]; note?: string };
-}
-
-/** Publishes one JSON array of readings (QoS 1) and resolves on PUBACK. */
-function publishBatch(client: MqttClient, deviceId: string, readings: { ts: number; pm10: number }[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.publish(`devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 }, (e) =>
-      e ? reject(e) : resolve(),
-    ),
-  );
 }
 
 /** One reading a minute from `from`, `minutes` of them, all at `pm10`. */

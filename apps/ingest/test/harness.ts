@@ -193,6 +193,19 @@ export function connectDevice(
   });
 }
 
+/** Publishes one JSON array of readings (QoS 1) and resolves on PUBACK. */
+export function publishBatch(
+  client: MqttClient,
+  deviceId: string,
+  readings: { ts: number; pm10: number }[],
+): Promise<void> {
+  return new Promise((resolve, reject) =>
+    client.publish(`devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 }, (e) =>
+      e ? reject(e) : resolve(),
+    ),
+  );
+}
+
 /**
  * Polls until `probe` returns a value that `done` accepts, or fails after the deadline. A probe
  * that throws (InfluxDB's database not created yet, a port not open yet) means "not yet"; the

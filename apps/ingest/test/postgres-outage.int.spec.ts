@@ -1,4 +1,3 @@
-import { MqttClient } from 'mqtt';
 import { ThrowawayPostgres } from '@dustwatch/store-postgres';
 import { InfluxServer } from './influx-server';
 import {
@@ -10,19 +9,12 @@ import {
   healthDetails,
   metricValue,
   provision,
+  publishBatch as publish,
   removeDir,
   startTestService,
 } from './harness';
 
 const MIN = 60_000;
-
-function publish(client: MqttClient, deviceId: string, readings: { ts: number; pm10: number }[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.publish(`devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 }, (e) =>
-      e ? reject(e) : resolve(),
-    ),
-  );
-}
 
 describe('the service on PostgreSQL while PostgreSQL is down', () => {
   let cluster: ThrowawayPostgres;

@@ -19,12 +19,19 @@ import {
   OutboxStore,
   OutboxView,
   RuleStateRow,
+  ALERT_EVENT_INSERT_COLUMNS,
+  ALERT_HISTORY_COLUMNS,
+  alertEventValues,
+  OUTBOX_VIEW_COLUMNS,
+  OutboxViewRow,
+  activeBySiteOf,
+  historyEntryOf,
+  outboxViewOf,
   alertEventViewsOf,
+  newAlertEventView,
   alertViewOf,
 } from '@dustwatch/core';
 import { PgDatabase, Queryable } from './pg';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 async function getAlert(q: Queryable, id: number): Promise<AlertView | undefined> {
   const row = (await q.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.id = $1`, [id])).rows[0];
@@ -136,26 +143,11 @@ function unitOfWork(c: PoolClient): AlertTx {
     get: (id) => getAlert(c, id),
     addEvent: async (alertId, type, at, by, value, note) => {
       const alert = (await getAlert(c, alertId))!;
-      const actor = by?.name ?? null;
-      const actorName = by?.displayName ?? null;
       const { rows } = await c.query<{ id: number }>(
-        `INSERT INTO alert_events (alert_id, type, at, actor, actor_name, severity, state, value, note, alert_snapshot)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-        [alertId, type, at, actor, actorName, alert.severity, alert.state, value, note, JSON.stringify(alert)],
+        `INSERT INTO alert_events (${ALERT_EVENT_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+        alertEventValues(alert, type, at, by, value, note),
       );
-      return {
-        id: rows[0].id,
-        alertId,
-        type,
-        at: iso(at)!,
-        actor,
-        actorName,
-        severity: alert.severity,
-        state: alert.state,
-        value,
-        note,
-        alert,
-      };
+      return newAlertEventView(rows[0].id, alert, type, at, by, value, note);
     },
     saveRuleState: async (subject, ruleId, state) => {
       if (state === null) await c.query('DELETE FROM rule_state WHERE subject = $1 AND rule = $2', [subject, ruleId]);
@@ -223,11 +215,10 @@ export class PgAlertStore implements AlertStore {
 
   async history(alertId: number): Promise<AlertHistoryEntry[]> {
     const rows = await this.db.rows<Omit<AlertHistoryEntry, 'at'> & { at: number }>(
-      `SELECT id, alert_id AS "alertId", type, at, actor, actor_name AS "actorName", severity, state, value, note
-         FROM alert_events WHERE alert_id = $1 ORDER BY id`,
+      `SELECT ${ALERT_HISTORY_COLUMNS} FROM alert_events WHERE alert_id = $1 ORDER BY id`,
       [alertId],
     );
-    return rows.map((e) => ({ ...e, at: iso(e.at)! }));
+    return rows.map(historyEntryOf);
   }
 
   async eventsAfter(afterId: number, limit: number): Promise<AlertEventView[]> {
@@ -248,16 +239,11 @@ export class PgAlertStore implements AlertStore {
   }
 
   async activeBySite(): Promise<Map<string, { warning: number; critical: number }>> {
-    const rows = await this.db.rows<{ siteId: string; severity: 'warning' | 'critical'; n: number }>(
-      'SELECT site_id AS "siteId", severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity',
+    return activeBySiteOf(
+      await this.db.rows<{ siteId: string; severity: 'warning' | 'critical'; n: number }>(
+        'SELECT site_id AS "siteId", severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity',
+      ),
     );
-    const bySite = new Map<string, { warning: number; critical: number }>();
-    for (const r of rows) {
-      const entry = bySite.get(r.siteId) ?? { warning: 0, critical: 0 };
-      entry[r.severity] = r.n;
-      bySite.set(r.siteId, entry);
-    }
-    return bySite;
   }
 
   activeCounts(): Promise<{ rule: string; severity: string; n: number }[]> {
@@ -345,24 +331,12 @@ export class PgOutboxStore implements OutboxStore {
   }
 
   async list(state: OutboxState | undefined, limit: number): Promise<OutboxView[]> {
-    const rows = await this.db.rows<
-      Omit<OutboxView, 'nextAttemptAt' | 'createdAt' | 'deliveredAt'> & {
-        nextAttemptAt: number;
-        createdAt: number;
-        deliveredAt: number | null;
-      }
-    >(
-      `SELECT o.id, o.delivery_id AS "deliveryId", o.event_id AS "eventId", e.alert_id AS "alertId", o.channel, o.state, o.attempts,
-              o.next_attempt_at AS "nextAttemptAt", o.last_error AS "lastError", o.created_at AS "createdAt", o.delivered_at AS "deliveredAt"
-         FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE ($1::text IS NULL OR o.state = $1) ORDER BY o.id DESC LIMIT $2`,
+    const rows = await this.db.rows<OutboxViewRow>(
+      `SELECT ${OUTBOX_VIEW_COLUMNS} FROM outbox o JOIN alert_events e ON e.id = o.event_id
+        WHERE ($1::text IS NULL OR o.state = $1) ORDER BY o.id DESC LIMIT $2`,
       [state ?? null, limit],
     );
-    return rows.map((r) => ({
-      ...r,
-      nextAttemptAt: iso(r.nextAttemptAt)!,
-      createdAt: iso(r.createdAt)!,
-      deliveredAt: iso(r.deliveredAt),
-    }));
+    return rows.map(outboxViewOf);
   }
 
   pruneDelivered(before: number): Promise<number> {

@@ -8,7 +8,16 @@ import {
   AlertEventRow,
   AlertEventType,
   AlertRow,
+  ALERT_EVENT_INSERT_COLUMNS,
+  ALERT_HISTORY_COLUMNS,
+  alertEventValues,
+  OUTBOX_VIEW_COLUMNS,
+  OutboxViewRow,
+  activeBySiteOf,
+  historyEntryOf,
+  outboxViewOf,
   alertEventViewsOf,
+  newAlertEventView,
   alertViewOf,
   AlertEventView,
   AlertFilter,
@@ -26,8 +35,6 @@ import {
   RuleStateRow,
 } from '@dustwatch/core';
 import { Db, QueuedDb } from './sqlite';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /**
  * SQLite access for alerts, their history, the rule engine's state and the notification outbox.
@@ -182,36 +189,18 @@ class AlertStatements {
     note: string | null,
   ): AlertEventView {
     const alert = this.get(alertId)!;
-    const actor = by?.name ?? null;
-    const actorName = by?.displayName ?? null;
     const info = this.db
-      .prepare(
-        'INSERT INTO alert_events (alert_id, type, at, actor, actor_name, severity, state, value, note, alert_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(alertId, type, at, actor, actorName, alert.severity, alert.state, value, note, JSON.stringify(alert));
-    return {
-      id: Number(info.lastInsertRowid),
-      alertId,
-      type,
-      at: iso(at)!,
-      actor,
-      actorName,
-      severity: alert.severity,
-      state: alert.state,
-      value,
-      note,
-      alert,
-    };
+      .prepare(`INSERT INTO alert_events (${ALERT_EVENT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(...alertEventValues(alert, type, at, by, value, note));
+    return newAlertEventView(Number(info.lastInsertRowid), alert, type, at, by, value, note);
   }
 
   history(alertId: number): AlertHistoryEntry[] {
     return (
       this.db
-        .prepare(
-          'SELECT id, alert_id AS alertId, type, at, actor, actor_name AS actorName, severity, state, value, note FROM alert_events WHERE alert_id = ? ORDER BY id',
-        )
+        .prepare(`SELECT ${ALERT_HISTORY_COLUMNS} FROM alert_events WHERE alert_id = ? ORDER BY id`)
         .all(alertId) as (Omit<AlertEventView, 'alert' | 'at'> & { at: number })[]
-    ).map((e) => ({ ...e, at: iso(e.at)! }));
+    ).map(historyEntryOf);
   }
 
   /** Events after `afterId`, oldest first: the SSE replay for a client that reconnects with Last-Event-ID. */
@@ -255,18 +244,13 @@ class AlertStatements {
 
   /** Active alerts per site and severity. */
   activeBySite(): Map<string, { warning: number; critical: number }> {
-    const rows = this.db
-      .prepare(
-        'SELECT site_id AS siteId, severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity',
-      )
-      .all() as { siteId: string; severity: 'warning' | 'critical'; n: number }[];
-    const bySite = new Map<string, { warning: number; critical: number }>();
-    for (const r of rows) {
-      const entry = bySite.get(r.siteId) ?? { warning: 0, critical: 0 };
-      entry[r.severity] = r.n;
-      bySite.set(r.siteId, entry);
-    }
-    return bySite;
+    return activeBySiteOf(
+      this.db
+        .prepare(
+          'SELECT site_id AS "siteId", severity, count(*) AS n FROM alerts WHERE active = 1 GROUP BY site_id, severity',
+        )
+        .all() as { siteId: string; severity: 'warning' | 'critical'; n: number }[],
+    );
   }
 
   activeCounts(): { rule: string; severity: string; n: number }[] {
@@ -448,21 +432,11 @@ export class OutboxRepository implements OutboxStore {
     return (
       this.db
         .prepare(
-          `SELECT o.id, o.delivery_id AS deliveryId, o.event_id AS eventId, e.alert_id AS alertId, o.channel, o.state, o.attempts,
-        o.next_attempt_at AS nextAttemptAt, o.last_error AS lastError, o.created_at AS createdAt, o.delivered_at AS deliveredAt
-      FROM outbox o JOIN alert_events e ON e.id = o.event_id WHERE (@state IS NULL OR o.state = @state) ORDER BY o.id DESC LIMIT @limit`,
+          `SELECT ${OUTBOX_VIEW_COLUMNS} FROM outbox o JOIN alert_events e ON e.id = o.event_id
+            WHERE (@state IS NULL OR o.state = @state) ORDER BY o.id DESC LIMIT @limit`,
         )
-        .all({ state: state ?? null, limit }) as (Omit<OutboxView, 'nextAttemptAt' | 'createdAt' | 'deliveredAt'> & {
-        nextAttemptAt: number;
-        createdAt: number;
-        deliveredAt: number | null;
-      })[]
-    ).map((r) => ({
-      ...r,
-      nextAttemptAt: iso(r.nextAttemptAt)!,
-      createdAt: iso(r.createdAt)!,
-      deliveredAt: iso(r.deliveredAt),
-    }));
+        .all({ state: state ?? null, limit }) as OutboxViewRow[]
+    ).map(outboxViewOf);
   }
 
   /** Delivered rows older than `before` are history nobody needs: the events stay in alert_events. */

@@ -1,6 +1,8 @@
 import type { ComplianceReport, PeriodKind } from '@dustwatch/reports';
 import type { Severity } from '@dustwatch/rules';
-import type { AlertEventView, AlertState, AlertView } from '../alerts/alert.model';
+import type { AlertEventType, AlertEventView, AlertState, AlertView } from '../alerts/alert.model';
+import type { Principal } from '../auth/roles';
+import type { OutboxView } from './outbox-store';
 import type { Device, Hj212Settings } from './registry-store';
 import type { StoredReport, StoredReportMeta } from './report-store';
 
@@ -122,6 +124,96 @@ export const SITE_COLUMNS = 'id, name, district, lat, lon, area_m2 AS "areaM2"';
 export const DEVICE_COLUMNS =
   'd.id, d.site_id AS "siteId", d.model, d.kind, d.enabled, h.mn AS "hjMn", h.crc AS "hjCrc", h.units AS "hjUnits"';
 export const DEVICES = 'devices d LEFT JOIN device_hj212 h ON h.device_id = d.id';
+
+/** An outbox row with its alert (JOIN alert_events), times as epoch ms. */
+export type OutboxViewRow = Omit<OutboxView, 'nextAttemptAt' | 'createdAt' | 'deliveredAt'> & {
+  nextAttemptAt: number;
+  createdAt: number;
+  deliveredAt: number | null;
+};
+
+export const OUTBOX_VIEW_COLUMNS = `o.id, o.delivery_id AS "deliveryId", o.event_id AS "eventId", e.alert_id AS "alertId", o.channel, o.state, o.attempts,
+  o.next_attempt_at AS "nextAttemptAt", o.last_error AS "lastError", o.created_at AS "createdAt", o.delivered_at AS "deliveredAt"`;
+
+export const outboxViewOf = (r: OutboxViewRow): OutboxView => ({
+  ...r,
+  nextAttemptAt: iso(r.nextAttemptAt)!,
+  createdAt: iso(r.createdAt)!,
+  deliveredAt: iso(r.deliveredAt),
+});
+
+/** A history entry's columns (an event without the alert's snapshot). */
+export const ALERT_HISTORY_COLUMNS =
+  'id, alert_id AS "alertId", type, at, actor, actor_name AS "actorName", severity, state, value, note';
+
+export const historyEntryOf = (
+  e: Omit<AlertEventView, 'alert' | 'at'> & { at: number },
+): Omit<AlertEventView, 'alert'> => ({
+  ...e,
+  at: iso(e.at)!,
+});
+
+/** The INSERT of an event, in both stores' parameter order (`?` on SQLite, `$1…$10` on PostgreSQL). */
+export const ALERT_EVENT_INSERT_COLUMNS =
+  'alert_id, type, at, actor, actor_name, severity, state, value, note, alert_snapshot';
+
+export const alertEventValues = (
+  alert: AlertView,
+  type: AlertEventType,
+  at: number,
+  by: Principal | null,
+  value: number | null,
+  note: string | null,
+): unknown[] => [
+  alert.id,
+  type,
+  at,
+  by?.name ?? null,
+  by?.displayName ?? null,
+  alert.severity,
+  alert.state,
+  value,
+  note,
+  JSON.stringify(alert),
+];
+
+/** The event `addEvent` just wrote, as the port returns it. */
+export function newAlertEventView(
+  id: number,
+  alert: AlertView,
+  type: AlertEventType,
+  at: number,
+  by: Principal | null,
+  value: number | null,
+  note: string | null,
+): AlertEventView {
+  return {
+    id,
+    alertId: alert.id,
+    type,
+    at: iso(at)!,
+    actor: by?.name ?? null,
+    actorName: by?.displayName ?? null,
+    severity: alert.severity,
+    state: alert.state,
+    value,
+    note,
+    alert,
+  };
+}
+
+/** `SELECT site_id AS "siteId", severity, count(*) AS n … GROUP BY site_id, severity` as a map per site. */
+export function activeBySiteOf(
+  rows: readonly { siteId: string; severity: 'warning' | 'critical'; n: number }[],
+): Map<string, { warning: number; critical: number }> {
+  const bySite = new Map<string, { warning: number; critical: number }>();
+  for (const r of rows) {
+    const entry = bySite.get(r.siteId) ?? { warning: 0, critical: 0 };
+    entry[r.severity] = r.n;
+    bySite.set(r.siteId, entry);
+  }
+  return bySite;
+}
 
 /** The device columns with the HJ 212 identity's (LEFT JOIN device_hj212). */
 export interface DeviceRow {
