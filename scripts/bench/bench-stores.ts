@@ -263,7 +263,7 @@ async function main(): Promise<void> {
   const sqlite = await measure('sqlite', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dustwatch-bench-stores-'));
     dirs.push(dir);
-    return openSqliteStores(join(dir, 'dustwatch.db'), LIMITS);
+    return await openSqliteStores(join(dir, 'dustwatch.db'), LIMITS);
   });
   const cluster = await ThrowawayPostgres.start();
   let postgres;

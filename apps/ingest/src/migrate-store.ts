@@ -41,7 +41,7 @@ export async function migrateStore(args: string[], usage: string): Promise<numbe
     process.stderr.write(`no SQLite database at ${file} (DUSTWATCH_DATA_DIR=${config.dataDir})\n`);
     return 1;
   }
-  const sqlite = openDatabase(file, MAIN_MIGRATIONS); // brings an older file's schema up to date first
+  const sqlite = await openDatabase(file, MAIN_MIGRATIONS); // brings an older file's schema up to date first
   const pg = await openPostgres(to);
   const started = Date.now();
   try {

@@ -15,5 +15,5 @@ export function openStores(config: IngestConfig): Promise<StoreSet> {
   };
   return config.databaseUrl
     ? openPostgresStores(config.databaseUrl, quarantine)
-    : Promise.resolve(openSqliteStores(join(config.dataDir, 'dustwatch.db'), quarantine));
+    : openSqliteStores(join(config.dataDir, 'dustwatch.db'), quarantine);
 }

@@ -71,7 +71,7 @@ describe('dustwatch-admin migrate-store (a populated SQLite installation into Po
     // An installation as the service leaves it: registry with HJ 212, people and a session, a
     // key, presence, quarantine, alerts with history, rule state and outbox, a report.
     const clock = { t: Date.parse('2026-12-07T01:00:00Z'), now: () => clock.t };
-    const sqlite = openSqliteStores(join(dataDir, 'dustwatch.db'), LIMITS);
+    const sqlite = await openSqliteStores(join(dataDir, 'dustwatch.db'), LIMITS);
     const registry = new RegistryService(sqlite.registry, clock, new SecretHasher(loadOrCreatePepper(dataDir)));
     await registry.importFleet({
       version: 1,

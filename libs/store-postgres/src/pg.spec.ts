@@ -1,4 +1,5 @@
 import { openPostgres, redactedUrl } from './pg';
+import { ThrowawayPostgres } from './throwaway-cluster';
 
 describe('the PostgreSQL connection', () => {
   it('never shows a password in what it prints', () => {
@@ -15,5 +16,28 @@ describe('the PostgreSQL connection', () => {
     await expect(openPostgres('postgres://dustwatch:pw@127.0.0.1:1/dustwatch')).rejects.toThrow(
       /^PostgreSQL at postgres:\/\/dustwatch:\*\*\*@127\.0\.0\.1:1\/dustwatch cannot be used: connect ECONNREFUSED 127\.0\.0\.1:1$/,
     );
+  });
+
+  it('survives the server ending a connection that is checked out, and reconnects once it is back', async () => {
+    const cluster = await ThrowawayPostgres.start();
+    try {
+      const db = await openPostgres(await cluster.database());
+      // The server goes away while a connection is out of the pool, between two statements of a
+      // unit of work: its `error` event must be heard (an unheard one crashes the process).
+      await expect(
+        db.transaction(async (client) => {
+          await client.query('SELECT 1');
+          await cluster.pause();
+          await new Promise((r) => setTimeout(r, 200)); // the termination notice arrives meanwhile
+          await client.query('SELECT 2');
+        }),
+      ).rejects.toThrow();
+      await expect(db.rows('SELECT 1')).rejects.toThrow();
+      await cluster.resume();
+      expect(await db.rows('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      await db.close();
+    } finally {
+      await cluster.stop();
+    }
   });
 });

@@ -44,17 +44,36 @@ export class PgDatabase {
 
   /** BEGIN … COMMIT on one pooled connection; ROLLBACK when `work` throws. */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * A pooled connection for `work`. While it is checked out the pool does not listen to it: a
+   * server that ends the connection then (a restart, an outage) makes it emit `error`, which
+   * unheard would crash the process. Heard here; the broken connection is discarded, not reused.
+   */
+  async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      return await work(client);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -99,48 +118,48 @@ export function redactedUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-async function migrate(db: PgDatabase): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)',
-    );
-    // umzug calls `up`, then `logMigration`: the migration opens the transaction and the log
-    // entry commits it, so a migration and its record land together.
-    const storage: UmzugStorage<PoolClient> = {
-      executed: async () =>
-        (await client.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map(
-          (r) => r.name,
-        ),
-      logMigration: async ({ name }) => {
-        await client.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [name, Date.now()]);
-        await client.query('COMMIT');
-      },
-      unlogMigration: async ({ name }) => {
-        await client.query('DELETE FROM schema_migrations WHERE name = $1', [name]);
-      },
-    };
-    const umzug = new Umzug<PoolClient>({
-      context: client,
-      storage,
-      logger: undefined,
-      migrations: PG_MIGRATIONS.map((m) => ({
-        name: m.name,
-        up: async () => {
-          await client.query('BEGIN');
-          try {
-            await client.query(m.sql);
-          } catch (error) {
-            await client.query('ROLLBACK');
-            throw new Error(`PostgreSQL migration ${m.name} failed: ${(error as Error).message}`);
-          }
+function migrate(db: PgDatabase): Promise<void> {
+  return db.withClient(async (client) => {
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)',
+      );
+      // umzug calls `up`, then `logMigration`: the migration opens the transaction and the log
+      // entry commits it, so a migration and its record land together.
+      const storage: UmzugStorage<PoolClient> = {
+        executed: async () =>
+          (await client.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map(
+            (r) => r.name,
+          ),
+        logMigration: async ({ name }) => {
+          await client.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [name, Date.now()]);
+          await client.query('COMMIT');
         },
-      })),
-    });
-    await umzug.up();
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    client.release();
-  }
+        unlogMigration: async ({ name }) => {
+          await client.query('DELETE FROM schema_migrations WHERE name = $1', [name]);
+        },
+      };
+      const umzug = new Umzug<PoolClient>({
+        context: client,
+        storage,
+        logger: undefined,
+        migrations: PG_MIGRATIONS.map((m) => ({
+          name: m.name,
+          up: async () => {
+            await client.query('BEGIN');
+            try {
+              await client.query(m.sql);
+            } catch (error) {
+              await client.query('ROLLBACK');
+              throw error; // umzug names the migration: "Migration 0001-initial (up) failed: Original error: …"
+            }
+          },
+        })),
+      });
+      await umzug.up();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    }
+  });
 }

@@ -7,7 +7,7 @@ const clock = { t: Date.parse('2026-11-28T08:00:00Z'), now: () => clock.t };
 const login = { freeFailures: 2, baseBlockMs: 1000, maxBlockMs: 60_000, forgetAfterMs: 600_000, maxKeys: 1000 };
 
 async function setup() {
-  const temp = tempMainDatabase();
+  const temp = await tempMainDatabase();
   const repo = new RegistryRepository(temp.main);
   const registry = new RegistryService(repo, clock, new SecretHasher(randomBytes(32)));
   await registry.createSite({ id: 'S1', name: 'site', district: 'd', lat: 36, lon: 113 });

@@ -17,7 +17,7 @@ class CountingHasher extends PasswordHasher {
 
 describe('people: sign-in throttling under parallel guesses (issue 22)', () => {
   it('counts a guess before its check: 40 parallel guesses for one name get 5 checks, and the person still signs in once the block ends', async () => {
-    const temp = tempMainDatabase();
+    const temp = await tempMainDatabase();
     try {
       const hasher = new CountingHasher(FAST);
       const people = new PeopleService(new PeopleRepository(temp.main), hasher, clock);

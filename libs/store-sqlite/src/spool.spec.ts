@@ -9,7 +9,7 @@ describe('spool: roll-ups owed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dustwatch-spool-'));
     const file = join(dir, 'spool.db');
     try {
-      let db = openDatabase(file, SPOOL_MIGRATIONS);
+      let db = await openDatabase(file, SPOOL_MIGRATIONS);
       let spool = new SqliteReadingsStore(db, 64 * 1024 * 1024, 3_600_000, () => 0);
       await spool.commit(
         [
@@ -22,7 +22,7 @@ describe('spool: roll-ups owed', () => {
       await spool.remove(batch!, [7_200_000, 3_600_000]);
       expect([spool.depth, await spool.pendingRollUps()]).toEqual([0, [3_600_000, 7_200_000]]);
       db.close(); // a crash before the roll-up: the debt is on disk
-      db = openDatabase(file, SPOOL_MIGRATIONS);
+      db = await openDatabase(file, SPOOL_MIGRATIONS);
       spool = new SqliteReadingsStore(db, 64 * 1024 * 1024, 3_600_000, () => 0);
       expect(await spool.pendingRollUps()).toEqual([3_600_000, 7_200_000]);
       await spool.rolledUp([3_600_000]);

@@ -22,7 +22,7 @@ const JOURNAL_SLACK_MS = 60_000;
     {
       provide: SPOOL_DB,
       inject: [CONFIG],
-      useFactory: (config: IngestConfig) =>
+      useFactory: (config: IngestConfig): Promise<Db> =>
         openDatabase(join(config.dataDir, 'spool.db'), SPOOL_MIGRATIONS, config.spoolSync),
     },
     {

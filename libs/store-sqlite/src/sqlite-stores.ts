@@ -10,8 +10,8 @@ import { MAIN_MIGRATIONS, QueuedDb, openDatabase } from './sqlite';
 import { WriteQueue } from './write-queue';
 
 /** Every shared store port on one SQLite file (`<data dir>/dustwatch.db`), migrated on open. */
-export function openSqliteStores(file: string, quarantine: QuarantineLimits): StoreSet {
-  return sqliteStoresOn({ db: openDatabase(file, MAIN_MIGRATIONS), writes: new WriteQueue() }, quarantine);
+export async function openSqliteStores(file: string, quarantine: QuarantineLimits): Promise<StoreSet> {
+  return sqliteStoresOn({ db: await openDatabase(file, MAIN_MIGRATIONS), writes: new WriteQueue() }, quarantine);
 }
 
 /** The store set on an open connection (tests that also reach into the file). */

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Umzug, UmzugStorage } from 'umzug';
 import { WriteQueue } from './write-queue';
 
 export type Db = Database.Database;
@@ -18,38 +19,75 @@ export interface Migration {
 }
 
 /**
- * Opens a SQLite file in WAL mode and applies pending migrations in order, each in its own
- * transaction, recording them in `schema_migrations`. WAL lets the HTTP API read while the
- * ingest path commits; `synchronous` is FULL by default so an acknowledged reading survives
- * not only kill -9 (NORMAL would do) but also a power cut.
+ * Opens a SQLite file in WAL mode and brings its schema up to date with umzug (the migration
+ * runner also used for PostgreSQL): pending migrations in version order, each in its own
+ * transaction, recorded in `schema_migrations` (version, name, applied_at) — the table
+ * installations from before umzug already carry, so they continue where they were. WAL lets the
+ * HTTP API read while the ingest path commits; `synchronous` is FULL by default so an
+ * acknowledged reading survives not only kill -9 (NORMAL would do) but also a power cut.
  */
-export function openDatabase(
+export async function openDatabase(
   file: string,
   migrations: readonly Migration[],
   synchronous: 'full' | 'normal' = 'full',
-): Db {
+): Promise<Db> {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  try {
+    await migrate(db, migrations);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+async function migrate(db: Db, migrations: readonly Migration[]): Promise<void> {
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
-  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
-  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (applied.has(migration.version)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const nameOf = (m: Migration): string => `${String(m.version).padStart(4, '0')} ${m.name}`;
+  const byName = new Map(ordered.map((m) => [nameOf(m), m]));
+  // umzug calls `up`, then `logMigration`: the migration opens the transaction, its record commits it.
+  const storage: UmzugStorage = {
+    executed: async () => {
+      const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+      return ordered.filter((m) => applied.has(m.version)).map(nameOf);
+    },
+    logMigration: async ({ name }) => {
+      const m = byName.get(name)!;
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        migration.version,
-        migration.name,
+        m.version,
+        m.name,
         Date.now(),
       );
-    })();
-  }
-  return db;
+      db.exec('COMMIT');
+    },
+    unlogMigration: async ({ name }) => {
+      db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(byName.get(name)!.version);
+    },
+  };
+  await new Umzug({
+    storage,
+    logger: undefined,
+    migrations: ordered.map((m) => ({
+      name: nameOf(m),
+      up: async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          db.exec(m.sql);
+        } catch (error) {
+          db.exec('ROLLBACK');
+          throw error; // umzug names the migration: "Migration 0009 … (up) failed: Original error: …"
+        }
+      },
+    })),
+  }).up();
 }
 
 export const MAIN_MIGRATIONS: readonly Migration[] = [

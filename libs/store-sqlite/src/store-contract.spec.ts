@@ -11,14 +11,18 @@ const sqlite: StoreHarness = {
   fresh: async (quarantine = DEFAULT_QUARANTINE) => {
     const dir = mkdtempSync(join(tmpdir(), 'dustwatch-db-'));
     const file = join(dir, 'dustwatch.db');
-    const stores = openSqliteStores(file, quarantine);
+    const stores = await openSqliteStores(file, quarantine);
     return {
       ...stores,
-      reopen: async (limits = quarantine) => openSqliteStores(file, limits),
+      reopen: (limits = quarantine) => openSqliteStores(file, limits),
       exec: async (sql) => {
-        const db = openDatabase(file, []);
+        const db = await openDatabase(file, []);
         try {
           db.exec(sql);
+        } catch (error) {
+          // A SqliteError is built in the realm that first loaded the native module, not always
+          // this test file's: jest's `rejects.toThrow` would not see it as an error at all.
+          throw new Error((error as Error).message);
         } finally {
           db.close();
         }

@@ -5,9 +5,9 @@ import { Db, MAIN_MIGRATIONS, QueuedDb, openDatabase } from './sqlite';
 import { WriteQueue } from './write-queue';
 
 /** For tests: a main database in a temp folder, migrated; `dispose` closes and removes it. */
-export function tempMainDatabase(): { db: Db; main: QueuedDb; dispose(): void } {
+export async function tempMainDatabase(): Promise<{ db: Db; main: QueuedDb; dispose(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'dustwatch-db-'));
-  const db = openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
+  const db = await openDatabase(join(dir, 'main.db'), MAIN_MIGRATIONS);
   return {
     db,
     main: { db, writes: new WriteQueue() },
