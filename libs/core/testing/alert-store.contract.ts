@@ -173,6 +173,26 @@ export function alertStoreContract(h: StoreHarness): void {
         ]);
       });
 
+      // Several instances share a database only on PostgreSQL: SQLite is the one-machine store (two
+      // connections in one process would wait on each other's write lock, as no deployment does).
+      if (h.sharedByInstances)
+        it('two instances on one database escalate an overdue alert once and remind once', async () => {
+          await apply(raise(clock.t));
+          const other = await stores().reopen(); // a second instance's connection to the same database
+          try {
+            const second = new AlertService(other.alerts, new AlertFeed(), ['webhook'], clock, new IngestMetrics());
+            clock.t += 61 * MIN;
+            const [a, b] = await Promise.all([service.escalateOverdue(), second.escalateOverdue()]);
+            expect([...a, ...b].map((e) => [e.type, e.alertId])).toEqual([['overdue', 1]]);
+            clock.t += 30 * MIN; // the overdue notice counts as a notification: the reminder is due 30 min later
+            const [c, d] = await Promise.all([service.remind(30 * MIN), second.remind(30 * MIN)]);
+            expect([...c, ...d].map((e) => [e.type, e.alertId])).toEqual([['reminder', 1]]);
+            expect((await stores().alerts.history(1)).map((e) => e.type)).toEqual(['opened', 'overdue', 'reminder']);
+          } finally {
+            await other.close();
+          }
+        });
+
       it('keeps peaks of re-exceedances in memory until the next write, without losing them to a resolution', async () => {
         await apply(raise(clock.t));
         await apply(

@@ -11,6 +11,8 @@ export interface StoresUnderTest extends StoreSet {
 /** How a store implementation is put under the contract: a fresh, empty, migrated database per call. */
 export interface StoreHarness {
   readonly engine: 'SQLite' | 'PostgreSQL';
+  /** Whether several service instances may share one database (their tests run only then). */
+  readonly sharedByInstances: boolean;
   fresh(quarantine?: QuarantineLimits): Promise<StoresUnderTest>;
 }
 

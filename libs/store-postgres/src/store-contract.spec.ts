@@ -13,6 +13,7 @@ afterAll(async () => {
 /** Every port's contract on PostgreSQL: a new database of the throwaway cluster per test. */
 const postgres: StoreHarness = {
   engine: 'PostgreSQL',
+  sharedByInstances: true,
   fresh: async (quarantine = DEFAULT_QUARANTINE) => {
     const url = await cluster.database();
     const stores = await openPostgresStores(url, quarantine);

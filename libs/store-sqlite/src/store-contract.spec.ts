@@ -8,6 +8,7 @@ import { openDatabase } from './sqlite';
 /** Every port's contract on SQLite: a database file in a temp folder per test. */
 const sqlite: StoreHarness = {
   engine: 'SQLite',
+  sharedByInstances: false,
   fresh: async (quarantine = DEFAULT_QUARANTINE) => {
     const dir = mkdtempSync(join(tmpdir(), 'dustwatch-db-'));
     const file = join(dir, 'dustwatch.db');
