@@ -6,6 +6,7 @@ module.exports = {
   displayName: 'ingest-postgres',
   rootDir: __dirname,
   testMatch: ['<rootDir>/test/{alerts,reports,people,hardening}.int.spec.ts'],
-  setupFiles: ['<rootDir>/test/on-postgres.js'],
+  // After the framework is installed (the harness registers an afterAll); shares the test file's modules.
+  setupFilesAfterEnv: ['<rootDir>/test/on-postgres.ts'],
   testTimeout: 60_000,
 };

@@ -38,17 +38,20 @@ export function testEnv(
 }
 
 /**
- * `DUSTWATCH_TEST_STORE=postgres` (the ingest-postgres jest project) runs a suite with its
- * shared stores on PostgreSQL: one throwaway cluster per test file, one database per data
- * folder, so a restart on the same folder finds the same database.
+ * The ingest-postgres jest project (test/on-postgres.ts, a setup file) calls `runOnPostgres()`:
+ * the suite then runs with its shared stores on PostgreSQL — one throwaway cluster per test
+ * file, one database per data folder, so a restart on the same folder finds the same database.
  */
-const onPostgres = process.env['DUSTWATCH_TEST_STORE'] === 'postgres';
+let onPostgres = false;
 let cluster: Promise<ThrowawayPostgres> | null = null;
 const databaseOf = new Map<string, string>();
-if (onPostgres)
+
+export function runOnPostgres(): void {
+  onPostgres = true;
   afterAll(async () => {
     if (cluster) await (await cluster).stop();
   });
+}
 
 /** The variables that point a service (or the admin CLI) at the store of this data folder. */
 async function storeEnv(dataDir: string): Promise<Record<string, string>> {
@@ -90,7 +93,7 @@ export async function startTestService(
   // The guard that a PostgreSQL run is one: the shared stores left no SQLite file behind.
   if (onPostgres && existsSync(join(dataDir, 'dustwatch.db'))) {
     await service.close();
-    throw new Error(`DUSTWATCH_TEST_STORE=postgres, yet the service opened ${join(dataDir, 'dustwatch.db')}`);
+    throw new Error(`on PostgreSQL, yet the service opened ${join(dataDir, 'dustwatch.db')}`);
   }
   const baseUrl = `http://127.0.0.1:${service.httpPort}`;
   return {

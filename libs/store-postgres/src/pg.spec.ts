@@ -27,8 +27,12 @@ describe('the PostgreSQL connection', () => {
       await expect(
         db.transaction(async (client) => {
           await client.query('SELECT 1');
+          const ended = new Promise<void>((resolve, reject) => {
+            client.once('end', () => resolve()); // emitted after the termination notice's `error`
+            setTimeout(() => reject(new Error('the connection did not end within 5 s')), 5000).unref();
+          });
           await cluster.pause();
-          await new Promise((r) => setTimeout(r, 200)); // the termination notice arrives meanwhile
+          await ended;
           await client.query('SELECT 2');
         }),
       ).rejects.toThrow();
