@@ -25,6 +25,7 @@ import { InfluxHttpClient, InfluxReportSource } from '@dustwatch/influx';
 import { BulletinRenderer } from '@dustwatch/report-formats';
 import { PERIOD_KINDS, PeriodError, PeriodKind, forDistrict } from '@dustwatch/reports';
 import { loadOrCreatePepper } from '@dustwatch/store-sqlite';
+import { option, progressLine } from './cli-io';
 import { migrateStore } from './migrate-store';
 import { openStores } from './stores';
 
@@ -57,12 +58,6 @@ Commands:
 The commands use the database the service uses (DUSTWATCH_DATABASE_URL, else SQLite in
 DUSTWATCH_DATA_DIR) and may run while it runs. Devices whose secret the file changes are
 refused with the old secret on their next CONNECT.`;
-
-/** One progress line: rewritten in place on a terminal, every step on its own line otherwise (a log). */
-function progressLine(text: string, last: boolean): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K${last ? '\n' : ''}`);
-  else process.stderr.write(`${text}\n`);
-}
 
 function progress(done: number, total: number): void {
   if (process.stderr.isTTY || done === total || done % Math.max(1, Math.ceil(total / 10)) === 0)
@@ -122,11 +117,6 @@ async function importFleet(args: string[]): Promise<number> {
   } finally {
     await stores.close();
   }
-}
-
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 /** Readings the service accepted more than a minute ago that are still waiting for InfluxDB. */

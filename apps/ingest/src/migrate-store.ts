@@ -3,19 +3,10 @@ import { join } from 'node:path';
 import { loadConfigFromEnvironment } from '@dustwatch/core';
 import { PG_TABLES, openPostgres, redactedUrl } from '@dustwatch/store-postgres';
 import { MAIN_MIGRATIONS, PEPPER_FILE, openDatabase } from '@dustwatch/store-sqlite';
+import { option, progressLine } from './cli-io';
 
 /** Rows per INSERT: 500 rows of the widest table (alerts, 31 columns) stay far below PostgreSQL's 65,535 parameters. */
 const BATCH_ROWS = 500;
-
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-function progress(text: string, last: boolean): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K${last ? '\n' : ''}`);
-  else if (last) process.stderr.write(`${text}\n`);
-}
 
 /**
  * `dustwatch-admin migrate-store --from sqlite --to URL`: copies every shared table of the
@@ -82,7 +73,7 @@ export async function migrateStore(args: string[], usage: string): Promise<numbe
             await client.query(`INSERT INTO ${name} (${columns.join(', ')}) VALUES ${values}`, params);
             copied += batch.length;
             batch = [];
-            progress(`copying ${name} ${copied}/${total}`, false);
+            progressLine(`copying ${name} ${copied}/${total}`, false);
           };
           const rows = sqlite
             .prepare(`SELECT ${columns.join(', ')} FROM ${name}`)
@@ -99,7 +90,7 @@ export async function migrateStore(args: string[], usage: string): Promise<numbe
             ]);
           const landed = (await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${name}`)).rows[0].n;
           counts[name] = { sqlite: total, postgres: landed };
-          progress(`copied ${name}: ${total} rows in SQLite, ${landed} in PostgreSQL`, true);
+          progressLine(`copied ${name}: ${total} rows in SQLite, ${landed} in PostgreSQL`, true);
         }
         const wrong = Object.entries(counts).filter(([, c]) => c.sqlite !== c.postgres);
         if (wrong.length > 0)

@@ -1,3 +1,4 @@
+export * from './kernel/write-queue';
 export * from './kernel/tokens';
 export * from './kernel/clock';
 export * from './kernel/logger';

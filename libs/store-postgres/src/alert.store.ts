@@ -19,6 +19,7 @@ import {
   OutboxStore,
   OutboxView,
   RuleStateRow,
+  WriteQueue,
   ALERT_EVENT_INSERT_COLUMNS,
   ALERT_HISTORY_COLUMNS,
   alertEventValues,
@@ -176,14 +177,12 @@ function unitOfWork(c: PoolClient): AlertTx {
  * one-active-alert index keep the invariants.
  */
 export class PgAlertStore implements AlertStore {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly units = new WriteQueue();
 
   constructor(private readonly db: PgDatabase) {}
 
   transaction<T>(work: (tx: AlertTx) => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.db.transaction((client) => work(unitOfWork(client))));
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.units.run(() => this.db.transaction((client) => work(unitOfWork(client))));
   }
 
   get(id: number): Promise<AlertView | undefined> {

@@ -8,7 +8,6 @@ export * from './api-keys.repository';
 export * from './sqlite-store.module';
 export * from './sqlite-stores';
 export * from './temp-database';
-export * from './write-queue';
 export * from './pepper';
 export * from './report.repository';
 export * from './people.repository';

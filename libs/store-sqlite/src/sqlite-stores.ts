@@ -7,7 +7,7 @@ import { QuarantineRepository } from './quarantine.repository';
 import { RegistryRepository } from './registry.repository';
 import { ReportRepository } from './report.repository';
 import { MAIN_MIGRATIONS, QueuedDb, openDatabase } from './sqlite';
-import { WriteQueue } from './write-queue';
+import { WriteQueue } from '@dustwatch/core';
 
 /** Every shared store port on one SQLite file (`<data dir>/dustwatch.db`), migrated on open. */
 export async function openSqliteStores(file: string, quarantine: QuarantineLimits): Promise<StoreSet> {

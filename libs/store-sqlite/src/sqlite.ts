@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Umzug, UmzugStorage } from 'umzug';
-import { WriteQueue } from './write-queue';
+import { WriteQueue } from '@dustwatch/core';
 
 export type Db = Database.Database;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Db, MAIN_MIGRATIONS, QueuedDb, openDatabase } from './sqlite';
-import { WriteQueue } from './write-queue';
+import { WriteQueue } from '@dustwatch/core';
 
 /** For tests: a main database in a temp folder, migrated; `dispose` closes and removes it. */
 export async function tempMainDatabase(): Promise<{ db: Db; main: QueuedDb; dispose(): void }> {
