@@ -1,14 +1,6 @@
 import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Subscription } from 'aedes';
 import { Server, Socket, createServer } from 'node:net';
-import {
-  ReadingsDecoder,
-  contractV1Decoder,
-  deviceTopic,
-  isValidId,
-  mayPublish,
-  maySubscribe,
-  mayWatchAlerts,
-} from '@dustwatch/telemetry';
+import { deviceTopic, isValidId, mayPublish, maySubscribe, mayWatchAlerts } from '@dustwatch/telemetry';
 import {
   ApiKeyAuthenticator,
   Clock,
@@ -22,10 +14,10 @@ import {
   Principal,
   RateLimitedLog,
   RegistryService,
-  SpoolFullError,
 } from '@dustwatch/core';
 import { FrameSizeGuard, PacketTooLargeError } from './frame-size-guard';
 import { AlertPublisher } from './mqtt-alert.channel';
+import { MqttReadingsHandler, feedbackBody } from './readings-handler';
 
 // aedes 1.x is ESM-only. Node's own require (20.19+ loads ES modules) works both in the built
 // service and under jest, whose module registry cannot load ESM without extra transforms.
@@ -76,7 +68,6 @@ function refusal(code: number, message: string): AuthenticateError {
  */
 export class DeviceBroker implements DeviceEdge, AlertPublisher {
   readonly name = 'mqtt';
-  private readonly decoder: ReadingsDecoder = contractV1Decoder;
   private aedes: Aedes | null = null;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -85,10 +76,11 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
   private boundPort: number | null = null;
   /** Warnings anyone can trigger are rate-limited per address or device and reason. */
   private readonly warnings: RateLimitedLog;
+  private readonly readings: MqttReadingsHandler;
 
   constructor(
     private readonly registry: RegistryService,
-    private readonly ingest: IngestCore,
+    ingest: IngestCore,
     private readonly presence: Presence,
     private readonly metrics: IngestMetrics,
     private readonly clock: Clock,
@@ -100,6 +92,15 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     registry.onCredentialsRevoked((deviceId) => this.disconnect(deviceId));
     logins.declareEdge(this.name);
     this.warnings = new RateLimitedLog(logger, clock, () => metrics.logLinesSuppressed.inc({ context: 'mqtt' }));
+    this.readings = new MqttReadingsHandler(
+      ingest,
+      metrics,
+      clock,
+      logger,
+      this.warnings,
+      this.name,
+      options.maxReadingAgeMs,
+    );
   }
 
   get listening(): boolean {
@@ -321,7 +322,7 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     done(null);
   }
 
-  /** Decodes contract v1 and hands the command to the core; PUBACK (the hook's return) only after the core resolved. */
+  /** Hands the readings to the core; PUBACK (the hook's return) only after they are durable. */
   private ingestReadings(
     client: DeviceClient,
     siteId: string,
@@ -329,50 +330,13 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
     done: (error?: Error | null) => void,
   ): void {
     packet.retain = false; // readings are a stream, never a retained message
-    const receivedAt = this.clock.now();
-    const decoded = this.decoder.decode(packet.payload as Buffer, {
-      deviceId: client.id,
-      receivedAt,
-      maxAgeMs: this.options.maxReadingAgeMs,
-    });
-    this.ingest
-      .execute({
-        deviceId: client.id,
-        siteId,
-        edge: this.name,
-        readings: decoded.readings,
-        rejections: decoded.rejections,
-        warnings: decoded.warnings,
-        receivedAt,
-      })
-      .then(
-        (outcome) => {
-          if (outcome.rejections.length > 0 || outcome.warnings.length > 0)
-            this.tellDevice(client.id, {
-              accepted: outcome.accepted,
-              rejected: outcome.rejections.map((r) => ({ index: r.index, reasons: r.reasons })),
-              warnings: outcome.warnings,
-            });
-          done(null);
-        },
-        (error: Error) => {
-          if (error instanceof SpoolFullError) {
-            this.metrics.publishesRefused.inc({ reason: 'spool_full' });
-            this.warnings.warn(
-              'spool-full',
-              'SPOOL AT QUOTA: readings are NOT acknowledged until InfluxDB drains the backlog',
-              {
-                deviceId: client.id,
-                error: error.message,
-              },
-            );
-          } else {
-            this.metrics.publishesRefused.inc({ reason: 'internal_error' });
-            this.logger.error('ingest failed; reading not acknowledged', { deviceId: client.id, error: error.message });
-          }
-          done(error);
-        },
-      );
+    this.readings.handle(client.id, siteId, packet.payload as Buffer).then(
+      (feedback) => {
+        if (feedback) this.tellDevice(client.id, feedback);
+        done(null);
+      },
+      (error: Error) => done(error),
+    );
   }
 
   private authorizeSubscribe(
@@ -393,14 +357,11 @@ export class DeviceBroker implements DeviceEdge, AlertPublisher {
 
   /** Feedback on `devices/{id}/errors` (contract v1). */
   private tellDevice(deviceId: string, feedback: DeviceFeedback): void {
-    const body = JSON.stringify(
-      feedback.warnings.length > 0 ? feedback : { accepted: feedback.accepted, rejected: feedback.rejected },
-    );
     this.aedes?.publish(
       {
         cmd: 'publish',
         topic: deviceTopic(deviceId, 'errors'),
-        payload: Buffer.from(body),
+        payload: Buffer.from(feedbackBody(feedback)),
         qos: 1,
         retain: false,
         dup: false,
