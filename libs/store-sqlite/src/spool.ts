@@ -1,5 +1,13 @@
 import { statSync } from 'node:fs';
-import { JournalEntry, ReadingsStore, SpoolBatch, SpoolEntry, SpoolFullError } from '@dustwatch/core';
+import {
+  FeedEntry,
+  FeedOutbox,
+  JournalEntry,
+  ReadingsStore,
+  SpoolBatch,
+  SpoolEntry,
+  SpoolFullError,
+} from '@dustwatch/core';
 import { Db } from './sqlite';
 
 interface PendingCommit {
@@ -28,8 +36,12 @@ interface PendingCommit {
  * measured after every commit and delete. Between measurements, pending lines count by length.
  * The WAL is checkpointed and truncated in steps of an eighth and a quarter of the quota, so it
  * never holds the quota's room by itself.
+ *
+ * With `feedOutbox` (several instances, docs/cluster.md) each newly journalled reading is also
+ * written to `feed_outbox` in the same transaction: the forwarder moves it to the shared rule
+ * feed later, so a reading acknowledged here reaches the rules even if PostgreSQL is down now.
  */
-export class SqliteReadingsStore implements ReadingsStore {
+export class SqliteReadingsStore implements ReadingsStore, FeedOutbox {
   private pending: PendingCommit[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
@@ -43,14 +55,19 @@ export class SqliteReadingsStore implements ReadingsStore {
   private readonly selectBatch;
   private readonly deleteUpTo;
   private readonly insertPendingRollUp;
+  private readonly insertFeed;
+  private feedRows: number;
 
   constructor(
     private readonly db: Db,
     private readonly quotaBytes: number,
     private readonly journalRetentionMs: number,
     private readonly now: () => number,
+    private readonly feedOutbox = false,
   ) {
     this.depthRows = (db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
+    this.feedRows = (db.prepare('SELECT count(*) AS n FROM feed_outbox').get() as { n: number }).n;
+    this.insertFeed = db.prepare('INSERT INTO feed_outbox (device_id, ts, vals, received_at) VALUES (?, ?, ?, ?)');
     const pageSize = (this.pageSize = db.pragma('page_size', { simple: true }) as number);
     db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.min(1000, Math.floor(quotaBytes / 8 / pageSize)))}`);
     db.pragma(`journal_size_limit = ${Math.min(64 * 1024 * 1024, Math.floor(quotaBytes / 4))}`);
@@ -78,6 +95,10 @@ export class SqliteReadingsStore implements ReadingsStore {
     return this.quotaBytes;
   }
 
+  get feedDepth(): number {
+    return this.feedRows;
+  }
+
   commit(entries: readonly SpoolEntry[], receivedAt: number): Promise<{ duplicates: number }> {
     if (entries.length === 0) return Promise.resolve({ duplicates: 0 });
     if (this.overQuota) return Promise.reject(new SpoolFullError(`spool is at its quota of ${this.quotaBytes} bytes`));
@@ -103,15 +124,22 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.pending = [];
     this.pendingBytes = 0;
     let rows = 0;
+    let fed = 0;
     const duplicates: number[] = [];
     try {
       this.db.transaction(() => {
         for (const item of batch) {
           let dup = 0;
           for (const { line, journal } of item.entries) {
-            if (journal !== null && this.insertJournal.run(journal.deviceId, journal.ts, journal.vals).changes === 0) {
-              dup += 1;
-              continue;
+            if (journal !== null) {
+              if (this.insertJournal.run(journal.deviceId, journal.ts, journal.vals).changes === 0) {
+                dup += 1;
+                continue;
+              }
+              if (this.feedOutbox) {
+                this.insertFeed.run(journal.deviceId, journal.ts, journal.vals, item.receivedAt);
+                fed += 1;
+              }
             }
             this.insert.run(item.receivedAt, line);
             rows += 1;
@@ -124,6 +152,7 @@ export class SqliteReadingsStore implements ReadingsStore {
       return;
     }
     this.depthRows += rows;
+    this.feedRows += fed;
     this.measureDisk();
     batch.forEach((item, i) => item.resolve({ duplicates: duplicates[i] }));
     for (const listener of this.listeners) listener();
@@ -214,6 +243,23 @@ export class SqliteReadingsStore implements ReadingsStore {
     return this.db
       .prepare('SELECT device_id AS deviceId, ts, vals FROM readings_journal WHERE ts >= ? ORDER BY device_id, ts')
       .all(since) as JournalEntry[];
+  }
+
+  async peekFeed(max: number): Promise<{ lastId: number; entries: FeedEntry[] } | null> {
+    const rows = this.db
+      .prepare(
+        'SELECT id, device_id AS deviceId, ts, vals, received_at AS receivedAt FROM feed_outbox ORDER BY id LIMIT ?',
+      )
+      .all(max) as (FeedEntry & { id: number })[];
+    if (rows.length === 0) return null;
+    return {
+      lastId: rows[rows.length - 1].id,
+      entries: rows.map(({ deviceId, ts, vals, receivedAt }) => ({ deviceId, ts, vals, receivedAt })),
+    };
+  }
+
+  async removeFeed(lastId: number): Promise<void> {
+    this.feedRows -= this.db.prepare('DELETE FROM feed_outbox WHERE id <= ?').run(lastId).changes;
   }
 
   onCommitted(listener: () => void): () => void {

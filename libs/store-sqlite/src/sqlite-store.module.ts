@@ -1,7 +1,17 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
 import { RuleSet, sampleRetentionMs } from '@dustwatch/rules';
-import { CLOCK, CONFIG, Clock, DEVICE_SECRET_PEPPER, IngestConfig, READINGS_STORE, RULE_SET } from '@dustwatch/core';
+import {
+  CLOCK,
+  CONFIG,
+  Clock,
+  DEVICE_SECRET_PEPPER,
+  FEED_OUTBOX,
+  IngestConfig,
+  READINGS_STORE,
+  RULE_SET,
+  clustered,
+} from '@dustwatch/core';
 import { loadOrCreatePepper } from './pepper';
 import { SqliteReadingsStore } from './spool';
 import { Db, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
@@ -34,15 +44,17 @@ const JOURNAL_SLACK_MS = 60_000;
           config.spoolQuotaMb * 1024 * 1024,
           sampleRetentionMs(ruleSet) + JOURNAL_SLACK_MS,
           () => clock.now(),
+          clustered(config),
         ),
     },
+    { provide: FEED_OUTBOX, useExisting: READINGS_STORE },
     {
       provide: DEVICE_SECRET_PEPPER,
       inject: [CONFIG],
       useFactory: (config: IngestConfig) => loadOrCreatePepper(config.dataDir),
     },
   ],
-  exports: [DEVICE_SECRET_PEPPER, READINGS_STORE],
+  exports: [DEVICE_SECRET_PEPPER, READINGS_STORE, FEED_OUTBOX],
 })
 export class SqliteSpoolModule implements OnApplicationShutdown {
   constructor(@Inject(SPOOL_DB) private readonly spool: Db) {}

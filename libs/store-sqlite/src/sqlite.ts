@@ -284,4 +284,12 @@ export const SPOOL_MIGRATIONS: readonly Migration[] = [
     name: 'hours whose hourly roll-up is owed (late readings InfluxDB has taken), kept across a crash',
     sql: `CREATE TABLE rollup_pending (hour_start INTEGER PRIMARY KEY) WITHOUT ROWID;`,
   },
+  {
+    version: 5,
+    name: 'accepted readings on their way to the shared rule feed (several instances), committed with the spool',
+    // AUTOINCREMENT: an id is never reused, so "up to id n is forwarded" stays true after deletes.
+    sql: `CREATE TABLE feed_outbox (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, ts INTEGER NOT NULL,
+      vals TEXT NOT NULL, received_at INTEGER NOT NULL);`,
+  },
 ];

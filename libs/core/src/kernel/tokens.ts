@@ -18,6 +18,9 @@ export const OUTBOX_STORE = Symbol('OutboxStore');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
 export const REPORT_STORE = Symbol('ReportStore');
 export const PEOPLE_STORE = Symbol('PeopleStore');
+/** Several instances: the shared rule feed (PostgreSQL), null on one instance; and this instance's hand-off to it (spool.db). */
+export const RULE_FEED = Symbol('RuleFeed');
+export const FEED_OUTBOX = Symbol('FeedOutbox');
 /** The StoreSet behind the store tokens above (its engine and ping, for health). */
 export const STORE_SET = Symbol('StoreSet');
 export const REPORT_DATA_SOURCE = Symbol('ReportDataSource');

@@ -10,4 +10,5 @@ export * from './evidence-reader';
 export * from './report-store';
 export * from './people-store';
 export * from './store-set';
+export * from './rule-feed';
 export * from './store-rows';
