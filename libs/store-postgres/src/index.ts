@@ -8,4 +8,5 @@ export * from './presence.store';
 export * from './quarantine.store';
 export * from './alert.store';
 export * from './report.store';
+export * from './rule-feed.store';
 export * from './throwaway-cluster';

@@ -6,6 +6,7 @@ import { PgPresenceStore } from './presence.store';
 import { PgQuarantineStore } from './quarantine.store';
 import { PgRegistryStore } from './registry.store';
 import { PgReportStore } from './report.store';
+import { PgRuleFeed } from './rule-feed.store';
 import { PgDatabase, PgOptions, openPostgres } from './pg';
 
 /** Every shared store port on PostgreSQL at `url`, the schema migrated first. */
@@ -26,6 +27,7 @@ export async function openPostgresStores(
     alerts: new PgAlertStore(db),
     outbox: new PgOutboxStore(db),
     reports: new PgReportStore(db),
+    ruleFeed: new PgRuleFeed(db),
     ping: async () => {
       await db.pool.query('SELECT 1');
     },

@@ -116,6 +116,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX sessions_user ON sessions(user_name);
     `,
   },
+  {
+    name: '0002-rule-feed',
+    sql: `
+      -- Several instances (docs/cluster.md): every instance's accepted readings, in the order they
+      -- became visible, for the one rule owner; (device, ts) once, whichever instance took it.
+      CREATE TABLE rule_feed (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        device_id TEXT NOT NULL, ts BIGINT NOT NULL, vals TEXT NOT NULL, received_at BIGINT NOT NULL,
+        UNIQUE (device_id, ts)
+      );
+      CREATE INDEX rule_feed_ts ON rule_feed(ts);
+      -- The rule owner's progress: every feed entry up to cursor is judged and committed.
+      CREATE TABLE rule_owner (
+        id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, cursor BIGINT NOT NULL, since BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**
