@@ -13,6 +13,8 @@ import {
   READINGS_STORE,
   ReadingsStore,
   ReportSchedule,
+  RuleFeedForwarder,
+  RuleOwnership,
   RuleRunner,
 } from '@dustwatch/core';
 import { InfluxWriter } from '@dustwatch/influx';
@@ -33,6 +35,9 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(Presence) private readonly presence: Presence,
     @Inject(InfluxWriter) private readonly writer: InfluxWriter,
     @Inject(RuleRunner) private readonly rules: RuleRunner,
+    /** Several instances (docs/cluster.md): both set, and the rules run only while this instance owns them. */
+    @Inject(RuleOwnership) private readonly ruleOwnership: RuleOwnership | null,
+    @Inject(RuleFeedForwarder) private readonly feedForwarder: RuleFeedForwarder | null,
     @Inject(NotificationDispatcher) private readonly dispatcher: NotificationDispatcher,
     @Inject(FleetSnapshot) private readonly snapshot: FleetSnapshot,
     @Inject(ReportSchedule) private readonly reportSchedule: ReportSchedule,
@@ -46,7 +51,10 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     await this.presence.start();
     this.writer.start();
-    await this.rules.start();
+    if (this.ruleOwnership && this.feedForwarder) {
+      this.feedForwarder.start();
+      await this.ruleOwnership.start();
+    } else await this.rules.start();
     this.dispatcher.start();
     for (const edge of this.edges) await edge.start();
     this.snapshot.start(this.config.snapshotSeconds);
@@ -57,7 +65,11 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     this.snapshot.stop();
     await this.reportSchedule.stop();
     for (const edge of [...this.edges].reverse()) await edge.stop();
-    await this.rules.stop();
+    if (this.ruleOwnership && this.feedForwarder) {
+      await this.readings.drain();
+      await this.feedForwarder.stop();
+      await this.ruleOwnership.stop();
+    } else await this.rules.stop();
     await this.dispatcher.stop();
     await this.readings.drain();
     await this.writer.stop();

@@ -12,6 +12,7 @@ import {
   QUARANTINE_STORE,
   REGISTRY_STORE,
   REPORT_STORE,
+  RULE_FEED,
   STORE_SET,
   StoreSet,
 } from '@dustwatch/core';
@@ -27,7 +28,7 @@ const PORTS = {
   [ALERT_STORE]: 'alerts',
   [OUTBOX_STORE]: 'outbox',
   [REPORT_STORE]: 'reports',
-} as const satisfies Record<symbol, Exclude<keyof StoreSet, 'engine' | 'close'>>;
+} as const satisfies Record<symbol, Exclude<keyof StoreSet, 'engine' | 'close' | 'ruleFeed'>>;
 const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
 
 /**
@@ -51,8 +52,9 @@ const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
       },
     },
     ...TOKENS.map((token) => ({ provide: token, inject: [STORE_SET], useFactory: (s: StoreSet) => s[PORTS[token]] })),
+    { provide: RULE_FEED, inject: [STORE_SET], useFactory: (s: StoreSet) => s.ruleFeed ?? null },
   ],
-  exports: [STORE_SET, ...TOKENS],
+  exports: [STORE_SET, RULE_FEED, ...TOKENS],
 })
 export class StoresModule implements OnApplicationShutdown {
   constructor(@Inject(STORE_SET) private readonly stores: StoreSet) {}

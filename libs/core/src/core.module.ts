@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { RuleSet, metricsUsed } from '@dustwatch/rules';
+import { RuleSet, metricsUsed, sampleRetentionMs } from '@dustwatch/rules';
 import { contractV1Decoder } from '@dustwatch/telemetry';
 import { AlertFeed } from './alerts/alert-feed';
 import { AlertService } from './alerts/alert.service';
@@ -9,7 +9,7 @@ import { ApiKeyAuthenticator } from './auth/api-key-authenticator';
 import { IngestCore } from './ingest/ingest-core';
 import { ReadingsAcceptedBus } from './ingest/readings-accepted';
 import { Clock } from './kernel/clock';
-import { IngestConfig } from './kernel/config';
+import { IngestConfig, clustered } from './kernel/config';
 import { LoggerFactory } from './kernel/logger';
 import { IngestMetrics } from './kernel/metrics';
 import { Scheduler } from './kernel/scheduler';
@@ -19,6 +19,7 @@ import {
   CLOCK,
   CONFIG,
   DEVICE_SECRET_PEPPER,
+  FEED_OUTBOX,
   LOGGER,
   PRESENCE_STORE,
   QUARANTINE_STORE,
@@ -27,6 +28,7 @@ import {
   PEOPLE_STORE,
   REPORT_DATA_SOURCE,
   REPORT_STORE,
+  RULE_FEED,
   RULE_SET,
   SCHEDULER,
 } from './kernel/tokens';
@@ -48,6 +50,12 @@ import { StreamTokens } from './auth/stream-tokens';
 import { CredentialEnds } from './auth/credential-ends';
 import { LiveStreams } from './auth/live-streams';
 import { FleetSnapshot } from './snapshot/fleet-snapshot';
+import { RuleFeedForwarder } from './cluster/rule-feed-forwarder';
+import { RuleOwnership } from './cluster/rule-ownership';
+import { FeedOutbox, RuleFeed } from './ports/rule-feed';
+
+/** The shared feed outlives the rule windows by ten minutes, so a new owner's windows are whole. */
+const FEED_SLACK_MS = 600_000;
 
 /** Webhook is configured per deployment; MQTT and InfluxDB always listen. */
 export const alertChannelNames = (config: IngestConfig): string[] => [
@@ -227,9 +235,49 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
           tickMs: config.ruleTickMs,
           renotifyMinutes: config.alertRenotifyMinutes,
         });
-        bus.subscribe((e) => runner.onAccepted(e));
+        // Several instances: the rule owner feeds it from the shared feed (RuleOwnership), not the local bus.
+        if (!clustered(config)) bus.subscribe((e) => runner.onAccepted(e));
         return runner;
       },
+    },
+    {
+      provide: RuleFeedForwarder,
+      inject: [CONFIG, FEED_OUTBOX, RULE_FEED, READINGS_STORE, SCHEDULER, IngestMetrics, LOGGER],
+      useFactory: (
+        config: IngestConfig,
+        outbox: FeedOutbox,
+        feed: RuleFeed | null,
+        readings: ReadingsStore,
+        scheduler: Scheduler,
+        metrics: IngestMetrics,
+        log: LoggerFactory,
+      ) =>
+        clustered(config) && feed
+          ? new RuleFeedForwarder(outbox, feed, readings, scheduler, metrics, log.forContext('RuleFeed'))
+          : null,
+    },
+    {
+      provide: RuleOwnership,
+      inject: [CONFIG, RuleRunner, RULE_FEED, Presence, RULE_SET, CLOCK, SCHEDULER, IngestMetrics, LOGGER],
+      useFactory: (
+        config: IngestConfig,
+        runner: RuleRunner,
+        feed: RuleFeed | null,
+        presence: Presence,
+        ruleSet: RuleSet,
+        clock: Clock,
+        scheduler: Scheduler,
+        metrics: IngestMetrics,
+        log: LoggerFactory,
+      ) =>
+        clustered(config) && feed
+          ? new RuleOwnership(runner, feed, presence, clock, scheduler, metrics, log.forContext('RuleOwnership'), {
+              owner: config.instanceId ?? 'dustwatch',
+              leasePollMs: 1000,
+              feedPollMs: 100,
+              feedRetentionMs: sampleRetentionMs(ruleSet) + FEED_SLACK_MS,
+            })
+          : null,
     },
     {
       provide: FleetSnapshot,
@@ -258,6 +306,8 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     AlertFeed,
     AlertService,
     RuleRunner,
+    RuleFeedForwarder,
+    RuleOwnership,
     FleetSnapshot,
     ReportService,
   ],

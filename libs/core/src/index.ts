@@ -31,6 +31,8 @@ export * from './alerts/channel';
 export * from './alerts/dispatcher';
 export * from './alerts/registry-directory';
 export * from './alerts/rule-runner';
+export * from './cluster/rule-feed-forwarder';
+export * from './cluster/rule-ownership';
 export * from './health/health.service';
 export * from './snapshot/fleet-snapshot';
 export * from './core.module';

@@ -1,11 +1,11 @@
-import { EngineOutput, RuleEngine, RuleSample, RuleSet } from '@dustwatch/rules';
+import { EngineOutput, RuleEngine, RuleSample, RuleSet, sampleRetentionMs } from '@dustwatch/rules';
 import { Clock } from '../kernel/clock';
 import { ContextLogger } from '../kernel/logger';
 import { IngestMetrics } from '../kernel/metrics';
 import { Scheduler, TimerHandle } from '../kernel/scheduler';
 import { ReadingsAccepted } from '../ingest/readings-accepted';
 import { AlertStore } from '../ports/alert-store';
-import { ReadingsStore } from '../ports/readings-store';
+import { JournalEntry, ReadingsStore } from '../ports/readings-store';
 import { AlertService } from './alert.service';
 import { RegistryDirectory } from './registry-directory';
 
@@ -31,9 +31,12 @@ const DIRECTORY_REFRESH_MS = 60_000;
  * the spool commits in the same transaction as the readings; rule states come from the alert
  * store, committed with the alerts. Not from InfluxDB: it may be down at start-up, and readings
  * still in the spool are not in it yet.
+ *
+ * Several instances (docs/cluster.md): only the rule owner runs it, fed from the shared rule
+ * feed by `RuleOwnership` (`rebuild`, `judge`, `startTimer`, `forget`) instead of the bus.
  */
 export class RuleRunner {
-  readonly engine: RuleEngine;
+  private engine: RuleEngine;
   private timer: TimerHandle | null = null;
   private lastRefresh = 0;
   private pending: EngineOutput[] = [];
@@ -44,7 +47,7 @@ export class RuleRunner {
   private waiting: ReadingsAccepted[] | null = null;
 
   constructor(
-    ruleSet: RuleSet,
+    private readonly ruleSet: RuleSet,
     private readonly directory: RegistryDirectory,
     private readonly journal: ReadingsStore,
     private readonly store: AlertStore,
@@ -77,7 +80,7 @@ export class RuleRunner {
       });
   }
 
-  private evaluate(event: ReadingsAccepted): void {
+  private evaluate(event: Pick<ReadingsAccepted, 'deviceId' | 'samples' | 'receivedAt'>): void {
     try {
       // The core journalled exactly these values (the rule set's metrics), so a restart rebuilds the same windows.
       const output = this.engine.onReadings(event.deviceId, event.samples, event.receivedAt);
@@ -128,25 +131,71 @@ export class RuleRunner {
     return this.committing;
   }
 
+  /** One instance: windows from this instance's journal, then the timer. */
   async start(): Promise<void> {
+    await this.rebuild((since) => this.journal.journalSince(since));
+    this.startTimer();
+  }
+
+  /**
+   * A fresh engine: rule states from the alert store, windows from `samplesSince` (per device in
+   * time order), then one evaluation of everything — a crash between a reading's commit and its
+   * evaluation would otherwise wait for the next reading. Resolves with the samples restored.
+   */
+  async rebuild(samplesSince: (since: number) => Promise<JournalEntry[]>): Promise<number> {
     const now = this.clock.now();
+    this.forget();
     await this.directory.refresh();
     this.lastRefresh = now;
     const states = await this.store.loadRuleStates();
     this.engine.restoreStates(states);
     const byDevice = new Map<string, RuleSample[]>();
-    const rows = await this.journal.journalSince(now - this.engine.retentionMs);
+    const rows = await samplesSince(now - sampleRetentionMs(this.ruleSet));
     for (const row of rows) {
       const samples = byDevice.get(row.deviceId) ?? [];
       if (samples.length === 0) byDevice.set(row.deviceId, samples);
       samples.push({ ts: row.ts, values: JSON.parse(row.vals) as RuleSample['values'] });
     }
     for (const [deviceId, samples] of byDevice) this.engine.restoreSamples(deviceId, samples);
-    // A crash between a reading's commit and its evaluation would otherwise wait for the next reading.
     this.enqueue(this.engine.evaluateAll());
     await this.commit();
-    this.logger.log('rule engine started', { journalRestored: rows.length, ruleStatesRestored: states.length });
-    this.timer = this.scheduler.every(this.options.tickMs, () => void this.tick());
+    this.logger.log('rule engine started', { samplesRestored: rows.length, ruleStatesRestored: states.length });
+    return rows.length;
+  }
+
+  /**
+   * Judges readings from the shared feed, in feed order (the rule owner). Unlike `onAccepted` it
+   * resolves only when every entry was evaluated, so the caller can commit and then move its
+   * cursor past them.
+   */
+  async judge(entries: readonly (JournalEntry & { readonly receivedAt: number })[]): Promise<void> {
+    if (entries.some((e) => !this.directory.device(e.deviceId))) await this.directory.refresh();
+    for (const e of entries)
+      this.evaluate({
+        deviceId: e.deviceId,
+        samples: [{ ts: e.ts, values: JSON.parse(e.vals) as RuleSample['values'] }],
+        receivedAt: e.receivedAt,
+      });
+  }
+
+  /** True while evaluated alert changes wait for a successful commit. */
+  get uncommitted(): boolean {
+    return this.pending.length > 0;
+  }
+
+  startTimer(): void {
+    this.timer ??= this.scheduler.every(this.options.tickMs, () => void this.tick());
+  }
+
+  /**
+   * Drops the windows and uncommitted changes (ownership lost: the next owner judges again from
+   * the last committed cursor), and stops the timer.
+   */
+  forget(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.pending = [];
+    this.engine = new RuleEngine(this.ruleSet, this.directory, this.clock);
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, clustered, loadConfig } from './config';
 
 const KEY = 'k'.repeat(16);
 
@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       httpMaxConnections: 2000,
       mqttMaxConnections: 20000,
       mqttMaxConnectionsPerAddress: 1000,
+      mqttBrokerConsumers: 4,
       hj212MaxConnections: 20_000,
       hj212MaxConnectionsPerAddress: 1000,
       hj212TimeService: 'on',
@@ -105,5 +106,26 @@ describe('loadConfig', () => {
         '  - DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS',
       ].join('\n'),
     );
+  });
+
+  it('several instances: an external broker needs PostgreSQL and a stable instance name, listed together', () => {
+    const key = { DUSTWATCH_ADMIN_API_KEY: 'k'.repeat(16) };
+    expect(() => loadConfig({ ...key, DUSTWATCH_MQTT_BROKER_URL: 'mqtt://emqx:1883' })).toThrow(
+      [
+        'Invalid configuration (2 problems):',
+        '  - DUSTWATCH_MQTT_BROKER_URL needs DUSTWATCH_DATABASE_URL: several instances share their stores and rule feed in PostgreSQL',
+        '  - DUSTWATCH_MQTT_BROKER_URL needs DUSTWATCH_INSTANCE_ID (a stable name per instance: its broker sessions outlive a restart)',
+      ].join('\n'),
+    );
+    expect(() => loadConfig({ ...key, DUSTWATCH_MQTT_BROKER_URL: 'http://emqx' })).toThrow(
+      'DUSTWATCH_MQTT_BROKER_URL: mqttBrokerUrl must be mqtt(s)://host[:port]',
+    );
+    const config = loadConfig({
+      ...key,
+      DUSTWATCH_MQTT_BROKER_URL: 'mqtt://emqx:1883',
+      DUSTWATCH_DATABASE_URL: 'postgres://u:p@db/dustwatch',
+      DUSTWATCH_INSTANCE_ID: 'ingest-1',
+    });
+    expect([clustered(config), config.instanceId, config.mqttBrokerConsumers]).toEqual([true, 'ingest-1', 4]);
   });
 });

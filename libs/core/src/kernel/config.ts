@@ -38,6 +38,25 @@ export class IngestConfig {
     message: 'databaseUrl must be a postgres://user:password@host:port/database URL',
   })
   databaseUrl?: string;
+  /**
+   * Several instances (docs/cluster.md): the external broker the devices connect to, e.g.
+   * mqtt://emqx:1883. Empty for the embedded broker (the default). Needs `databaseUrl`.
+   */
+  @IsOptional()
+  @Matches(/^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'mqttBrokerUrl must be mqtt(s)://host[:port]' })
+  mqttBrokerUrl?: string;
+  /** This instance's own account on the external broker (reads the shared subscription, publishes alerts). */
+  @IsOptional() @IsString() mqttBrokerUsername?: string;
+  @IsOptional() @IsString() mqttBrokerPassword?: string;
+  /** Broker connections this instance consumes readings on (each a member of the shared subscription). */
+  @IsInt() @Min(1) @Max(64) mqttBrokerConsumers = 4;
+  /**
+   * This instance's stable name among several: its broker sessions (`dustwatch-{id}-{n}`) outlive
+   * a restart under it, so messages the broker holds for it are delivered when it is back.
+   */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'instanceId must match ' + ID_PATTERN.source })
+  instanceId?: string;
   @IsString() hj212Host = '0.0.0.0';
   /** HJ 212-2017 over TCP (docs/hj212.md); 0 turns the listener off. */
   @IsInt() @Min(0) @Max(65535) hj212Port = 9212;
@@ -120,6 +139,11 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_MQTT_MAX_CONNECTIONS_PER_ADDRESS', 'mqttMaxConnectionsPerAddress', 'int'],
   ['DUSTWATCH_DATA_DIR', 'dataDir', 'string'],
   ['DUSTWATCH_DATABASE_URL', 'databaseUrl', 'string'],
+  ['DUSTWATCH_MQTT_BROKER_URL', 'mqttBrokerUrl', 'string'],
+  ['DUSTWATCH_MQTT_BROKER_USERNAME', 'mqttBrokerUsername', 'string'],
+  ['DUSTWATCH_MQTT_BROKER_PASSWORD', 'mqttBrokerPassword', 'string'],
+  ['DUSTWATCH_MQTT_BROKER_CONSUMERS', 'mqttBrokerConsumers', 'int'],
+  ['DUSTWATCH_INSTANCE_ID', 'instanceId', 'string'],
   ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
   ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],
   ['DUSTWATCH_HJ212_IDLE_SECONDS', 'hj212IdleSeconds', 'int'],
@@ -211,10 +235,27 @@ export function loadConfig(
     problems.push(
       'DUSTWATCH_WEBHOOK_URL needs DUSTWATCH_WEBHOOK_SECRET (the HMAC-SHA256 signing key, at least 16 characters)',
     );
+  if (typed.mqttBrokerUrl) {
+    if (!typed.databaseUrl)
+      problems.push(
+        'DUSTWATCH_MQTT_BROKER_URL needs DUSTWATCH_DATABASE_URL: several instances share their stores and rule feed in PostgreSQL',
+      );
+    if (!typed.instanceId)
+      problems.push(
+        'DUSTWATCH_MQTT_BROKER_URL needs DUSTWATCH_INSTANCE_ID (a stable name per instance: its broker sessions outlive a restart)',
+      );
+  }
+  if (Boolean(typed.mqttBrokerUsername) !== Boolean(typed.mqttBrokerPassword))
+    problems.push('DUSTWATCH_MQTT_BROKER_USERNAME and DUSTWATCH_MQTT_BROKER_PASSWORD go together');
   if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs)
     problems.push('DUSTWATCH_NOTIFY_RETRY_MAX_MS must not be below DUSTWATCH_NOTIFY_RETRY_BASE_MS');
   if (problems.length > 0) throw new ConfigError(problems);
   return typed;
+}
+
+/** Several instances behind an external broker (docs/cluster.md), rather than one with the embedded broker. */
+export function clustered(config: IngestConfig): boolean {
+  return Boolean(config.mqttBrokerUrl);
 }
 
 /** The service's and the CLI's one read of the process environment. */

@@ -211,6 +211,28 @@ export class IngestMetrics {
     help: 'Rule evaluations that failed with an error (logged)',
     registers: [this.registry],
   });
+  readonly ruleOwner = new Gauge({
+    name: 'dustwatch_rule_owner',
+    help: 'Several instances: 1 while this instance holds the rule owner lease and judges every device, else 0',
+    registers: [this.registry],
+  });
+  readonly ruleOwnerChanges = new Counter({
+    name: 'dustwatch_rule_owner_changes_total',
+    help: 'Several instances: rule owner leases this instance took or lost',
+    labelNames: ['change'],
+    registers: [this.registry],
+  });
+  readonly ruleFeedForwarded = new Counter({
+    name: 'dustwatch_rule_feed_forwarded_total',
+    help: 'Several instances: accepted readings handed from this instance to the shared rule feed',
+    registers: [this.registry],
+  });
+  readonly ruleFeedFailures = new Counter({
+    name: 'dustwatch_rule_feed_failures_total',
+    help: 'Several instances: failed rule-feed operations (kept and retried), by operation',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
   readonly notificationsDelivered = new Counter({
     name: 'dustwatch_notifications_delivered_total',
     help: 'Alert notifications delivered, by channel',
