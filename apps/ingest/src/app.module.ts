@@ -39,7 +39,7 @@ import {
   StoreSet,
 } from '@dustwatch/core';
 import { ApiModule } from '@dustwatch/api';
-import { DeviceBroker, MqttAlertChannel, MqttEdgeModule } from '@dustwatch/edge-mqtt';
+import { MQTT_EDGE, MqttAlertChannel, MqttEdgeModule } from '@dustwatch/edge-mqtt';
 import { Hj212EdgeModule, Hj212Listener } from '@dustwatch/edge-hj212';
 import { InfluxAlertChannel, InfluxModule } from '@dustwatch/influx';
 import { NotifyModule, WebhookChannel } from '@dustwatch/notify';
@@ -57,11 +57,8 @@ import { StoresModule } from './stores.module';
   providers: [
     {
       provide: DEVICE_EDGES,
-      inject: [DeviceBroker, Hj212Listener],
-      useFactory: (broker: DeviceBroker, hj212: Hj212Listener | null): DeviceEdge[] => [
-        broker,
-        ...(hj212 ? [hj212] : []),
-      ],
+      inject: [MQTT_EDGE, Hj212Listener],
+      useFactory: (mqtt: DeviceEdge, hj212: Hj212Listener | null): DeviceEdge[] => [mqtt, ...(hj212 ? [hj212] : [])],
     },
     {
       provide: NOTIFICATION_CHANNELS,

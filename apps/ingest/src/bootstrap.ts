@@ -8,6 +8,7 @@ import { RuleSet } from '@dustwatch/rules';
 import {
   ApiKeyAuthenticator,
   Clock,
+  DeviceEdge,
   IngestConfig,
   IngestMetrics,
   Scheduler,
@@ -21,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { static as staticFiles } from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { DeviceBroker } from '@dustwatch/edge-mqtt';
+import { MQTT_EDGE } from '@dustwatch/edge-mqtt';
 import { AppModule } from './app.module';
 import { loadRuleFile } from './config/rules-file';
 import { fitDescriptors, setExplicitly } from './descriptors';
@@ -120,7 +121,7 @@ export async function startService(configured: IngestConfig, options: ServiceOpt
   await app.listen(config.httpPort, config.httpHost);
   const address = app.getHttpServer().address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-  const mqttPort = app.get(DeviceBroker).port ?? config.mqttPort;
+  const mqttPort = app.get<DeviceEdge>(MQTT_EDGE).port ?? config.mqttPort;
   main.log('dustwatch ingest started', { httpPort, mqttPort });
   return { app, httpPort, mqttPort, close: () => app.close() };
 }

@@ -2,3 +2,5 @@ export * from './device-broker';
 export * from './frame-size-guard';
 export * from './mqtt-alert.channel';
 export * from './mqtt-edge.module';
+export * from './broker-consumer';
+export * from './readings-handler';

@@ -12,17 +12,26 @@ import {
   LoggerFactory,
   Presence,
   RegistryService,
+  clustered,
   maxReadingAgeMs,
 } from '@dustwatch/core';
+import { BrokerConsumer } from './broker-consumer';
 import { DeviceBroker } from './device-broker';
 import { MqttAlertChannel } from './mqtt-alert.channel';
 
-/** The embedded aedes broker as a device edge, and the `alerts/{siteId}` notification channel on it. */
+/** The MQTT device edge this instance runs: the embedded broker, or the external broker's consumer (several instances). */
+export const MQTT_EDGE = Symbol('MqttEdge');
+
+/**
+ * The MQTT device edge — the embedded aedes broker, or with DUSTWATCH_MQTT_BROKER_URL the
+ * consumer of an external broker (docs/cluster.md) — and the `alerts/{siteId}` notification
+ * channel on it.
+ */
 @Global()
 @Module({
   providers: [
     {
-      provide: DeviceBroker,
+      provide: MQTT_EDGE,
       inject: [
         RegistryService,
         IngestCore,
@@ -45,30 +54,39 @@ import { MqttAlertChannel } from './mqtt-alert.channel';
         apiKeys: ApiKeyAuthenticator,
         logins: DeviceLogin,
       ) =>
-        new DeviceBroker(
-          registry,
-          core,
-          presence,
-          metrics,
-          clock,
-          log.forContext('MqttBroker'),
-          {
-            host: c.mqttHost,
-            port: c.mqttPort,
-            maxReadingAgeMs: maxReadingAgeMs(c),
-            maxConnections: c.mqttMaxConnections,
-            maxConnectionsPerAddress: c.mqttMaxConnectionsPerAddress,
-          },
-          apiKeys,
-          logins,
-        ),
+        clustered(c)
+          ? new BrokerConsumer(registry, core, metrics, clock, log.forContext('MqttConsumer'), {
+              url: c.mqttBrokerUrl!,
+              username: c.mqttBrokerUsername,
+              password: c.mqttBrokerPassword,
+              instanceId: c.instanceId!,
+              consumers: c.mqttBrokerConsumers,
+              maxReadingAgeMs: maxReadingAgeMs(c),
+            })
+          : new DeviceBroker(
+              registry,
+              core,
+              presence,
+              metrics,
+              clock,
+              log.forContext('MqttBroker'),
+              {
+                host: c.mqttHost,
+                port: c.mqttPort,
+                maxReadingAgeMs: maxReadingAgeMs(c),
+                maxConnections: c.mqttMaxConnections,
+                maxConnectionsPerAddress: c.mqttMaxConnectionsPerAddress,
+              },
+              apiKeys,
+              logins,
+            ),
     },
     {
       provide: MqttAlertChannel,
-      inject: [DeviceBroker],
-      useFactory: (broker: DeviceBroker) => new MqttAlertChannel(broker),
+      inject: [MQTT_EDGE],
+      useFactory: (edge: DeviceBroker | BrokerConsumer) => new MqttAlertChannel(edge),
     },
   ],
-  exports: [DeviceBroker, MqttAlertChannel],
+  exports: [MQTT_EDGE, MqttAlertChannel],
 })
 export class MqttEdgeModule {}
