@@ -3,14 +3,17 @@
 # (for the embedded default and the integration tests) and the npm dependencies; with
 # --with-chromium also Debian's Chromium and a CJK font (the reports' PDF export in Chinese, the
 # browser tests); with --with-postgres Debian's PostgreSQL 15 (the PostgreSQL store's tests and
-# bench start throwaway clusters of it; the package's own service is not used).
+# bench start throwaway clusters of it; the package's own service is not used); with
+# --with-mosquitto Debian's Mosquitto 2 (the several-instances tests start a throwaway broker;
+# the package's service is not used either).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-with_chromium=false with_postgres=false
+with_chromium=false with_postgres=false with_mosquitto=false
 for arg in "$@"; do
   case "$arg" in
     --with-chromium) with_chromium=true ;;
     --with-postgres) with_postgres=true ;;
+    --with-mosquitto) with_mosquitto=true ;;
     *) echo "ensure-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +57,22 @@ if $with_postgres && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
   else
     echo "PostgreSQL 15 is missing. Install it as root: apt-get update && apt-get install -y postgresql-15" >&2
+    exit 1
+  fi
+fi
+
+if $with_mosquitto && { [ ! -x /usr/sbin/mosquitto ] || [ ! -x /usr/bin/mosquitto_passwd ]; }; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Mosquitto 2 from Debian's archive (apt-get install -y mosquitto mosquitto-clients)"
+    apt-get update -qq
+    own_policy=false
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=true
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+    if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
+  else
+    echo "Mosquitto is missing. Install it as root: apt-get update && apt-get install -y mosquitto mosquitto-clients" >&2
     exit 1
   fi
 fi

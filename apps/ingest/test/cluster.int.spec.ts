@@ -1,0 +1,286 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MqttClient } from 'mqtt';
+import { Client } from 'pg';
+import { ThrowawayPostgres } from '@dustwatch/store-postgres';
+import { freePort } from './free-port';
+import {
+  ADMIN_KEY,
+  TEST_DB,
+  api,
+  connectDevice,
+  eventually,
+  metricValue,
+  provision,
+  publishBatch,
+  removeDir,
+  testEnv,
+} from './harness';
+import { InfluxServer } from './influx-server';
+import { INSTANCE_USER, MosquittoServer } from './mosquitto-server';
+
+// Several instances behind an external broker (docs/cluster.md): Debian's Mosquitto 2,
+// PostgreSQL 15, real InfluxDB, three service processes (the built main.js, so one can be
+// killed with SIGKILL), devices with the real MQTT client.
+const MAIN_JS = resolve(__dirname, '../../../dist/apps/ingest/apps/ingest/src/main.js');
+const MIN = 60_000;
+const OWNER = 'dustwatch_rule_owner';
+
+interface Instance {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly httpPort: number;
+  readonly baseUrl: string;
+  proc: ChildProcess | null;
+}
+
+interface Alert {
+  id: number;
+  deviceId: string;
+  rule: string;
+  state: string;
+}
+
+let influx: InfluxServer;
+let postgres: ThrowawayPostgres;
+let databaseUrl: string;
+let broker: MosquittoServer;
+const instances: Instance[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx nx run ingest:build)`);
+  [influx, postgres, broker] = await Promise.all([
+    InfluxServer.start(),
+    ThrowawayPostgres.start(),
+    MosquittoServer.start(),
+  ]);
+  databaseUrl = await postgres.database();
+  for (const id of ['a', 'b', 'c']) {
+    const httpPort = await freePort();
+    instances.push({
+      id,
+      dataDir: mkdtempSync(join(tmpdir(), `dustwatch-cluster-${id}-`)),
+      httpPort,
+      baseUrl: `http://127.0.0.1:${httpPort}`,
+      proc: null,
+    });
+  }
+  await Promise.all(instances.map((i) => start(i)));
+}, 120_000);
+
+afterAll(async () => {
+  for (const i of instances) i.proc?.kill('SIGKILL');
+  await broker?.stop();
+  await postgres?.stop();
+  await influx?.stop();
+  for (const i of instances) removeDir(i.dataDir);
+});
+
+async function start(instance: Instance): Promise<void> {
+  const env = {
+    ...process.env,
+    ...testEnv(influx, instance.dataDir, {
+      DUSTWATCH_HTTP_PORT: String(instance.httpPort),
+      DUSTWATCH_DATABASE_URL: databaseUrl,
+      DUSTWATCH_MQTT_BROKER_URL: broker.url,
+      DUSTWATCH_MQTT_BROKER_USERNAME: INSTANCE_USER.username,
+      DUSTWATCH_MQTT_BROKER_PASSWORD: INSTANCE_USER.password,
+      DUSTWATCH_INSTANCE_ID: instance.id,
+      DUSTWATCH_RULE_TICK_MS: '200',
+      DUSTWATCH_WRITE_MAX_DELAY_MS: '20',
+    }),
+  };
+  instance.proc = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await eventually(
+    () => fetch(`${instance.baseUrl}/health`).then((r) => r.status),
+    (status) => status === 200,
+    30_000,
+    `instance ${instance.id} to answer`,
+  );
+}
+
+function kill9(instance: Instance): void {
+  instance.proc?.kill('SIGKILL');
+  instance.proc = null;
+}
+
+async function stopGracefully(instance: Instance): Promise<void> {
+  const proc = instance.proc;
+  if (!proc) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  await exited;
+  instance.proc = null;
+}
+
+/** The instances holding the rule owner lease now (each asked for its dustwatch_rule_owner gauge). */
+async function owners(): Promise<string[]> {
+  const held = await Promise.all(
+    instances.map(async (i) =>
+      i.proc ? ((await metricValue(i.baseUrl, OWNER).catch(() => null)) === 1 ? i.id : null) : null,
+    ),
+  );
+  return held.filter((id): id is string => id !== null);
+}
+
+async function storedCount(deviceId: string): Promise<number> {
+  const rows = await influx
+    .rows(TEST_DB, `SELECT count(pm10) FROM raw.readings WHERE device = '${deviceId}'`)
+    .catch(() => []);
+  return (rows[0]?.count as number | undefined) ?? 0;
+}
+
+async function alertsOf(deviceIds: string[]): Promise<Alert[]> {
+  const live = instances.find((i) => i.proc)!;
+  const res = await api<{ items: Alert[] }>(
+    live.baseUrl,
+    'GET',
+    '/api/alerts?state=open,acknowledged,resolved,closed&limit=500',
+    undefined,
+    ADMIN_KEY,
+  );
+  return res.body.items.filter((a) => deviceIds.includes(a.deviceId));
+}
+
+async function sql<R extends Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Every reading of the site reached the shared rule feed, once ((device, ts) is unique there),
+ * and the rule owner has judged the whole feed and committed its alert changes.
+ */
+async function judgedInFeed(site: string): Promise<number> {
+  const [row] = await sql<{ n: string; judged: boolean }>(
+    `SELECT (SELECT count(*) FROM rule_feed WHERE device_id LIKE $1) AS n,
+            (SELECT cursor FROM rule_owner WHERE id = 1) >= (SELECT coalesce(max(seq), 0) FROM rule_feed) AS judged`,
+    [`${site}-%`],
+  );
+  return row.judged ? Number(row.n) : -1;
+}
+
+/**
+ * Every device publishes an hour of PM10 200, one reading a minute stamped 125..66 min ago, one
+ * reading per message so consecutive readings of a device go to different instances — exactly
+ * one warning alert per device (the same pattern as alerts.int). `during(n)` runs after the
+ * n-th message of the first device was acknowledged by the broker.
+ */
+async function publishHour(
+  clients: Record<string, MqttClient>,
+  t0: number,
+  during: (n: number) => Promise<void>,
+): Promise<void> {
+  const ids = Object.keys(clients);
+  for (let n = 0; n < 60; n++) {
+    await Promise.all(ids.map((id) => publishBatch(clients[id], id, [{ ts: t0 + n * MIN, pm10: 200 }])));
+    await during(n + 1);
+  }
+}
+
+async function fleet(site: string): Promise<{ ids: string[]; clients: Record<string, MqttClient> }> {
+  const ids = [1, 2, 3, 4].map((n) => `${site}-M${n}`);
+  const live = instances.find((i) => i.proc)!;
+  const secrets = await provision({ api: (m, p, b) => api(live.baseUrl, m, p, b, ADMIN_KEY) }, site, ids);
+  broker.setDevices({ ...allSecrets, ...secrets });
+  Object.assign(allSecrets, secrets);
+  const clients: Record<string, MqttClient> = {};
+  // The broker reloads its password file on SIGHUP: a device may be refused for a moment.
+  for (const id of ids)
+    clients[id] = await eventually(
+      () => connectDevice(broker.port, id, secrets[id], { reconnectPeriod: 1000 }),
+      () => true,
+      10_000,
+      `${id} to connect to the broker`,
+    );
+  return { ids, clients };
+}
+const allSecrets: Record<string, string> = {};
+
+it('kill -9 of the rule owner mid-stream: every acknowledged reading stored, each alert once, ownership moves', async () => {
+  const SITE = 'K1';
+  const { ids, clients } = await fleet(SITE);
+  try {
+    const before = await owners();
+    expect(before).toHaveLength(1);
+    const victim = instances.find((i) => i.id === before[0])!;
+    let killedAt = 0;
+    let movedAfterMs = -1;
+    await publishHour(clients, Date.now() - 125 * MIN, async (n) => {
+      if (n !== 30) return;
+      // The owner has judged the first half hour: windows the next owner cannot see would leave
+      // it 30 readings an hour, below the 75 % validity, and no alert.
+      await eventually(
+        () => judgedInFeed(SITE),
+        (judged) => judged === 4 * 30,
+        20_000,
+        'the first half hour judged',
+      );
+      kill9(victim);
+      killedAt = Date.now();
+      const after = await eventually(owners, (o) => o.length === 1, 15_000, 'another instance to take the rules');
+      movedAfterMs = Date.now() - killedAt;
+      expect(after[0]).not.toBe(victim.id);
+      // Back under the same name: its persistent sessions (and the messages the broker held for them) resume.
+      await start(victim);
+    });
+    console.log(`rule ownership moved ${movedAfterMs} ms after the owner was killed`);
+    expect(movedAfterMs).toBeGreaterThanOrEqual(0);
+    for (const id of ids)
+      await eventually(
+        () => storedCount(id),
+        (n) => n === 60,
+        30_000,
+        `60 readings of ${id}`,
+      );
+    await eventually(
+      () => judgedInFeed(SITE),
+      (n) => n === 4 * 60,
+      20_000,
+      'every reading judged once by the rule owner',
+    );
+    const alerts = await alertsOf(ids);
+    expect(alerts.map((a) => `${a.deviceId}:${a.rule}`).sort()).toEqual(ids.map((id) => `${id}:pm10-hourly`).sort());
+    expect(await owners()).toHaveLength(1);
+  } finally {
+    for (const c of Object.values(clients)) c.end(true);
+  }
+}, 180_000);
+
+it('a rolling restart under load: every acknowledged reading stored, each alert once', async () => {
+  const SITE = 'R1';
+  const { ids, clients } = await fleet(SITE);
+  try {
+    await publishHour(clients, Date.now() - 125 * MIN, async (n) => {
+      const instance = n === 10 ? instances[0] : n === 25 ? instances[1] : n === 40 ? instances[2] : null;
+      if (!instance) return;
+      await stopGracefully(instance);
+      await start(instance);
+    });
+    for (const id of ids)
+      await eventually(
+        () => storedCount(id),
+        (n) => n === 60,
+        30_000,
+        `60 readings of ${id}`,
+      );
+    await eventually(
+      () => judgedInFeed(SITE),
+      (n) => n === 4 * 60,
+      20_000,
+      'every reading judged once by the rule owner',
+    );
+    const alerts = await alertsOf(ids);
+    expect(alerts.map((a) => `${a.deviceId}:${a.rule}`).sort()).toEqual(ids.map((id) => `${id}:pm10-hourly`).sort());
+    expect(await owners()).toHaveLength(1);
+  } finally {
+    for (const c of Object.values(clients)) c.end(true);
+  }
+}, 180_000);
