@@ -18,6 +18,17 @@ for arg in "$@"; do
   esac
 done
 
+# apt-get install with policy-rc.d answering 101: a package must not start (or leave running) a
+# system service; the tests start throwaway processes of their own.
+install_without_service() {
+  local own_policy=false
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=true
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
+}
+
 # shellcheck source=scripts/node-env.sh
 source scripts/node-env.sh
 
@@ -48,13 +59,7 @@ if $with_postgres && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing PostgreSQL 15 from Debian's archive (apt-get install -y postgresql-15)"
     apt-get update -qq
-    # policy-rc.d answers 101: the package must not start (or leave running) a system cluster.
-    own_policy=false
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=true
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-    if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
+    install_without_service postgresql-15
   else
     echo "PostgreSQL 15 is missing. Install it as root: apt-get update && apt-get install -y postgresql-15" >&2
     exit 1
@@ -65,12 +70,7 @@ if $with_mosquitto && { [ ! -x /usr/sbin/mosquitto ] || [ ! -x /usr/bin/mosquitt
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing Mosquitto 2 from Debian's archive (apt-get install -y mosquitto mosquitto-clients)"
     apt-get update -qq
-    own_policy=false
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=true
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
-    if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
+    install_without_service mosquitto mosquitto-clients
   else
     echo "Mosquitto is missing. Install it as root: apt-get update && apt-get install -y mosquitto mosquitto-clients" >&2
     exit 1

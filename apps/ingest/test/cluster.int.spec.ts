@@ -204,6 +204,26 @@ async function fleet(site: string): Promise<{ ids: string[]; clients: Record<str
 }
 const allSecrets: Record<string, string> = {};
 
+/** Every acknowledged reading in InfluxDB and judged once in the feed; one alert per device; one rule owner. */
+async function expectEveryReadingAndEachAlertOnce(site: string, ids: string[]): Promise<void> {
+  for (const id of ids)
+    await eventually(
+      () => storedCount(id),
+      (n) => n === 60,
+      30_000,
+      `60 readings of ${id}`,
+    );
+  await eventually(
+    () => judgedInFeed(site),
+    (n) => n === ids.length * 60,
+    20_000,
+    'every reading judged once by the rule owner',
+  );
+  const alerts = await alertsOf(ids);
+  expect(alerts.map((a) => `${a.deviceId}:${a.rule}`).sort()).toEqual(ids.map((id) => `${id}:pm10-hourly`).sort());
+  expect(await owners()).toHaveLength(1);
+}
+
 it('kill -9 of the rule owner mid-stream: every acknowledged reading stored, each alert once, ownership moves', async () => {
   const SITE = 'K1';
   const { ids, clients } = await fleet(SITE);
@@ -233,22 +253,7 @@ it('kill -9 of the rule owner mid-stream: every acknowledged reading stored, eac
     });
     console.log(`rule ownership moved ${movedAfterMs} ms after the owner was killed`);
     expect(movedAfterMs).toBeGreaterThanOrEqual(0);
-    for (const id of ids)
-      await eventually(
-        () => storedCount(id),
-        (n) => n === 60,
-        30_000,
-        `60 readings of ${id}`,
-      );
-    await eventually(
-      () => judgedInFeed(SITE),
-      (n) => n === 4 * 60,
-      20_000,
-      'every reading judged once by the rule owner',
-    );
-    const alerts = await alertsOf(ids);
-    expect(alerts.map((a) => `${a.deviceId}:${a.rule}`).sort()).toEqual(ids.map((id) => `${id}:pm10-hourly`).sort());
-    expect(await owners()).toHaveLength(1);
+    await expectEveryReadingAndEachAlertOnce(SITE, ids);
   } finally {
     for (const c of Object.values(clients)) c.end(true);
   }
@@ -264,22 +269,7 @@ it('a rolling restart under load: every acknowledged reading stored, each alert 
       await stopGracefully(instance);
       await start(instance);
     });
-    for (const id of ids)
-      await eventually(
-        () => storedCount(id),
-        (n) => n === 60,
-        30_000,
-        `60 readings of ${id}`,
-      );
-    await eventually(
-      () => judgedInFeed(SITE),
-      (n) => n === 4 * 60,
-      20_000,
-      'every reading judged once by the rule owner',
-    );
-    const alerts = await alertsOf(ids);
-    expect(alerts.map((a) => `${a.deviceId}:${a.rule}`).sort()).toEqual(ids.map((id) => `${id}:pm10-hourly`).sort());
-    expect(await owners()).toHaveLength(1);
+    await expectEveryReadingAndEachAlertOnce(SITE, ids);
   } finally {
     for (const c of Object.values(clients)) c.end(true);
   }

@@ -62,23 +62,24 @@ export class PgRuleFeed implements RuleFeed {
   }
 
   async tryLease(owner: string): Promise<RuleOwnerLease | null> {
-    // A connection of its own, never returned to the pool: the lock lives as long as it does.
+    // A connection of its own, kept out of the pool while held: the lock lives as long as it does.
     const client = await this.db.pool.connect();
-    let settled = false;
+    let done = false;
     let lose: (error: Error) => void = () => undefined;
     const lost = new Promise<Error>((resolve) => (lose = resolve));
-    const onEnd = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      lose(error ?? new Error('the lease connection ended'));
+    /** Returns the connection once (a broken one is discarded by the pool); an end we did not ask for loses the lease. */
+    const finish = (error?: Error, unasked = false): void => {
+      if (done) return;
+      done = true;
+      client.off('error', onError);
+      client.off('end', onEnd);
+      client.release(error);
+      if (unasked) lose(error ?? new Error('the lease connection ended'));
     };
-    const onClose = (): void => onEnd();
-    client.on('error', onEnd);
-    client.on('end', onClose);
-    const unlisten = (): void => {
-      client.off('error', onEnd);
-      client.off('end', onClose);
-    };
+    const onError = (error: Error): void => finish(error, true);
+    const onEnd = (): void => finish(new Error('the lease connection ended'), true);
+    client.on('error', onError);
+    client.on('end', onEnd);
     try {
       await client.query(
         `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
@@ -87,9 +88,7 @@ export class PgRuleFeed implements RuleFeed {
       );
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RULE_OWNER_LOCK]);
       if (!rows[0]?.ok) {
-        settled = true;
-        unlisten();
-        client.release();
+        finish();
         return null;
       }
       await client.query(
@@ -98,14 +97,10 @@ export class PgRuleFeed implements RuleFeed {
         [owner],
       );
     } catch (error) {
-      settled = true;
-      unlisten();
-      client.release(error as Error);
+      finish(error as Error);
       throw error;
     }
-    return new PgOwnerLease(owner, client, lost, () => {
-      settled = true;
-    });
+    return new PgOwnerLease(owner, client, lost, finish);
   }
 }
 
@@ -114,7 +109,7 @@ class PgOwnerLease implements RuleOwnerLease {
     readonly owner: string,
     private readonly client: PoolClient,
     readonly lost: Promise<Error>,
-    private readonly markReleased: () => void,
+    private readonly finish: (error?: Error) => void,
   ) {}
 
   async cursor(): Promise<number> {
@@ -131,12 +126,11 @@ class PgOwnerLease implements RuleOwnerLease {
   }
 
   async release(): Promise<void> {
-    this.markReleased();
     try {
       await this.client.query('SELECT pg_advisory_unlock($1)', [RULE_OWNER_LOCK]);
-      this.client.release();
+      this.finish();
     } catch (error) {
-      this.client.release(error as Error);
+      this.finish(error as Error);
     }
   }
 }
