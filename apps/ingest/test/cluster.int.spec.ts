@@ -87,6 +87,7 @@ async function start(instance: Instance): Promise<void> {
       DUSTWATCH_MQTT_BROKER_URL: broker.url,
       DUSTWATCH_MQTT_BROKER_USERNAME: INSTANCE_USER.username,
       DUSTWATCH_MQTT_BROKER_PASSWORD: INSTANCE_USER.password,
+      DUSTWATCH_MQTT_BROKER_AUTH: 'mosquitto-dynsec',
       DUSTWATCH_INSTANCE_ID: instance.id,
       DUSTWATCH_RULE_TICK_MS: '200',
       DUSTWATCH_WRITE_MAX_DELAY_MS: '20',
@@ -185,24 +186,17 @@ async function publishHour(
   }
 }
 
-async function fleet(site: string): Promise<{ ids: string[]; clients: Record<string, MqttClient> }> {
+/** Provisions a site of four devices through one instance's API (which gives the broker their accounts) and connects them to the broker. */
+async function fleet(
+  site: string,
+): Promise<{ ids: string[]; clients: Record<string, MqttClient>; secrets: Record<string, string> }> {
   const ids = [1, 2, 3, 4].map((n) => `${site}-M${n}`);
   const live = instances.find((i) => i.proc)!;
   const secrets = await provision({ api: (m, p, b) => api(live.baseUrl, m, p, b, ADMIN_KEY) }, site, ids);
-  broker.setDevices({ ...allSecrets, ...secrets });
-  Object.assign(allSecrets, secrets);
   const clients: Record<string, MqttClient> = {};
-  // The broker reloads its password file on SIGHUP: a device may be refused for a moment.
-  for (const id of ids)
-    clients[id] = await eventually(
-      () => connectDevice(broker.port, id, secrets[id], { reconnectPeriod: 1000 }),
-      () => true,
-      10_000,
-      `${id} to connect to the broker`,
-    );
-  return { ids, clients };
+  for (const id of ids) clients[id] = await connectDevice(broker.port, id, secrets[id], { reconnectPeriod: 1000 });
+  return { ids, clients, secrets };
 }
-const allSecrets: Record<string, string> = {};
 
 /** Every acknowledged reading in InfluxDB and judged once in the feed; one alert per device; one rule owner. */
 async function expectEveryReadingAndEachAlertOnce(site: string, ids: string[]): Promise<void> {
@@ -274,3 +268,65 @@ it('a rolling restart under load: every acknowledged reading stored, each alert 
     for (const c of Object.values(clients)) c.end(true);
   }
 }, 180_000);
+
+it('the broker refuses what the registry refuses: a wrong secret, a foreign topic, a disabled device (dropped live), a rotated secret', async () => {
+  const { ids, clients, secrets } = await fleet('A1');
+  const [m1, m2] = ids;
+  const [a, b, c] = instances;
+  try {
+    await expect(connectDevice(broker.port, m1, 'not-the-secret-0')).rejects.toThrow('Not authorized');
+    // The device's account is bound to its client id.
+    await expect(connectDevice(broker.port, m1, secrets[m1], { clientId: 'someone-else' })).rejects.toThrow(
+      'Not authorized',
+    );
+    // MQTT 5 answers a foreign topic with PUBACK 135 (3.1.1 has no negative PUBACK: dropped, never delivered).
+    clients[m2].end(true);
+    const v5 = (clients[`${m2}@v5`] = await connectDevice(broker.port, m2, secrets[m2], { protocolVersion: 5 }));
+    const foreign = await v5
+      .publishAsync(`devices/${m1}/readings`, JSON.stringify([{ ts: Date.now() - MIN, pm10: 50 }]), { qos: 1 })
+      .then(
+        () => 0,
+        (error: { code?: number }) => error.code,
+      );
+    expect(foreign).toBe(135);
+
+    // Disabled through one instance: the broker drops the live connection and refuses the next.
+    const dropped = new Promise<number>((resolve) => clients[m1].once('close', () => resolve(Date.now())));
+    const disabledAt = Date.now();
+    expect((await api(b.baseUrl, 'POST', `/api/devices/${m1}/disable`, undefined, ADMIN_KEY)).status).toBe(200);
+    const droppedAfterMs =
+      (await Promise.race([dropped, new Promise<number>((r) => setTimeout(() => r(Number.NaN), 5000).unref())])) -
+      disabledAt;
+    console.log(`disabled device dropped by the broker ${droppedAfterMs} ms after the API call`);
+    expect(droppedAfterMs).toBeLessThan(5000);
+    clients[m1].end(true);
+    await expect(connectDevice(broker.port, m1, secrets[m1])).rejects.toThrow('Not authorized');
+    expect((await api(c.baseUrl, 'POST', `/api/devices/${m1}/enable`, undefined, ADMIN_KEY)).status).toBe(200);
+    clients[m1] = await connectDevice(broker.port, m1, secrets[m1]);
+
+    // Rotated through another instance: the old secret's connection is dropped and refused, the new one taken.
+    const live = (clients[m2] = await connectDevice(broker.port, m2, secrets[m2]));
+    const rotatedDrop = new Promise<void>((resolve) => live.once('close', () => resolve()));
+    const rotated = await api<{ secret: string }>(
+      a.baseUrl,
+      'POST',
+      `/api/devices/${m2}/rotate-secret`,
+      undefined,
+      ADMIN_KEY,
+    );
+    expect(rotated.status).toBe(200);
+    await rotatedDrop;
+    live.end(true);
+    await expect(connectDevice(broker.port, m2, secrets[m2])).rejects.toThrow('Not authorized');
+    clients[m2] = await connectDevice(broker.port, m2, rotated.body.secret);
+    await publishBatch(clients[m2], m2, [{ ts: Date.now() - MIN, pm10: 40 }]);
+    await eventually(
+      () => storedCount(m2),
+      (n) => n === 1,
+      10_000,
+      `the reading of ${m2} with its new secret`,
+    );
+  } finally {
+    for (const client of Object.values(clients)) client.end(true);
+  }
+}, 60_000);

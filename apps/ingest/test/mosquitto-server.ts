@@ -2,27 +2,29 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort } from './free-port';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
-const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
+const MOSQUITTO_CTRL = '/usr/bin/mosquitto_ctrl';
+const SETUP_SCRIPT = resolve(__dirname, '../../../scripts/mosquitto-dynsec-setup.sh');
+const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
-/** The instances' own account on the broker. */
+/** The instances' own account on the broker (admin of its dynamic security). */
 export const INSTANCE_USER = { username: 'dustwatch', password: 'instance-secret-0123456789' };
 
 /**
- * Debian's Mosquitto 2 as a throwaway broker: a temp folder, a free port on 127.0.0.1, a
- * password file and ACL (devices publish only their own topics, the instances read the shared
- * readings subscription and publish alerts), persistence on, no limit on messages queued for a
- * persistent session (the default 1,000 would drop readings the broker already acknowledged
- * while an instance is down).
+ * Debian's Mosquitto 2 as a throwaway broker: a temp folder, a free port on 127.0.0.1, the
+ * dynamic-security plugin with the instances' account as its admin (Dustwatch creates the
+ * device accounts itself: DUSTWATCH_MQTT_BROKER_AUTH=mosquitto-dynsec), persistence on, and no
+ * limit on messages queued for a persistent session (the default 1,000 would drop readings the
+ * broker already acknowledged while an instance is down).
  */
 export class MosquittoServer {
   private constructor(
     readonly dir: string,
     readonly port: number,
-    private proc: ChildProcess,
+    private readonly proc: ChildProcess,
     readonly log: string[],
   ) {}
 
@@ -30,30 +32,17 @@ export class MosquittoServer {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  static async start(devices: Record<string, string> = {}): Promise<MosquittoServer> {
+  static async start(): Promise<MosquittoServer> {
     if (!existsSync(MOSQUITTO))
       throw new Error(
         `${MOSQUITTO} is missing: apt-get install -y mosquitto mosquitto-clients (or bash scripts/ensure-deps.sh --with-mosquitto)`,
       );
     const dir = mkdtempSync(join(tmpdir(), 'dustwatch-mosquitto-'));
-    writeFileSync(
-      join(dir, 'acl'),
-      [
-        `user ${INSTANCE_USER.username}`,
-        'topic read $share/dustwatch/devices/+/readings',
-        'topic read devices/+/readings',
-        'topic write devices/+/errors',
-        'topic write alerts/#',
-        '',
-        '# every other account is a device: client id = username = device id',
-        'pattern write devices/%u/readings',
-        'pattern write devices/%u/status',
-        'pattern read devices/%u/errors',
-        '',
-      ].join('\n'),
-    );
-    const server = new MosquittoServer(dir, 0, null as unknown as ChildProcess, []);
-    server.writePasswords(devices);
+    const dynsec = join(dir, 'dynamic-security.json');
+    execFileSync(MOSQUITTO_CTRL, ['dynsec', 'init', dynsec, INSTANCE_USER.username, INSTANCE_USER.password], {
+      stdio: 'ignore',
+    });
+    const log: string[] = [];
     for (let attempt = 0; ; attempt++) {
       const port = await freePort();
       writeFileSync(
@@ -61,30 +50,30 @@ export class MosquittoServer {
         [
           `listener ${port} 127.0.0.1`,
           'allow_anonymous false',
-          `password_file ${join(dir, 'passwd')}`,
-          `acl_file ${join(dir, 'acl')}`,
+          `plugin ${DYNSEC_PLUGIN}`,
+          `plugin_opt_config_file ${dynsec}`,
           'persistence true',
           `persistence_location ${dir}/`,
           'max_queued_messages 0',
           'user root',
           'log_dest stderr',
           'log_type error',
-          'log_type warning',
           '',
         ].join('\n'),
       );
       const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-      proc.stderr!.on('data', (d: Buffer) => server.log.push(d.toString()));
-      const up = await waitForPort(port, proc);
-      if (up) return Object.assign(server, { port, proc }) as MosquittoServer;
-      if (attempt >= 3) throw new Error(`mosquitto did not start: ${server.log.join('')}`);
+      proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
+      if (await waitForPort(port, proc)) {
+        // What an operator runs once: the instances' role (docs/cluster.md).
+        execFileSync(
+          'bash',
+          [SETUP_SCRIPT, '127.0.0.1', String(port), INSTANCE_USER.username, INSTANCE_USER.password],
+          { stdio: 'ignore' },
+        );
+        return new MosquittoServer(dir, port, proc, log);
+      }
+      if (attempt >= 3) throw new Error(`mosquitto did not start: ${log.join('')}`);
     }
-  }
-
-  /** Replaces the device accounts (plus the instances' own) and makes the broker reload them (SIGHUP). */
-  setDevices(devices: Record<string, string>): void {
-    this.writePasswords(devices);
-    this.proc.kill('SIGHUP');
   }
 
   async stop(): Promise<void> {
@@ -94,15 +83,6 @@ export class MosquittoServer {
       await exited;
     }
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private writePasswords(devices: Record<string, string>): void {
-    const file = join(this.dir, 'passwd');
-    const lines = Object.entries({ [INSTANCE_USER.username]: INSTANCE_USER.password, ...devices }).map(
-      ([user, password]) => `${user}:${password}`,
-    );
-    writeFileSync(file, lines.join('\n') + '\n');
-    execFileSync(MOSQUITTO_PASSWD, ['-U', file]); // hashes the plain-text passwords in place
   }
 }
 

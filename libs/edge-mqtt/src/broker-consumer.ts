@@ -12,6 +12,7 @@ import {
   RegistryService,
 } from '@dustwatch/core';
 import { AlertPublisher } from './mqtt-alert.channel';
+import type { MosquittoAccounts } from './mosquitto-accounts';
 import { MqttReadingsHandler, feedbackBody } from './readings-handler';
 
 export interface BrokerConsumerOptions {
@@ -65,6 +66,8 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
     private readonly clock: Clock,
     private readonly logger: ContextLogger,
     private readonly options: BrokerConsumerOptions,
+    /** Mosquitto's device accounts, when Dustwatch keeps them (DUSTWATCH_MQTT_BROKER_AUTH=mosquitto-dynsec). */
+    private readonly accounts: MosquittoAccounts | null = null,
   ) {
     this.warnings = new RateLimitedLog(logger, clock, () => metrics.logLinesSuppressed.inc({ context: 'mqtt' }));
     this.readings = new MqttReadingsHandler(
@@ -95,6 +98,8 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
 
   async start(): Promise<void> {
     this.stopping = false;
+    // First: it grants this instance the shared subscription.
+    await this.accounts?.start();
     for (let n = 1; n <= this.options.consumers; n++) this.clients.push(await this.connect(n));
     this.logger.log('consuming readings from the external MQTT broker', {
       broker: this.options.url,
@@ -112,6 +117,7 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
     await Promise.allSettled([...this.inFlight]);
     await Promise.all(this.clients.map((c) => c.endAsync(false)));
     this.clients = [];
+    await this.accounts?.stop();
   }
 
   publishAlert(topic: string, payload: string): Promise<void> {

@@ -4,3 +4,4 @@ export * from './mqtt-alert.channel';
 export * from './mqtt-edge.module';
 export * from './broker-consumer';
 export * from './readings-handler';
+export * from './mosquitto-accounts';

@@ -12,12 +12,34 @@ import {
   LoggerFactory,
   Presence,
   RegistryService,
+  SCHEDULER,
+  Scheduler,
   clustered,
   maxReadingAgeMs,
 } from '@dustwatch/core';
 import { BrokerConsumer } from './broker-consumer';
 import { DeviceBroker } from './device-broker';
+import { MosquittoAccounts } from './mosquitto-accounts';
 import { MqttAlertChannel } from './mqtt-alert.channel';
+
+/** With DUSTWATCH_MQTT_BROKER_AUTH=mosquitto-dynsec: the device accounts, and the registry hands them each new secret. */
+function mosquittoAccounts(
+  c: IngestConfig,
+  registry: RegistryService,
+  scheduler: Scheduler,
+  metrics: IngestMetrics,
+  log: LoggerFactory,
+): MosquittoAccounts | null {
+  if (c.mqttBrokerAuth !== 'mosquitto-dynsec') return null;
+  const accounts = new MosquittoAccounts(registry, scheduler, metrics, log.forContext('BrokerAccounts'), {
+    url: c.mqttBrokerUrl!,
+    username: c.mqttBrokerUsername!,
+    password: c.mqttBrokerPassword!,
+    instanceId: c.instanceId!,
+  });
+  registry.useBrokerAccounts(accounts);
+  return accounts;
+}
 
 /** The MQTT device edge this instance runs: the embedded broker, or the external broker's consumer (several instances). */
 export const MQTT_EDGE = Symbol('MqttEdge');
@@ -42,6 +64,7 @@ export const MQTT_EDGE = Symbol('MqttEdge');
         CONFIG,
         ApiKeyAuthenticator,
         DeviceLogin,
+        SCHEDULER,
       ],
       useFactory: (
         registry: RegistryService,
@@ -53,16 +76,25 @@ export const MQTT_EDGE = Symbol('MqttEdge');
         c: IngestConfig,
         apiKeys: ApiKeyAuthenticator,
         logins: DeviceLogin,
+        scheduler: Scheduler,
       ) =>
         clustered(c)
-          ? new BrokerConsumer(registry, core, metrics, clock, log.forContext('MqttConsumer'), {
-              url: c.mqttBrokerUrl!,
-              username: c.mqttBrokerUsername,
-              password: c.mqttBrokerPassword,
-              instanceId: c.instanceId!,
-              consumers: c.mqttBrokerConsumers,
-              maxReadingAgeMs: maxReadingAgeMs(c),
-            })
+          ? new BrokerConsumer(
+              registry,
+              core,
+              metrics,
+              clock,
+              log.forContext('MqttConsumer'),
+              {
+                url: c.mqttBrokerUrl!,
+                username: c.mqttBrokerUsername,
+                password: c.mqttBrokerPassword,
+                instanceId: c.instanceId!,
+                consumers: c.mqttBrokerConsumers,
+                maxReadingAgeMs: maxReadingAgeMs(c),
+              },
+              mosquittoAccounts(c, registry, scheduler, metrics, log),
+            )
           : new DeviceBroker(
               registry,
               core,

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       mqttMaxConnections: 20000,
       mqttMaxConnectionsPerAddress: 1000,
       mqttBrokerConsumers: 4,
+      mqttBrokerAuth: 'none',
       hj212MaxConnections: 20_000,
       hj212MaxConnectionsPerAddress: 1000,
       hj212TimeService: 'on',

@@ -48,6 +48,12 @@ export class IngestConfig {
   /** This instance's own account on the external broker (reads the shared subscription, publishes alerts). */
   @IsOptional() @IsString() mqttBrokerUsername?: string;
   @IsOptional() @IsString() mqttBrokerPassword?: string;
+  /**
+   * Who checks device secrets at the external broker: `mosquitto-dynsec` (Dustwatch keeps
+   * Mosquitto's dynamic-security accounts in step with the registry; the instances' account must
+   * be its admin), `emqx-http` (EMQX 5 asks Dustwatch over HTTP), or `none` (the operator does).
+   */
+  @IsIn(['none', 'mosquitto-dynsec', 'emqx-http']) mqttBrokerAuth: 'none' | 'mosquitto-dynsec' | 'emqx-http' = 'none';
   /** Broker connections this instance consumes readings on (each a member of the shared subscription). */
   @IsInt() @Min(1) @Max(64) mqttBrokerConsumers = 4;
   /**
@@ -143,6 +149,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_MQTT_BROKER_USERNAME', 'mqttBrokerUsername', 'string'],
   ['DUSTWATCH_MQTT_BROKER_PASSWORD', 'mqttBrokerPassword', 'string'],
   ['DUSTWATCH_MQTT_BROKER_CONSUMERS', 'mqttBrokerConsumers', 'int'],
+  ['DUSTWATCH_MQTT_BROKER_AUTH', 'mqttBrokerAuth', 'string'],
   ['DUSTWATCH_INSTANCE_ID', 'instanceId', 'string'],
   ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
   ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],
@@ -245,6 +252,10 @@ export function loadConfig(
         'DUSTWATCH_MQTT_BROKER_URL needs DUSTWATCH_INSTANCE_ID (a stable name per instance: its broker sessions outlive a restart)',
       );
   }
+  if (typed.mqttBrokerAuth === 'mosquitto-dynsec' && !typed.mqttBrokerUsername)
+    problems.push(
+      'DUSTWATCH_MQTT_BROKER_AUTH=mosquitto-dynsec needs DUSTWATCH_MQTT_BROKER_USERNAME and _PASSWORD (an admin of its dynamic security)',
+    );
   if (Boolean(typed.mqttBrokerUsername) !== Boolean(typed.mqttBrokerPassword))
     problems.push('DUSTWATCH_MQTT_BROKER_USERNAME and DUSTWATCH_MQTT_BROKER_PASSWORD go together');
   if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs)

@@ -233,6 +233,16 @@ export class IngestMetrics {
     labelNames: ['operation'],
     registers: [this.registry],
   });
+  readonly brokerAccountFailures = new Counter({
+    name: 'dustwatch_broker_account_failures_total',
+    help: 'Several instances behind Mosquitto: device account changes the broker did not take (reconciled later)',
+    registers: [this.registry],
+  });
+  readonly brokerAccountsMissing = new Gauge({
+    name: 'dustwatch_broker_accounts_missing',
+    help: 'Several instances behind Mosquitto: registry devices without an account at the broker (they cannot connect until their secret is rotated)',
+    registers: [this.registry],
+  });
   readonly notificationsDelivered = new Counter({
     name: 'dustwatch_notifications_delivered_total',
     help: 'Alert notifications delivered, by channel',

@@ -11,4 +11,5 @@ export * from './report-store';
 export * from './people-store';
 export * from './store-set';
 export * from './rule-feed';
+export * from './broker-accounts';
 export * from './store-rows';

@@ -3,6 +3,7 @@ import { validateSync } from 'class-validator';
 import { ConflictError, InvalidInputError, NotFoundError } from '../kernel/errors';
 import { Clock } from '../kernel/clock';
 import { Presence } from '../presence/presence';
+import { BrokerAccounts } from '../ports/broker-accounts';
 import { Device, DeviceKind, FleetImportSite, Hj212Write, RegistryStore, Site } from '../ports/registry-store';
 import { FleetFileDto, Hj212Dto, describeValidationErrors } from './fleet-file';
 import { SecretHasher, generateSecret } from './secrets';
@@ -54,6 +55,7 @@ export interface FleetImportSummary {
 export class RegistryService {
   private readonly revokedListeners = new Set<(deviceId: string) => void>();
   private readonly changedListeners = new Set<() => void>();
+  private brokerAccounts: BrokerAccounts | null = null;
 
   /** `presence` is absent in the offline CLI, which lists no devices. */
   constructor(
@@ -66,6 +68,14 @@ export class RegistryService {
   /** A device's credentials stopped being valid: an edge drops its connection. */
   onCredentialsRevoked(listener: (deviceId: string) => void): void {
     this.revokedListeners.add(listener);
+  }
+
+  /**
+   * Several instances behind Mosquitto (docs/cluster.md): each secret issued from now on reaches
+   * the broker before the registry stores its hash, and every enable/disable follows it there.
+   */
+  useBrokerAccounts(accounts: BrokerAccounts): void {
+    this.brokerAccounts = accounts;
   }
 
   /** Sites or devices were created or changed: the rule engine's directory reloads. */
@@ -101,6 +111,7 @@ export class RegistryService {
     const hj212 = dto.hj212 ? this.hj212Write(dto.hj212) : null;
     if (hj212 && (await this.repo.findHj212(hj212.settings.mn)))
       throw new ConflictError(`MN ${hj212.settings.mn} belongs to another device`);
+    await this.brokerAccounts?.setSecrets([{ deviceId: dto.id, secret }]);
     // Another request may have created it meanwhile: the insert itself decides.
     if (!(await this.repo.insertDevice(device, hash, this.clock.now())))
       throw new ConflictError(`device ${dto.id} already exists`);
@@ -141,6 +152,7 @@ export class RegistryService {
   async rotateSecret(id: string): Promise<{ device: Device; secret: string }> {
     const device = await this.getDevice(id);
     const secret = generateSecret();
+    await this.brokerAccounts?.setSecrets([{ deviceId: id, secret }]);
     await this.repo.setSecretHash(id, this.secrets.hash(secret), this.clock.now());
     this.emitRevoked(id);
     return { device, secret };
@@ -149,6 +161,7 @@ export class RegistryService {
   async setEnabled(id: string, enabled: boolean): Promise<Device> {
     await this.getDevice(id);
     await this.repo.setEnabled(id, enabled, this.clock.now());
+    await this.brokerAccounts?.setEnabled(id, enabled);
     if (!enabled) this.emitRevoked(id);
     this.emitChanged();
     return this.getDevice(id);
@@ -226,6 +239,7 @@ export class RegistryService {
     let done = 0;
     // Checks of old scrypt hashes run in parallel on the thread pool; report progress as it goes.
     const changedSecrets: string[] = [];
+    const issued: { deviceId: string; secret: string }[] = [];
     await Promise.all(
       devices.map(async ({ device }) => {
         const existing = await this.repo.findCredentials(device.id);
@@ -238,6 +252,7 @@ export class RegistryService {
         const unchanged =
           !secret || (existing !== undefined && (await this.secrets.verify(secret, existing.secretHash)).ok);
         hashes.set(device.id, unchanged ? null : this.secrets.hash(secret as string));
+        if (!unchanged) issued.push({ deviceId: device.id, secret: secret as string });
         if (existing && !unchanged) changedSecrets.push(device.id);
         onProgress(++done, devices.length);
       }),
@@ -258,6 +273,7 @@ export class RegistryService {
         hj212: device.hj212 ? this.hj212Write(device.hj212) : null,
       })),
     }));
+    await this.brokerAccounts?.setSecrets(issued);
     const counts = await this.repo.importFleet(sites, this.clock.now());
     for (const id of changedSecrets) this.emitRevoked(id);
     this.emitChanged();
