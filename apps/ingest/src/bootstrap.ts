@@ -86,6 +86,7 @@ export async function startService(configured: IngestConfig, options: ServiceOpt
     people: app.get(PeopleService),
     metrics: app.get(IngestMetrics),
     clock: kernel.clock,
+    brokerHookSecret: config.mqttBrokerHookSecret,
   });
   serveConsole(app, config.consoleDir);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AlertsController } from './alerts.controller';
+import { BrokerHooksController } from './broker-hooks.controller';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysController } from './api-keys.controller';
 import { HttpExceptionFilter } from './http-exception.filter';
@@ -24,6 +25,7 @@ import { SessionController, UsersController } from './people.controller';
     SessionController,
     UsersController,
     FleetController,
+    BrokerHooksController,
   ],
   providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })

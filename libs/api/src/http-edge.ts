@@ -13,6 +13,7 @@ import {
   PeopleService,
   Principal,
   StreamTokens,
+  equalSecrets,
 } from '@dustwatch/core';
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
@@ -24,6 +25,8 @@ const LARGE_BODY_ROUTES: ReadonlySet<string> = new Set(['/api/fleet/import']);
 /** Deeper JSON than any request of this API needs is refused before a handler walks it. */
 export const MAX_JSON_DEPTH = 32;
 const STREAM_PATH = '/api/alerts/stream';
+/** EMQX 5's HTTP authentication and authorisation (docs/cluster.md). */
+export const BROKER_HOOK_PREFIX = '/api/broker/';
 const PUBLIC_API_PREFIX = '/api/docs';
 /** People's browser session (httpOnly, SameSite=Strict); machines use API keys. */
 export const SESSION_COOKIE = 'dw_session';
@@ -60,6 +63,8 @@ interface EdgeDeps {
   readonly people: PeopleService;
   readonly metrics: IngestMetrics;
   readonly clock: Clock;
+  /** EMQX's hooks (POST /api/broker/...) authenticate with this secret, not an API key; unset, they are refused. */
+  readonly brokerHookSecret?: string;
 }
 
 /**
@@ -106,7 +111,7 @@ function refuse(res: Response, metrics: IngestMetrics, status: number, reason: s
   res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message });
 }
 
-function authenticate({ apiKeys, streamTokens, people, metrics, clock }: EdgeDeps): RequestHandler {
+function authenticate({ apiKeys, streamTokens, people, metrics, clock, brokerHookSecret }: EdgeDeps): RequestHandler {
   const failures = new FailureThrottle(clock, PER_ADDRESS_BACKOFF);
   return (req: AuthenticatedRequest, res: Response, next: NextFunction) => {
     const path = routePath(req);
@@ -125,6 +130,11 @@ function authenticate({ apiKeys, streamTokens, people, metrics, clock }: EdgeDep
     }
     if (path === LOGIN_PATH && req.method === 'POST') return next();
     const key = apiKeyOf(req);
+    if (path.startsWith(BROKER_HOOK_PREFIX)) {
+      if (brokerHookSecret !== undefined && key !== undefined && equalSecrets(key, brokerHookSecret)) return next();
+      failures.failure(address);
+      return stop(401, 'unauthorized', 'broker hooks need the hook secret as Authorization: Bearer');
+    }
     const token = path === STREAM_PATH && typeof req.query['token'] === 'string' ? req.query['token'] : undefined;
     const session =
       key === undefined && token === undefined ? parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE] : undefined;

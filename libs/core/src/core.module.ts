@@ -46,6 +46,7 @@ import { Presence } from './presence/presence';
 import { RegistryService } from './registry/registry.service';
 import { SecretHasher } from './registry/secrets';
 import { DeviceLogin } from './auth/device-login';
+import { BrokerHooks } from './auth/broker-hooks';
 import { StreamTokens } from './auth/stream-tokens';
 import { CredentialEnds } from './auth/credential-ends';
 import { LiveStreams } from './auth/live-streams';
@@ -241,6 +242,26 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
       },
     },
     {
+      provide: BrokerHooks,
+      inject: [CONFIG, RegistryService, DeviceLogin, ApiKeyAuthenticator],
+      useFactory: (
+        config: IngestConfig,
+        registry: RegistryService,
+        logins: DeviceLogin,
+        apiKeys: ApiKeyAuthenticator,
+      ) =>
+        config.mqttBrokerHookSecret
+          ? new BrokerHooks(
+              registry,
+              logins,
+              apiKeys,
+              config.mqttBrokerUsername && config.mqttBrokerPassword
+                ? { username: config.mqttBrokerUsername, password: config.mqttBrokerPassword }
+                : null,
+            )
+          : null,
+    },
+    {
       provide: RuleFeedForwarder,
       inject: [CONFIG, FEED_OUTBOX, RULE_FEED, READINGS_STORE, SCHEDULER, IngestMetrics, LOGGER],
       useFactory: (
@@ -308,6 +329,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     RuleRunner,
     RuleFeedForwarder,
     RuleOwnership,
+    BrokerHooks,
     FleetSnapshot,
     ReportService,
   ],

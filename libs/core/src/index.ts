@@ -18,6 +18,7 @@ export * from './auth/roles';
 export * from './auth/api-key-authenticator';
 export * from './auth/failure-throttle';
 export * from './auth/device-login';
+export * from './auth/broker-hooks';
 export * from './auth/stream-tokens';
 export * from './auth/credential-ends';
 export * from './auth/live-streams';

@@ -2,6 +2,7 @@ import type { Aedes, AedesOptions, Client, AuthenticateError, PublishPacket, Sub
 import { Server, Socket, createServer } from 'node:net';
 import { deviceTopic, isValidId, mayPublish, maySubscribe, mayWatchAlerts } from '@dustwatch/telemetry';
 import {
+  API_KEY_USERNAME,
   ApiKeyAuthenticator,
   Clock,
   ContextLogger,
@@ -41,9 +42,6 @@ export interface BrokerOptions {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
 }
-
-/** The username an API-key client (alert subscriber) connects with; `@` is never part of a device id. */
-export const API_KEY_USERNAME = '@api';
 
 interface DeviceClient extends Client {
   /** Set once the CONNECT authenticated; topics precomputed for the per-PUBLISH checks. */

@@ -5,3 +5,4 @@ export * from './mqtt-edge.module';
 export * from './broker-consumer';
 export * from './readings-handler';
 export * from './mosquitto-accounts';
+export * from './emqx-sessions';

@@ -19,6 +19,7 @@ import {
 } from '@dustwatch/core';
 import { BrokerConsumer } from './broker-consumer';
 import { DeviceBroker } from './device-broker';
+import { EmqxSessions } from './emqx-sessions';
 import { MosquittoAccounts } from './mosquitto-accounts';
 import { MqttAlertChannel } from './mqtt-alert.channel';
 
@@ -114,11 +115,23 @@ export const MQTT_EDGE = Symbol('MqttEdge');
             ),
     },
     {
+      provide: EmqxSessions,
+      inject: [CONFIG, RegistryService, IngestMetrics, LOGGER],
+      useFactory: (c: IngestConfig, registry: RegistryService, metrics: IngestMetrics, log: LoggerFactory) =>
+        c.emqxApiUrl
+          ? new EmqxSessions(registry, metrics, log.forContext('EmqxSessions'), {
+              url: c.emqxApiUrl,
+              apiKey: c.emqxApiKey!,
+              apiSecret: c.emqxApiSecret!,
+            })
+          : null,
+    },
+    {
       provide: MqttAlertChannel,
       inject: [MQTT_EDGE],
       useFactory: (edge: DeviceBroker | BrokerConsumer) => new MqttAlertChannel(edge),
     },
   ],
-  exports: [MQTT_EDGE, MqttAlertChannel],
+  exports: [MQTT_EDGE, MqttAlertChannel, EmqxSessions],
 })
 export class MqttEdgeModule {}

@@ -54,6 +54,17 @@ export class IngestConfig {
    * be its admin), `emqx-http` (EMQX 5 asks Dustwatch over HTTP), or `none` (the operator does).
    */
   @IsIn(['none', 'mosquitto-dynsec', 'emqx-http']) mqttBrokerAuth: 'none' | 'mosquitto-dynsec' | 'emqx-http' = 'none';
+  /**
+   * EMQX 5's HTTP authentication and authorisation call POST /api/broker/emqx/authn|authz with
+   * `Authorization: Bearer <this>` (docs/cluster.md); unset, those routes do not exist.
+   */
+  @IsOptional() @IsString() @MinLength(16) mqttBrokerHookSecret?: string;
+  /** EMQX 5's REST API (e.g. http://emqx:18083) and an API key: a revoked device's live session is kicked there. */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'emqxApiUrl must be http(s)://host[:port]' })
+  emqxApiUrl?: string;
+  @IsOptional() @IsString() emqxApiKey?: string;
+  @IsOptional() @IsString() emqxApiSecret?: string;
   /** Broker connections this instance consumes readings on (each a member of the shared subscription). */
   @IsInt() @Min(1) @Max(64) mqttBrokerConsumers = 4;
   /**
@@ -150,6 +161,10 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_MQTT_BROKER_PASSWORD', 'mqttBrokerPassword', 'string'],
   ['DUSTWATCH_MQTT_BROKER_CONSUMERS', 'mqttBrokerConsumers', 'int'],
   ['DUSTWATCH_MQTT_BROKER_AUTH', 'mqttBrokerAuth', 'string'],
+  ['DUSTWATCH_MQTT_BROKER_HOOK_SECRET', 'mqttBrokerHookSecret', 'string'],
+  ['DUSTWATCH_EMQX_API_URL', 'emqxApiUrl', 'string'],
+  ['DUSTWATCH_EMQX_API_KEY', 'emqxApiKey', 'string'],
+  ['DUSTWATCH_EMQX_API_SECRET', 'emqxApiSecret', 'string'],
   ['DUSTWATCH_INSTANCE_ID', 'instanceId', 'string'],
   ['DUSTWATCH_HJ212_HOST', 'hj212Host', 'string'],
   ['DUSTWATCH_HJ212_PORT', 'hj212Port', 'int'],
@@ -256,6 +271,12 @@ export function loadConfig(
     problems.push(
       'DUSTWATCH_MQTT_BROKER_AUTH=mosquitto-dynsec needs DUSTWATCH_MQTT_BROKER_USERNAME and _PASSWORD (an admin of its dynamic security)',
     );
+  if (typed.mqttBrokerAuth === 'emqx-http' && !typed.mqttBrokerHookSecret)
+    problems.push(
+      'DUSTWATCH_MQTT_BROKER_AUTH=emqx-http needs DUSTWATCH_MQTT_BROKER_HOOK_SECRET (EMQX sends it as Authorization: Bearer)',
+    );
+  if (typed.emqxApiUrl && !(typed.emqxApiKey && typed.emqxApiSecret))
+    problems.push('DUSTWATCH_EMQX_API_URL needs DUSTWATCH_EMQX_API_KEY and DUSTWATCH_EMQX_API_SECRET');
   if (Boolean(typed.mqttBrokerUsername) !== Boolean(typed.mqttBrokerPassword))
     problems.push('DUSTWATCH_MQTT_BROKER_USERNAME and DUSTWATCH_MQTT_BROKER_PASSWORD go together');
   if (typed.notifyRetryMaxMs < typed.notifyRetryBaseMs)
