@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
+  AlertFeed,
   CONFIG,
   ContextLogger,
   DEVICE_EDGES,
@@ -40,6 +41,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(RuleFeedForwarder) private readonly feedForwarder: RuleFeedForwarder | null,
     @Inject(NotificationDispatcher) private readonly dispatcher: NotificationDispatcher,
     @Inject(FleetSnapshot) private readonly snapshot: FleetSnapshot,
+    @Inject(AlertFeed) private readonly alertFeed: AlertFeed,
     @Inject(ReportSchedule) private readonly reportSchedule: ReportSchedule,
     @Inject(READINGS_STORE) private readonly readings: ReadingsStore,
     @Inject(CONFIG) private readonly config: IngestConfig,
@@ -50,6 +52,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     await this.presence.start();
+    await this.alertFeed.start();
     this.writer.start();
     if (this.ruleOwnership && this.feedForwarder) {
       this.feedForwarder.start();
@@ -71,6 +74,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
       await this.ruleOwnership.stop();
     } else await this.rules.stop();
     await this.dispatcher.stop();
+    await this.alertFeed.stop();
     await this.readings.drain();
     await this.writer.stop();
     await this.presence.stop();

@@ -13,6 +13,7 @@ import {
   REGISTRY_STORE,
   REPORT_STORE,
   RULE_FEED,
+  ALERT_EVENT_SIGNAL,
   STORE_SET,
   StoreSet,
 } from '@dustwatch/core';
@@ -28,7 +29,7 @@ const PORTS = {
   [ALERT_STORE]: 'alerts',
   [OUTBOX_STORE]: 'outbox',
   [REPORT_STORE]: 'reports',
-} as const satisfies Record<symbol, Exclude<keyof StoreSet, 'engine' | 'close' | 'ruleFeed'>>;
+} as const satisfies Record<symbol, Exclude<keyof StoreSet, 'engine' | 'close' | 'ruleFeed' | 'alertSignal'>>;
 const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
 
 /**
@@ -53,8 +54,9 @@ const TOKENS = Object.getOwnPropertySymbols(PORTS) as (keyof typeof PORTS)[];
     },
     ...TOKENS.map((token) => ({ provide: token, inject: [STORE_SET], useFactory: (s: StoreSet) => s[PORTS[token]] })),
     { provide: RULE_FEED, inject: [STORE_SET], useFactory: (s: StoreSet) => s.ruleFeed ?? null },
+    { provide: ALERT_EVENT_SIGNAL, inject: [STORE_SET], useFactory: (s: StoreSet) => s.alertSignal ?? null },
   ],
-  exports: [STORE_SET, RULE_FEED, ...TOKENS],
+  exports: [STORE_SET, RULE_FEED, ALERT_EVENT_SIGNAL, ...TOKENS],
 })
 export class StoresModule implements OnApplicationShutdown {
   constructor(@Inject(STORE_SET) private readonly stores: StoreSet) {}

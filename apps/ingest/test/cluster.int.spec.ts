@@ -20,6 +20,7 @@ import {
 } from './harness';
 import { InfluxServer } from './influx-server';
 import { INSTANCE_USER, MosquittoServer } from './mosquitto-server';
+import { SseClient } from './sse-client';
 
 // Several instances behind an external broker (docs/cluster.md): Debian's Mosquitto 2,
 // PostgreSQL 15, real InfluxDB, three service processes (the built main.js, so one can be
@@ -328,5 +329,58 @@ it('the broker refuses what the registry refuses: a wrong secret, a foreign topi
     );
   } finally {
     for (const client of Object.values(clients)) client.end(true);
+  }
+}, 60_000);
+
+it('live events across instances: a stream on a non-owner sees the alerts the owner raised and an acknowledgement made on a third, ids in order', async () => {
+  const [owner] = await owners();
+  const [watchedAt, ackedAt] = instances.filter((i) => i.id !== owner);
+  const sse = await SseClient.open(`${watchedAt.baseUrl}/api/alerts/stream`, { 'x-api-key': ADMIN_KEY });
+  const { ids, clients } = await fleet('L1');
+  try {
+    expect(sse.status).toBe(200);
+    await publishHour(clients, Date.now() - 125 * MIN, async () => undefined);
+    const alerts = await eventually(
+      () => alertsOf(ids),
+      (a) => a.length === ids.length,
+      20_000,
+      'the four alerts',
+    );
+    const alertIds = alerts.map((a) => a.id).sort((x, y) => x - y);
+    const seen = (type: string): number[] =>
+      [
+        ...new Set(
+          sse.events
+            .filter((e) => e.data.type === type && alertIds.includes(e.data.alertId))
+            .map((e) => e.data.alertId),
+        ),
+      ].sort((x, y) => x - y);
+    await eventually(
+      async () => seen('opened'),
+      (s) => s.length === alertIds.length,
+      10_000,
+      'the openings on the stream',
+    );
+    expect(seen('opened')).toEqual(alertIds);
+    const ack = await api(
+      ackedAt.baseUrl,
+      'POST',
+      `/api/alerts/${alertIds[0]}/acknowledge`,
+      { note: '已通知现场' },
+      ADMIN_KEY,
+    );
+    expect(ack.status).toBe(200);
+    await eventually(
+      async () => seen('acknowledged'),
+      (s) => s.length === 1,
+      10_000,
+      'the acknowledgement on the stream',
+    );
+    expect(seen('acknowledged')).toEqual([alertIds[0]]);
+    const streamIds = sse.events.map((e) => e.id);
+    expect(streamIds).toEqual([...new Set(streamIds)].sort((x, y) => x - y)); // each once, in id order
+  } finally {
+    sse.close();
+    for (const c of Object.values(clients)) c.end(true);
   }
 }, 60_000);

@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { RuleSet, metricsUsed, sampleRetentionMs } from '@dustwatch/rules';
 import { contractV1Decoder } from '@dustwatch/telemetry';
-import { AlertFeed } from './alerts/alert-feed';
+import { AlertFeed, SharedAlertFeed } from './alerts/alert-feed';
 import { AlertService } from './alerts/alert.service';
 import { RegistryDirectory } from './alerts/registry-directory';
 import { RuleRunner } from './alerts/rule-runner';
@@ -14,6 +14,7 @@ import { LoggerFactory } from './kernel/logger';
 import { IngestMetrics } from './kernel/metrics';
 import { Scheduler } from './kernel/scheduler';
 import {
+  ALERT_EVENT_SIGNAL,
   ALERT_STORE,
   API_KEY_STORE,
   CLOCK,
@@ -53,7 +54,7 @@ import { LiveStreams } from './auth/live-streams';
 import { FleetSnapshot } from './snapshot/fleet-snapshot';
 import { RuleFeedForwarder } from './cluster/rule-feed-forwarder';
 import { RuleOwnership } from './cluster/rule-ownership';
-import { FeedOutbox, RuleFeed } from './ports/rule-feed';
+import { AlertEventSignal, FeedOutbox, RuleFeed } from './ports/rule-feed';
 
 /** The shared feed outlives the rule windows by ten minutes, so a new owner's windows are whole. */
 const FEED_SLACK_MS = 600_000;
@@ -172,7 +173,20 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         return reports;
       },
     },
-    AlertFeed,
+    {
+      provide: AlertFeed,
+      inject: [CONFIG, ALERT_STORE, ALERT_EVENT_SIGNAL, SCHEDULER, LOGGER],
+      useFactory: (
+        config: IngestConfig,
+        store: AlertStore,
+        signal: AlertEventSignal | null,
+        scheduler: Scheduler,
+        log: LoggerFactory,
+      ) =>
+        clustered(config) && signal
+          ? new SharedAlertFeed(store, signal, scheduler, log.forContext('AlertFeed'))
+          : new AlertFeed(),
+    },
     {
       provide: AlertService,
       inject: [ALERT_STORE, AlertFeed, CONFIG, CLOCK, IngestMetrics, RULE_SET],

@@ -48,6 +48,8 @@ async function activeId(q: Queryable, subject: string, rule: string): Promise<nu
   ).rows[0]?.id;
 }
 
+const ALERT_EVENTS_LOCK = 0x616c7274; // "alrt"
+
 /** The ledger's statements on the transaction's connection (the same SQL as SQLite's, in PostgreSQL's dialect). */
 function unitOfWork(c: PoolClient): AlertTx {
   const changed = async (sql: string, params: unknown[]): Promise<boolean> =>
@@ -181,8 +183,20 @@ export class PgAlertStore implements AlertStore {
 
   constructor(private readonly db: PgDatabase) {}
 
+  /**
+   * Units of work of every instance take one transaction lock first, so alert events become
+   * visible in id order: a reader that saw event n (an SSE stream, another instance's relay)
+   * never later sees a smaller id appear (identities are taken at insert, not at commit). Taken
+   * first, before any row lock, so it cannot deadlock with one; alert changes are rare enough
+   * that running them one at a time across instances costs nothing measurable.
+   */
   transaction<T>(work: (tx: AlertTx) => Promise<T>): Promise<T> {
-    return this.units.run(() => this.db.transaction((client) => work(unitOfWork(client))));
+    return this.units.run(() =>
+      this.db.transaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [ALERT_EVENTS_LOCK]);
+        return work(unitOfWork(client));
+      }),
+    );
   }
 
   get(id: number): Promise<AlertView | undefined> {

@@ -9,4 +9,5 @@ export * from './quarantine.store';
 export * from './alert.store';
 export * from './report.store';
 export * from './rule-feed.store';
+export * from './alert-signal';
 export * from './throwaway-cluster';

@@ -7,6 +7,7 @@ import { PgQuarantineStore } from './quarantine.store';
 import { PgRegistryStore } from './registry.store';
 import { PgReportStore } from './report.store';
 import { PgRuleFeed } from './rule-feed.store';
+import { PgAlertEventSignal } from './alert-signal';
 import { PgDatabase, PgOptions, openPostgres } from './pg';
 
 /** Every shared store port on PostgreSQL at `url`, the schema migrated first. */
@@ -28,6 +29,7 @@ export async function openPostgresStores(
     outbox: new PgOutboxStore(db),
     reports: new PgReportStore(db),
     ruleFeed: new PgRuleFeed(db),
+    alertSignal: new PgAlertEventSignal(db),
     ping: async () => {
       await db.pool.query('SELECT 1');
     },

@@ -57,3 +57,11 @@ export interface FeedOutbox {
   /** Entries waiting (health, metrics). */
   readonly feedDepth: number;
 }
+
+/** Several instances: a nudge that alert events were committed somewhere (PostgreSQL LISTEN/NOTIFY). */
+export interface AlertEventSignal {
+  /** Tells every instance (this one too) that alert events were committed. */
+  notify(): Promise<void>;
+  /** Calls `onNudge` at every notification until the returned function is called. */
+  listen(onNudge: () => void): Promise<() => Promise<void>>;
+}

@@ -6,7 +6,7 @@ import type { PresenceStore } from './presence-store';
 import type { QuarantineStore } from './quarantine-store';
 import type { RegistryStore } from './registry-store';
 import type { ReportStore } from './report-store';
-import type { RuleFeed } from './rule-feed';
+import type { AlertEventSignal, RuleFeed } from './rule-feed';
 
 /** How much refused input the quarantine keeps. */
 export interface QuarantineLimits {
@@ -34,6 +34,8 @@ export interface StoreSet {
   readonly reports: ReportStore;
   /** The shared rule feed and owner lease (several instances); PostgreSQL only. */
   readonly ruleFeed?: RuleFeed;
+  /** Alert events committed by any instance (several instances); PostgreSQL only. */
+  readonly alertSignal?: AlertEventSignal;
   /** Resolves when the database answers; rejects with the reason when it does not (health). */
   ping(): Promise<void>;
   /** Waits for the writes under way, then closes the database. */
