@@ -16,8 +16,10 @@ if ! command -v docker-compose >/dev/null; then
 fi
 docker-compose --env-file .env.example --profile demo config -q
 docker-compose --env-file .env.example --profile postgres config -q
+docker-compose --env-file .env.example --profile cluster config -q
+# docker-compose 1.29 lists every service here, whatever the profile.
 services=$(docker-compose --env-file .env.example --profile demo config --services | sort | tr '\n' ' ')
-[ "$services" = "demo-fleet grafana influxdb ingest postgres simulator " ] || { echo "unexpected services: $services" >&2; exit 1; }
+[ "$services" = "demo-fleet emqx grafana influxdb ingest ingest-1 ingest-2 ingest-3 postgres simulator " ] || { echo "unexpected services: $services" >&2; exit 1; }
 empty=$(mktemp)
 if out=$(docker-compose --env-file "$empty" config -q 2>&1); then
   echo "docker-compose.yml accepted an environment without secrets" >&2; rm -f "$empty"; exit 1

@@ -14,6 +14,8 @@ ctrl() { mosquitto_ctrl -h "$host" -p "$port" -u "$account" -P "$password" dynse
 ctrl createRole dustwatch-instance
 ctrl addRoleACL dustwatch-instance subscribePattern '$share/dustwatch/devices/+/readings' allow
 ctrl addRoleACL dustwatch-instance subscribePattern 'devices/+/readings' allow
+ctrl addRoleACL dustwatch-instance subscribePattern '$share/dustwatch/devices/+/status' allow
+ctrl addRoleACL dustwatch-instance subscribePattern 'devices/+/status' allow
 ctrl addRoleACL dustwatch-instance publishClientSend 'devices/+/errors' allow
 ctrl addRoleACL dustwatch-instance publishClientSend 'alerts/#' allow
 ctrl addClientRole "$account" dustwatch-instance

@@ -384,3 +384,35 @@ it('live events across instances: a stream on a non-owner sees the alerts the ow
     for (const c of Object.values(clients)) c.end(true);
   }
 }, 60_000);
+
+it('presence from the broker: every instance shows a device online from its status message and offline from its last will', async () => {
+  const { ids, clients, secrets } = await fleet('P1');
+  const [m1] = ids;
+  clients[m1].end(true);
+  const device = (clients[m1] = await connectDevice(broker.port, m1, secrets[m1], {
+    will: { topic: `devices/${m1}/status`, payload: Buffer.from('offline'), qos: 1, retain: false },
+  }));
+  const shown = async (): Promise<string[]> =>
+    Promise.all(
+      instances.map(async (i) => {
+        const res = await api<{ id: string; online: boolean; lastStatus: string | null }[]>(
+          i.baseUrl,
+          'GET',
+          '/api/devices?siteId=P1',
+          undefined,
+          ADMIN_KEY,
+        );
+        const d = res.body.find((x) => x.id === m1);
+        return `${d?.online}:${d?.lastStatus}`;
+      }),
+    );
+  try {
+    await device.publishAsync(`devices/${m1}/status`, 'online', { qos: 1 });
+    await eventually(shown, (s) => s.every((x) => x === 'true:online'), 15_000, 'every instance to show it online');
+    // The connection breaks without a DISCONNECT: the broker publishes the will.
+    device.stream.destroy();
+    await eventually(shown, (s) => s.every((x) => x === 'false:offline'), 15_000, 'every instance to show it offline');
+  } finally {
+    for (const c of Object.values(clients)) c.end(true);
+  }
+}, 60_000);

@@ -127,6 +127,12 @@ it('authorises topics as the embedded broker does', async () => {
   expect(await authz('dustwatch-a-1', INSTANCE.username, 'subscribe', '$share/dustwatch/devices/+/readings')).toBe(
     'allow',
   );
+  expect(await authz('dustwatch-a-1', INSTANCE.username, 'subscribe', '$share/dustwatch/devices/+/status')).toBe(
+    'allow',
+  );
+  expect(
+    await authz('dustwatch-a-1', INSTANCE.username, 'subscribe', '$share/dustwatch/$SYS/brokers/+/clients/+/connected'),
+  ).toBe('allow');
   expect(await authz('dustwatch-a-1', INSTANCE.username, 'subscribe', 'devices/#')).toBe('deny');
   expect(await authz('dustwatch-a-1', INSTANCE.username, 'publish', 'alerts/E1')).toBe('allow');
   expect(await authz('dustwatch-a-1', INSTANCE.username, 'publish', 'devices/E1-M1/errors')).toBe('allow');

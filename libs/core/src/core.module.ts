@@ -56,6 +56,9 @@ import { RuleFeedForwarder } from './cluster/rule-feed-forwarder';
 import { RuleOwnership } from './cluster/rule-ownership';
 import { AlertEventSignal, FeedOutbox, RuleFeed } from './ports/rule-feed';
 
+/** Several instances: each merges the others' presence records this often. */
+const SHARED_PRESENCE_RELOAD_MS = 5000;
+
 /** The shared feed outlives the rule windows by ten minutes, so a new owner's windows are whole. */
 const FEED_SLACK_MS = 600_000;
 
@@ -99,15 +102,23 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     },
     {
       provide: Presence,
-      inject: [PRESENCE_STORE, CLOCK, SCHEDULER, LOGGER, ReadingsAcceptedBus],
+      inject: [PRESENCE_STORE, CLOCK, SCHEDULER, LOGGER, ReadingsAcceptedBus, CONFIG],
       useFactory: (
         store: PresenceStore,
         clock: Clock,
         scheduler: Scheduler,
         log: LoggerFactory,
         bus: ReadingsAcceptedBus,
+        config: IngestConfig,
       ) => {
-        const presence = new Presence(store, clock, scheduler, log.forContext('Presence'));
+        const presence = new Presence(
+          store,
+          clock,
+          scheduler,
+          log.forContext('Presence'),
+          2000,
+          clustered(config) ? SHARED_PRESENCE_RELOAD_MS : 0,
+        );
         bus.subscribe((e) => presence.seen(e.deviceId, e.receivedAt)); // before the rules: the offline timer reads it
         return presence;
       },

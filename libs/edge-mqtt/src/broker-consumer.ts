@@ -1,5 +1,5 @@
 import { IClientOptions, MqttClient, connectAsync } from 'mqtt';
-import { deviceTopic, parseDeviceTopic } from '@dustwatch/telemetry';
+import { deviceTopic, isValidId, parseDeviceTopic } from '@dustwatch/telemetry';
 import {
   Clock,
   ContextLogger,
@@ -8,6 +8,7 @@ import {
   IngestCore,
   IngestMetrics,
   NotFoundError,
+  Presence,
   RateLimitedLog,
   RegistryService,
 } from '@dustwatch/core';
@@ -25,10 +26,19 @@ export interface BrokerConsumerOptions {
   /** Connections in the shared subscription (each handles one message at a time). */
   readonly consumers: number;
   readonly maxReadingAgeMs: number;
+  /** Subscribe to EMQX's client events for presence (EMQX only). */
+  readonly clientEvents: boolean;
 }
 
 /** Every instance's consumers share one group: the broker gives each message to one of them. */
 export const SHARED_READINGS = '$share/dustwatch/devices/+/readings';
+/** Devices' status messages (their last will, e.g. `offline`), shared the same way. */
+export const SHARED_STATUS = '$share/dustwatch/devices/+/status';
+/** EMQX 5's client events (system topics); Mosquitto publishes none. */
+export const SHARED_CLIENT_EVENTS = ['connected', 'disconnected'].map(
+  (e) => `$share/dustwatch/$SYS/brokers/+/clients/+/${e}`,
+);
+const CLIENT_EVENT = /^\$SYS\/brokers\/[^/]+\/clients\/([^/]+)\/(connected|disconnected)$/;
 /** How long the broker keeps an instance's session (and queues its share of messages) while it is away. */
 const SESSION_EXPIRY_SECONDS = 7 * 86_400;
 /** A device's site, as looked up for its readings, is trusted this long (a device moved by another instance). */
@@ -62,6 +72,7 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
   constructor(
     private readonly registry: RegistryService,
     ingest: IngestCore,
+    private readonly presence: Presence,
     private readonly metrics: IngestMetrics,
     private readonly clock: Clock,
     private readonly logger: ContextLogger,
@@ -167,10 +178,12 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
         session: options.clientId,
       }),
     );
-    const granted = await client.subscribeAsync(SHARED_READINGS, { qos: 1 });
-    if (granted.some((g) => g.qos !== 1))
+    const filters = [SHARED_READINGS, SHARED_STATUS, ...(this.options.clientEvents ? SHARED_CLIENT_EVENTS : [])];
+    const granted = await client.subscribeAsync(filters, { qos: 1 });
+    const refused = granted.filter((g) => g.qos !== 1);
+    if (refused.length > 0)
       throw new Error(
-        `MQTT broker at ${this.options.url} refused ${SHARED_READINGS} at QoS 1 (granted ${JSON.stringify(granted)})`,
+        `MQTT broker at ${this.options.url} refused ${refused.map((g) => g.topic).join(', ')} at QoS 1 (the instances' account needs them: docs/cluster.md)`,
       );
     return client;
   }
@@ -184,6 +197,10 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
     // Not acknowledged while stopping: the broker keeps it in this instance's session.
     if (this.stopping) return;
     const parsed = parseDeviceTopic(topic);
+    if (parsed?.kind === 'status' || CLIENT_EVENT.test(topic)) {
+      this.onPresence(topic, parsed?.deviceId ?? null, payload);
+      return done(0);
+    }
     if (parsed === null || parsed.kind !== 'readings') {
       this.metrics.publishesRefused.inc({ reason: 'topic_not_allowed' });
       this.warnings.warn(`topic:${topic.slice(0, 80)}`, 'message on an unexpected topic acknowledged and dropped', {
@@ -211,6 +228,40 @@ export class BrokerConsumer implements DeviceEdge, AlertPublisher {
       });
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /**
+   * Presence from the broker: EMQX's connected/disconnected events, and the devices' status
+   * messages — `online` and `offline` (the last will the reading contract suggests) also mark the
+   * connection, since Mosquitto announces none. Presence writes behind: acknowledged at once.
+   */
+  private onPresence(topic: string, statusOf: string | null, payload: Buffer): void {
+    const now = this.clock.now();
+    const event = CLIENT_EVENT.exec(topic);
+    if (event) {
+      const clientId = decodeURIComponent(event[1]);
+      if (!isValidId(clientId)) return; // an instance's or a subscriber's session, not a device
+      let at = now;
+      try {
+        const ts = JSON.parse(payload.toString('utf8')) as {
+          connected_at?: number;
+          disconnected_at?: number;
+          ts?: number;
+        };
+        at = (event[2] === 'connected' ? ts.connected_at : ts.disconnected_at) ?? ts.ts ?? now;
+      } catch {
+        // no body we can read: the time it arrived
+      }
+      if (event[2] === 'connected') this.presence.connected(clientId, at);
+      else this.presence.disconnected(clientId, at);
+      return;
+    }
+    if (statusOf === null) return;
+    const text = payload.toString('utf8');
+    this.presence.statusMessage(statusOf, text, now);
+    const word = text.trim().toLowerCase();
+    if (word === 'online') this.presence.connected(statusOf, now);
+    else if (word === 'offline') this.presence.disconnected(statusOf, now);
   }
 
   private async siteOf(deviceId: string): Promise<string | null> {

@@ -83,6 +83,7 @@ export const MQTT_EDGE = Symbol('MqttEdge');
           ? new BrokerConsumer(
               registry,
               core,
+              presence,
               metrics,
               clock,
               log.forContext('MqttConsumer'),
@@ -93,6 +94,7 @@ export const MQTT_EDGE = Symbol('MqttEdge');
                 instanceId: c.instanceId!,
                 consumers: c.mqttBrokerConsumers,
                 maxReadingAgeMs: maxReadingAgeMs(c),
+                clientEvents: c.mqttBrokerAuth === 'emqx-http',
               },
               mosquittoAccounts(c, registry, scheduler, metrics, log),
             )

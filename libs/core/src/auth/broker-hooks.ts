@@ -8,8 +8,13 @@ import { DeviceLogin } from './device-login';
 export const API_KEY_USERNAME = '@api';
 /** The instances' own sessions are `dustwatch-{instance}-{n}` (and `-accounts`). */
 const INSTANCE_CLIENT_PREFIX = 'dustwatch-';
-/** The instances' shared subscription, the one filter their account may subscribe to. */
-const SHARED_READINGS_FILTER = '$share/dustwatch/devices/+/readings';
+/** The instances' shared subscriptions: readings, status messages, EMQX's client events (presence). */
+const INSTANCE_FILTERS: ReadonlySet<string> = new Set([
+  '$share/dustwatch/devices/+/readings',
+  '$share/dustwatch/devices/+/status',
+  '$share/dustwatch/$SYS/brokers/+/clients/+/connected',
+  '$share/dustwatch/$SYS/brokers/+/clients/+/disconnected',
+]);
 
 export interface BrokerConnect {
   readonly clientId: string;
@@ -70,9 +75,9 @@ export class BrokerHooks {
     const { clientId, username, topic, action } = access;
     if (this.isInstance(username))
       return action === 'subscribe'
-        ? topic === SHARED_READINGS_FILTER
+        ? INSTANCE_FILTERS.has(topic)
           ? { allow: true }
-          : deny('instances subscribe to the shared readings only')
+          : deny('instances subscribe to their shared subscriptions only')
         : /^alerts\/.+/.test(topic) || /^devices\/[^/+#]+\/errors$/.test(topic)
           ? { allow: true }
           : deny('instances publish alerts and device feedback only');

@@ -3,6 +3,25 @@ import { ContextLogger } from '../kernel/logger';
 import { Scheduler, TimerHandle } from '../kernel/scheduler';
 import { DevicePresence, PresenceStore } from '../ports/presence-store';
 
+/**
+ * Two views of one device's presence, merged field by field: the later of each time; `online` and
+ * the status text from the view whose latest event of their kind is the later one (a tie keeps
+ * `a`'s). The PostgreSQL store merges the same way when several instances write.
+ */
+export function mergePresence(a: DevicePresence, b: DevicePresence): DevicePresence {
+  const max = (x: number | null, y: number | null): number | null => (x === null ? y : y === null ? x : Math.max(x, y));
+  const lastEvent = (p: DevicePresence): number => Math.max(p.lastConnectAt ?? -1, p.lastDisconnectAt ?? -1);
+  const statusFromB = (b.lastStatusAt ?? -1) > (a.lastStatusAt ?? -1);
+  return {
+    online: lastEvent(b) > lastEvent(a) ? b.online : a.online,
+    lastConnectAt: max(a.lastConnectAt, b.lastConnectAt),
+    lastDisconnectAt: max(a.lastDisconnectAt, b.lastDisconnectAt),
+    lastSeenAt: max(a.lastSeenAt, b.lastSeenAt),
+    lastStatus: statusFromB ? b.lastStatus : a.lastStatus,
+    lastStatusAt: max(a.lastStatusAt, b.lastStatusAt),
+  };
+}
+
 const EMPTY: DevicePresence = {
   online: false,
   lastConnectAt: null,
@@ -23,30 +42,54 @@ export class Presence {
   private readonly state = new Map<string, DevicePresence>();
   private dirty = new Map<string, DevicePresence>();
   private timer: TimerHandle | null = null;
+  private reloadTimer: TimerHandle | null = null;
 
+  /**
+   * @param sharedReloadMs several instances (docs/cluster.md): the devices' connections are the
+   *   broker's and their readings spread over every instance, so the record is shared — each
+   *   instance writes what it heard and merges the others' from the store this often. 0: this
+   *   instance is the only one (the default).
+   */
   constructor(
     private readonly store: PresenceStore,
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
     private readonly logger: ContextLogger,
     private readonly flushMs = 2000,
+    private readonly sharedReloadMs = 0,
   ) {}
 
-  /** Loads the record; at start-up nobody is connected yet, whatever the last run recorded. */
+  /** Loads the record; at start-up of the only instance nobody is connected yet, whatever the last run recorded. */
   async start(): Promise<void> {
     const now = this.clock.now();
     for (const [id, p] of await this.store.loadAll()) {
       this.state.set(id, p);
-      if (p.online) this.update(id, { online: false, lastDisconnectAt: p.lastDisconnectAt ?? now });
+      if (p.online && this.sharedReloadMs === 0)
+        this.update(id, { online: false, lastDisconnectAt: p.lastDisconnectAt ?? now });
     }
     await this.flush();
     this.timer = this.scheduler.every(this.flushMs, () => void this.flush());
+    if (this.sharedReloadMs > 0)
+      this.reloadTimer = this.scheduler.every(this.sharedReloadMs, () => void this.mergeShared());
   }
 
   async stop(): Promise<void> {
     this.timer?.cancel();
+    this.reloadTimer?.cancel();
     this.timer = null;
     await this.flush();
+  }
+
+  /** Several instances: what the others wrote, merged field by field (the newer of each). */
+  private async mergeShared(): Promise<void> {
+    try {
+      for (const [id, theirs] of await this.store.loadAll()) {
+        const mine = this.state.get(id);
+        this.state.set(id, mine ? Object.assign(mine, mergePresence(mine, theirs)) : theirs);
+      }
+    } catch (error) {
+      this.logger.warn('shared device presence not read; retried', { error: (error as Error).message });
+    }
   }
 
   connected(deviceId: string, at: number): void {
