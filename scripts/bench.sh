@@ -6,15 +6,21 @@
 # npm run bench:reports -- [--days N] [--runs N]
 # npm run bench:console -- [--alerts N] [--runs N] [--live N]
 # npm run bench:stores -- [--alerts N] [--rows N] [--report-alerts N] [--runs N]
-# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores> [options]
+# npm run bench:cluster -- [--devices N] [--per-device N] [--window N] [--consumers N]
+# npm run bench:connections -- [--devices N] [--processes N] [--seconds N]
+# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores|cluster|connections> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/node-env.sh
 source scripts/node-env.sh
-name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores> [options]}"
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores|cluster|connections> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true
-if [ "$name" = stores ]; then bash scripts/ensure-deps.sh --with-postgres; else bash scripts/ensure-deps.sh; fi
+case "$name" in
+  stores) bash scripts/ensure-deps.sh --with-postgres ;;
+  cluster) bash scripts/ensure-deps.sh --with-postgres --with-mosquitto ;;
+  *) bash scripts/ensure-deps.sh ;;
+esac
 npx nx run-many -t build -p ingest devices-sim console --outputStyle=static >/dev/null
 # ts-node would otherwise pick its own defaults (module NodeNext), which our sources do not use.
 export TS_NODE_PROJECT=scripts/bench/tsconfig.json

@@ -1,6 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { DescriptorPlan, ENV_VARIABLES, IngestConfig, parseOpenFileLimits, planDescriptors } from '@dustwatch/core';
+import {
+  DescriptorPlan,
+  ENV_VARIABLES,
+  IngestConfig,
+  clustered,
+  parseOpenFileLimits,
+  planDescriptors,
+} from '@dustwatch/core';
 
 /** Whether the setting behind `variable` differs from its default (someone chose it). */
 export function setExplicitly(config: IngestConfig, variable: string): boolean {
@@ -39,13 +46,17 @@ export function fitDescriptors(config: IngestConfig): {
       // no prlimit (util-linux) here: plan with the soft limit as it is; the log says so
     }
   }
-  const plan = planDescriptors(Number.isFinite(limits.soft) ? limits.soft : 1_048_576, {
-    http: config.httpMaxConnections,
-    mqtt: config.mqttMaxConnections,
-    mqttPerAddress: config.mqttMaxConnectionsPerAddress,
-    hj212: config.hj212MaxConnections,
-    hj212PerAddress: config.hj212MaxConnectionsPerAddress,
-  });
+  const plan = planDescriptors(
+    Number.isFinite(limits.soft) ? limits.soft : 1_048_576,
+    {
+      http: config.httpMaxConnections,
+      mqtt: config.mqttMaxConnections,
+      mqttPerAddress: config.mqttMaxConnectionsPerAddress,
+      hj212: config.hj212MaxConnections,
+      hj212PerAddress: config.hj212MaxConnectionsPerAddress,
+    },
+    { hj212: config.hj212Port !== 0, mqtt: !clustered(config) },
+  );
   const fitted = Object.assign(Object.create(Object.getPrototypeOf(config)) as IngestConfig, config, {
     httpMaxConnections: plan.caps.http,
     mqttMaxConnections: plan.caps.mqtt,

@@ -32,6 +32,10 @@ export class MosquittoServer {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   static async start(): Promise<MosquittoServer> {
     if (!existsSync(MOSQUITTO))
       throw new Error(

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       httpMaxConnections: 2000,
       mqttMaxConnections: 20000,
       mqttMaxConnectionsPerAddress: 1000,
-      mqttBrokerConsumers: 4,
+      mqttBrokerConsumers: 16,
       mqttBrokerAuth: 'none',
       hj212MaxConnections: 20_000,
       hj212MaxConnectionsPerAddress: 1000,
@@ -127,6 +127,6 @@ describe('loadConfig', () => {
       DUSTWATCH_DATABASE_URL: 'postgres://u:p@db/dustwatch',
       DUSTWATCH_INSTANCE_ID: 'ingest-1',
     });
-    expect([clustered(config), config.instanceId, config.mqttBrokerConsumers]).toEqual([true, 'ingest-1', 4]);
+    expect([clustered(config), config.instanceId, config.mqttBrokerConsumers]).toEqual([true, 'ingest-1', 16]);
   });
 });

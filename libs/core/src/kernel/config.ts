@@ -66,7 +66,7 @@ export class IngestConfig {
   @IsOptional() @IsString() emqxApiKey?: string;
   @IsOptional() @IsString() emqxApiSecret?: string;
   /** Broker connections this instance consumes readings on (each a member of the shared subscription). */
-  @IsInt() @Min(1) @Max(64) mqttBrokerConsumers = 4;
+  @IsInt() @Min(1) @Max(64) mqttBrokerConsumers = 16;
   /**
    * This instance's stable name among several: its broker sessions (`dustwatch-{id}-{n}`) outlive
    * a restart under it, so messages the broker holds for it are delivered when it is back.

@@ -18,6 +18,13 @@ describe('the file-descriptor plan', () => {
     expect(at20k.caps.hj212 + at20k.caps.mqtt + at20k.caps.http).toBe(19_000);
   });
 
+  it('leaves the share of an edge that is off to the others (HJ 212 port 0; MQTT on an external broker)', () => {
+    const noHj212 = planDescriptors(20_000, CONFIGURED, { hj212: false, mqtt: true });
+    expect([noHj212.caps.mqtt, noHj212.caps.http, noHj212.caps.hj212]).toEqual([15_200, 2000, 1]);
+    const noMqtt = planDescriptors(20_000, CONFIGURED, { hj212: true, mqtt: false });
+    expect([noMqtt.caps.hj212, noMqtt.caps.http, noMqtt.caps.mqtt]).toEqual([15_833, 2000, 1]);
+  });
+
   it('reads the soft and hard limit from /proc/self/limits', () => {
     const text =
       'Max processes    95xx  95xx  processes\nMax open files            1024                 524288               files     \n';

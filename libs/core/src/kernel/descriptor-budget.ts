@@ -38,14 +38,21 @@ const VARIABLES: Readonly<Record<keyof ConnectionCaps, string>> = {
 };
 
 /** The caps that fit `limit` descriptors: the configured ones, lowered where they would not fit. */
-export function planDescriptors(limit: number, configured: ConnectionCaps): DescriptorPlan {
+export function planDescriptors(
+  limit: number,
+  configured: ConnectionCaps,
+  /** Edges that hold device connections here: one turned off (HJ 212 port 0, MQTT on an external broker) leaves its share to the others. */
+  edges: { readonly hj212: boolean; readonly mqtt: boolean } = { hj212: true, mqtt: true },
+): DescriptorPlan {
   const reserved = Math.max(MIN_RESERVE, Math.floor(limit * 0.05));
   const spare = Math.max(0, limit - reserved);
-  const fit = (share: number): number => Math.max(1, Math.floor(spare * share));
-  const hj212 = Math.min(configured.hj212, fit(SHARES.hj212));
-  const mqtt = Math.min(configured.mqtt, fit(SHARES.mqtt));
+  const shares = { hj212: edges.hj212 ? SHARES.hj212 : 0, mqtt: edges.mqtt ? SHARES.mqtt : 0, http: SHARES.http };
+  const total = shares.hj212 + shares.mqtt + shares.http;
+  const fit = (share: number): number => Math.max(1, Math.floor((spare * share) / total));
+  const hj212 = Math.min(configured.hj212, fit(shares.hj212));
+  const mqtt = Math.min(configured.mqtt, fit(shares.mqtt));
   const caps: ConnectionCaps = {
-    http: Math.min(configured.http, fit(SHARES.http)),
+    http: Math.min(configured.http, fit(shares.http)),
     mqtt,
     mqttPerAddress: Math.min(configured.mqttPerAddress, Math.max(1, Math.floor(mqtt * PER_ADDRESS_SHARE))),
     hj212,
