@@ -33,11 +33,15 @@ function loadProcess(
   const proc = spawn(process.execPath, [join(__dirname, 'connections-client.js'), String(port), file, String(offset)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const answers: ((line: Record<string, unknown>) => void)[] = [];
-  readline.createInterface({ input: proc.stdout! }).on('line', (line) => answers.shift()?.(JSON.parse(line)));
+  const answers: { resolve: (line: Record<string, unknown>) => void; reject: (error: Error) => void }[] = [];
+  readline.createInterface({ input: proc.stdout! }).on('line', (line) => answers.shift()?.resolve(JSON.parse(line)));
+  // A load process that dies must fail the bench, not leave it waiting for an answer.
+  proc.once('exit', (code) => {
+    for (const waiting of answers.splice(0)) waiting.reject(new Error(`a load process exited (${code})`));
+  });
   const ask = (cmd: object): Promise<Record<string, unknown>> =>
-    new Promise((resolve) => {
-      answers.push(resolve);
+    new Promise((resolve, reject) => {
+      answers.push({ resolve, reject });
       if (Object.keys(cmd).length > 0) proc.stdin!.write(JSON.stringify(cmd) + '\n');
     });
   return { proc, ask };
