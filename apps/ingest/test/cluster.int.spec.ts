@@ -1,9 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MqttClient } from 'mqtt';
 import { Client } from 'pg';
+import { parse } from 'yaml';
 import { ThrowawayPostgres } from '@dustwatch/store-postgres';
 import { freePort } from './free-port';
 import {
@@ -21,6 +22,8 @@ import {
 import { InfluxServer } from './influx-server';
 import { INSTANCE_USER, MosquittoServer } from './mosquitto-server';
 import { SseClient } from './sse-client';
+import { WebhookReceiver } from './webhook-receiver';
+import { SIM_CLI, sim } from './sim-cli';
 
 // Several instances behind an external broker (docs/cluster.md): Debian's Mosquitto 2,
 // PostgreSQL 15, real InfluxDB, three service processes (the built main.js, so one can be
@@ -48,10 +51,13 @@ let influx: InfluxServer;
 let postgres: ThrowawayPostgres;
 let databaseUrl: string;
 let broker: MosquittoServer;
+let webhook: WebhookReceiver;
+const WEBHOOK_SECRET = 'cluster-webhook-secret-0123';
 const instances: Instance[] = [];
 
 beforeAll(async () => {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx nx run ingest:build)`);
+  webhook = await WebhookReceiver.start(WEBHOOK_SECRET);
   [influx, postgres, broker] = await Promise.all([
     InfluxServer.start(),
     ThrowawayPostgres.start(),
@@ -74,6 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const i of instances) i.proc?.kill('SIGKILL');
   await broker?.stop();
+  await webhook?.down();
   await postgres?.stop();
   await influx?.stop();
   for (const i of instances) removeDir(i.dataDir);
@@ -92,6 +99,10 @@ async function start(instance: Instance): Promise<void> {
       DUSTWATCH_INSTANCE_ID: instance.id,
       DUSTWATCH_RULE_TICK_MS: '200',
       DUSTWATCH_WRITE_MAX_DELAY_MS: '20',
+      // Every instance dispatches: an outbox row must reach the webhook once, whoever claims it.
+      DUSTWATCH_WEBHOOK_URL: webhook.url,
+      DUSTWATCH_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      DUSTWATCH_NOTIFY_RETRY_BASE_MS: '100',
     }),
   };
   instance.proc = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -379,6 +390,17 @@ it('live events across instances: a stream on a non-owner sees the alerts the ow
     expect(seen('acknowledged')).toEqual([alertIds[0]]);
     const streamIds = sse.events.map((e) => e.id);
     expect(streamIds).toEqual([...new Set(streamIds)].sort((x, y) => x - y)); // each once, in id order
+    // Three dispatchers claim from one outbox: each of these events reached the webhook once.
+    const eventIds = sse.events.filter((e) => alertIds.includes(e.data.alertId)).map((e) => e.id);
+    const delivered = (): number[] =>
+      webhook.deliveries.map((d) => d.body.event.id).filter((id) => eventIds.includes(id));
+    await eventually(
+      async () => new Set(delivered()).size,
+      (n) => n === eventIds.length,
+      15_000,
+      'every event at the webhook',
+    );
+    expect(delivered().sort((x, y) => x - y)).toEqual([...eventIds].sort((x, y) => x - y));
   } finally {
     sse.close();
     for (const c of Object.values(clients)) c.end(true);
@@ -416,3 +438,54 @@ it('presence from the broker: every instance shows a device online from its stat
     for (const c of Object.values(clients)) c.end(true);
   }
 }, 60_000);
+
+it('the simulator through Mosquitto, an instance killed with SIGKILL mid-run: every reading the broker acknowledged is in InfluxDB and in the rule feed once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dustwatch-cluster-sim-'));
+  try {
+    const fleetFile = join(dir, 'fleet.yaml');
+    expect((await sim(['generate-fleet', '--sites', '6', '--seed', '9', '--out', fleetFile])).code).toBe(0);
+    const fleet = parse(readFileSync(fleetFile, 'utf8')) as { sites: { devices: { id: string }[] }[] };
+    const [, importer, victim] = instances;
+    // The import hands every device's secret to its Mosquitto account before the registry stores it.
+    expect((await api(importer.baseUrl, 'POST', '/api/fleet/import', fleet, ADMIN_KEY)).status).toBe(200);
+    const ids = fleet.sites.flatMap((s) => s.devices.map((d) => d.id));
+    const stored = async (): Promise<number> => {
+      const rows = await influx
+        .rows(TEST_DB, `SELECT count(pm10) FROM raw.readings WHERE device =~ /^(${ids.join('|')})$/`)
+        .catch(() => []);
+      return (rows[0]?.count as number | undefined) ?? 0;
+    };
+    // 30 simulated minutes in 30 s: one reading a minute per device.
+    const run = spawn(
+      process.execPath,
+      [SIM_CLI, 'run', '--fleet', fleetFile, '--url', broker.url, '--speed', '60', '--duration', '30m', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    run.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => run.once('exit', resolve));
+    await eventually(stored, (n) => n >= ids.length * 8, 30_000, 'a quarter of the run in InfluxDB');
+    kill9(victim);
+    await start(victim);
+    expect(await exited).toBe(0);
+    const summary = JSON.parse(stdout) as { readingsAcked: number; drained: boolean; devices: number };
+    expect([summary.drained, summary.devices]).toEqual([true, ids.length]);
+    expect(summary.readingsAcked).toBeGreaterThanOrEqual(30 * ids.length);
+    await eventually(stored, (n) => n === summary.readingsAcked, 30_000, 'every acknowledged reading in InfluxDB');
+    await eventually(
+      async () =>
+        Number((await sql<{ n: string }>('SELECT count(*) AS n FROM rule_feed WHERE device_id = ANY($1)', [ids]))[0].n),
+      (n) => n === summary.readingsAcked,
+      20_000,
+      'every acknowledged reading in the rule feed',
+    );
+    const doubled = await sql(
+      `SELECT device_id, rule FROM alerts WHERE state IN ('open', 'acknowledged') AND device_id = ANY($1)
+       GROUP BY device_id, rule HAVING count(*) > 1`,
+      [ids],
+    );
+    expect(doubled).toEqual([]);
+  } finally {
+    removeDir(dir);
+  }
+}, 120_000);
