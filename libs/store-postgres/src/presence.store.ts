@@ -1,14 +1,27 @@
 import { DevicePresence, PresenceStore } from '@dustwatch/core';
 import { PgDatabase } from './pg';
 
+/** The database's clock in epoch ms: one clock for every instance's writes and reads of `changed_at`. */
+const NOW_MS = '(extract(epoch FROM now()) * 1000)::bigint';
+
 /** `device_status` on PostgreSQL: written behind by the Presence service, one transaction per flush. */
 export class PgPresenceStore implements PresenceStore {
   constructor(private readonly db: PgDatabase) {}
 
-  async loadAll(): Promise<Map<string, DevicePresence>> {
+  loadAll(): Promise<Map<string, DevicePresence>> {
+    return this.load('');
+  }
+
+  loadRecent(withinMs: number): Promise<Map<string, DevicePresence>> {
+    return this.load(`WHERE changed_at >= ${NOW_MS} - $1`, [withinMs]);
+  }
+
+  private async load(where: string, params: unknown[] = []): Promise<Map<string, DevicePresence>> {
     const rows = await this.db.rows<Omit<DevicePresence, 'online'> & { id: string; online: number }>(
       `SELECT device_id AS id, online, last_connect_at AS "lastConnectAt", last_disconnect_at AS "lastDisconnectAt",
-              last_seen_at AS "lastSeenAt", last_status AS "lastStatus", last_status_at AS "lastStatusAt" FROM device_status`,
+              last_seen_at AS "lastSeenAt", last_status AS "lastStatus", last_status_at AS "lastStatusAt"
+       FROM device_status ${where}`,
+      params,
     );
     return new Map(rows.map(({ id, online, ...p }) => [id, { ...p, online: online === 1 }]));
   }
@@ -28,8 +41,8 @@ export class PgPresenceStore implements PresenceStore {
     const rows = [...changed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const column = <T>(pick: (p: DevicePresence) => T): T[] => rows.map(([, p]) => pick(p));
     await this.db.changes(
-      `INSERT INTO device_status AS s (device_id, online, last_connect_at, last_disconnect_at, last_seen_at, last_status, last_status_at)
-       SELECT u.device_id, u.online, u.last_connect_at, u.last_disconnect_at, u.last_seen_at, u.last_status, u.last_status_at
+      `INSERT INTO device_status AS s (device_id, online, last_connect_at, last_disconnect_at, last_seen_at, last_status, last_status_at, changed_at)
+       SELECT u.device_id, u.online, u.last_connect_at, u.last_disconnect_at, u.last_seen_at, u.last_status, u.last_status_at, ${NOW_MS}
        FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[])
          WITH ORDINALITY AS u(device_id, online, last_connect_at, last_disconnect_at, last_seen_at, last_status, last_status_at, n)
        WHERE EXISTS (SELECT 1 FROM devices WHERE id = u.device_id)
@@ -43,7 +56,8 @@ export class PgPresenceStore implements PresenceStore {
          last_seen_at = GREATEST(s.last_seen_at, excluded.last_seen_at),
          last_status = CASE WHEN coalesce(excluded.last_status_at, -1) >= coalesce(s.last_status_at, -1)
                             THEN excluded.last_status ELSE s.last_status END,
-         last_status_at = GREATEST(s.last_status_at, excluded.last_status_at)`,
+         last_status_at = GREATEST(s.last_status_at, excluded.last_status_at),
+         changed_at = excluded.changed_at`,
       [
         rows.map(([id]) => id),
         column((p) => (p.online ? 1 : 0)),

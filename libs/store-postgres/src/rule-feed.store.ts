@@ -81,16 +81,17 @@ export class PgRuleFeed implements RuleFeed {
     client.on('error', onError);
     client.on('end', onEnd);
     try {
-      await client.query(
-        `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
-                set_config('tcp_keepalives_count', $3, false)`,
-        [String(LEASE_KEEPALIVE.idle), String(LEASE_KEEPALIVE.interval), String(LEASE_KEEPALIVE.count)],
-      );
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RULE_OWNER_LOCK]);
       if (!rows[0]?.ok) {
         finish();
         return null;
       }
+      // Only on the lease's connection (a refused attempt, every second on each non-owner, costs one query).
+      await client.query(
+        `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
+                set_config('tcp_keepalives_count', $3, false)`,
+        [String(LEASE_KEEPALIVE.idle), String(LEASE_KEEPALIVE.interval), String(LEASE_KEEPALIVE.count)],
+      );
       await client.query(
         `INSERT INTO rule_owner (id, owner, cursor, since) VALUES (1, $1, 0, (extract(epoch FROM now()) * 1000)::bigint)
          ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, since = EXCLUDED.since`,

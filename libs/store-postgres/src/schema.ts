@@ -133,6 +133,14 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    name: '0003-device-status-changed-at',
+    sql: `
+      -- When a row was last saved, by the database's clock: instances merge only what changed.
+      ALTER TABLE device_status ADD COLUMN changed_at BIGINT NOT NULL DEFAULT 0;
+      CREATE INDEX device_status_changed ON device_status(changed_at);
+    `,
+  },
 ];
 
 /**

@@ -14,4 +14,10 @@ export interface DevicePresence {
 export interface PresenceStore {
   loadAll(): Promise<Map<string, DevicePresence>>;
   save(changed: ReadonlyMap<string, DevicePresence>): Promise<void>;
+  /**
+   * Several instances (a store they share): the rows any of them saved within the last
+   * `withinMs`, by the store's own clock — what an instance merges from the others without
+   * reading every device each time.
+   */
+  loadRecent?(withinMs: number): Promise<Map<string, DevicePresence>>;
 }

@@ -80,10 +80,17 @@ export class Presence {
     await this.flush();
   }
 
-  /** Several instances: what the others wrote, merged field by field (the newer of each). */
+  /**
+   * Several instances: what the others wrote, merged field by field (the newer of each). Only
+   * the rows saved in the last three rounds (a write that commits a little late is still seen;
+   * merging a row twice changes nothing), not every device each time.
+   */
   private async mergeShared(): Promise<void> {
     try {
-      for (const [id, theirs] of await this.store.loadAll()) {
+      const recent = this.store.loadRecent
+        ? await this.store.loadRecent(3 * this.sharedReloadMs)
+        : await this.store.loadAll();
+      for (const [id, theirs] of recent) {
         const mine = this.state.get(id);
         this.state.set(id, mine ? Object.assign(mine, mergePresence(mine, theirs)) : theirs);
       }
