@@ -12,6 +12,7 @@ module.exports = {
     '<rootDir>/libs/edge-mqtt/jest.config.js',
     '<rootDir>/libs/edge-hj212/jest.config.js',
     '<rootDir>/libs/reports/jest.config.js',
+    '<rootDir>/libs/integrity/jest.config.js',
     '<rootDir>/libs/influx/jest.config.js',
     '<rootDir>/libs/notify/jest.config.js',
     '<rootDir>/libs/report-formats/jest.config.js',

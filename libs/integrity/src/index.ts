@@ -1,0 +1,4 @@
+export * from './chain';
+export * from './merkle';
+export * from './root';
+export * from './bundle';
