@@ -5,6 +5,7 @@ import {
   ContextLogger,
   DEVICE_EDGES,
   DeviceEdge,
+  EvidenceService,
   FleetSnapshot,
   IngestConfig,
   LOGGER,
@@ -43,6 +44,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(FleetSnapshot) private readonly snapshot: FleetSnapshot,
     @Inject(AlertFeed) private readonly alertFeed: AlertFeed,
     @Inject(ReportSchedule) private readonly reportSchedule: ReportSchedule,
+    @Inject(EvidenceService) private readonly evidence: EvidenceService,
     @Inject(READINGS_STORE) private readonly readings: ReadingsStore,
     @Inject(CONFIG) private readonly config: IngestConfig,
     @Inject(LOGGER) logger: LoggerFactory,
@@ -62,10 +64,12 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     for (const edge of this.edges) await edge.start();
     this.snapshot.start(this.config.snapshotSeconds);
     if (this.config.reportHour >= 0) this.reportSchedule.start();
+    await this.evidence.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.snapshot.stop();
+    this.evidence.stop();
     await this.reportSchedule.stop();
     for (const edge of [...this.edges].reverse()) await edge.stop();
     if (this.ruleOwnership && this.feedForwarder) {

@@ -1,3 +1,4 @@
+import { EvidenceController } from './evidence.controller';
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AlertsController } from './alerts.controller';
@@ -26,6 +27,7 @@ import { SessionController, UsersController } from './people.controller';
     UsersController,
     FleetController,
     BrokerHooksController,
+    EvidenceController,
   ],
   providers: [ApiKeyGuard, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })

@@ -317,3 +317,22 @@ export class ReportResponse {
   })
   report!: Record<string, unknown>;
 }
+
+export class EvidenceKeyResponse {
+  @ApiProperty({ description: 'SHA-256 of the public key (SPKI DER), hex' }) fingerprint!: string;
+  @ApiProperty() publicKeyPem!: string;
+}
+
+export class SealedRootResponse {
+  @ApiProperty() number!: number;
+  @ApiProperty({ description: 'Devices whose chain head the root signs' }) leaves!: number;
+}
+
+export class EvidenceSealResponse {
+  @ApiPropertyOptional({
+    type: SealedRootResponse,
+    nullable: true,
+    description: 'null: no chain moved since the last root',
+  })
+  sealed!: SealedRootResponse | null;
+}

@@ -6,6 +6,7 @@ import { AlertService } from './alerts/alert.service';
 import { RegistryDirectory } from './alerts/registry-directory';
 import { RuleRunner } from './alerts/rule-runner';
 import { ApiKeyAuthenticator } from './auth/api-key-authenticator';
+import { EvidenceService } from './evidence/evidence.service';
 import { IngestCore } from './ingest/ingest-core';
 import { ReadingsAcceptedBus } from './ingest/readings-accepted';
 import { Clock } from './kernel/clock';
@@ -20,6 +21,7 @@ import {
   CLOCK,
   CONFIG,
   DEVICE_SECRET_PEPPER,
+  EVIDENCE_LOG,
   FEED_OUTBOX,
   LOGGER,
   PRESENCE_STORE,
@@ -40,6 +42,7 @@ import { ReportService, recordRevisions } from './reports/report.service';
 import { AlertStore } from './ports/alert-store';
 import { ApiKeyStore } from './ports/api-key-store';
 import { PresenceStore } from './ports/presence-store';
+import { EvidenceLog } from './ports/evidence-log';
 import { QuarantineStore } from './ports/quarantine-store';
 import { ReadingsStore } from './ports/readings-store';
 import { RegistryStore } from './ports/registry-store';
@@ -78,13 +81,24 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
 @Module({
   providers: [
     {
+      provide: EvidenceService,
+      inject: [EVIDENCE_LOG, RegistryService, CLOCK, SCHEDULER, LOGGER],
+      useFactory: (
+        log: EvidenceLog,
+        registry: RegistryService,
+        clock: Clock,
+        scheduler: Scheduler,
+        logger: LoggerFactory,
+      ) => new EvidenceService(log, registry, clock, scheduler, logger.forContext('Evidence')),
+    },
+    {
       provide: ReadingsAcceptedBus,
       inject: [LOGGER],
       useFactory: (log: LoggerFactory) => new ReadingsAcceptedBus(log.forContext('Ingest')),
     },
     {
       provide: IngestCore,
-      inject: [READINGS_STORE, QUARANTINE_STORE, IngestMetrics, ReadingsAcceptedBus, RULE_SET, CONFIG],
+      inject: [READINGS_STORE, QUARANTINE_STORE, IngestMetrics, ReadingsAcceptedBus, RULE_SET, CONFIG, EVIDENCE_LOG],
       useFactory: (
         readings: ReadingsStore,
         quarantine: QuarantineStore,
@@ -92,9 +106,10 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
         bus: ReadingsAcceptedBus,
         ruleSet: RuleSet,
         config: IngestConfig,
+        evidence: EvidenceLog,
       ) => {
         metrics.declareRejectionCodes(contractV1Decoder.rejectionCodes, contractV1Decoder.warningCodes);
-        return new IngestCore(readings, quarantine, metrics, bus, {
+        return new IngestCore(readings, quarantine, metrics, bus, evidence, {
           journalMetrics: metricsUsed(ruleSet),
           quarantinePerDeviceHour: config.quarantinePerDeviceHour,
         });
@@ -340,6 +355,7 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
     },
   ],
   exports: [
+    EvidenceService,
     ReadingsAcceptedBus,
     IngestCore,
     Presence,

@@ -8,6 +8,7 @@ export * from './kernel/config';
 export * from './kernel/metrics';
 export * from './kernel/kernel.module';
 export * from './ports';
+export * from './evidence/evidence.service';
 export * from './ingest/ingest-core';
 export * from './ingest/readings-accepted';
 export * from './presence/presence';

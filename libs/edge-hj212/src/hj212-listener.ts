@@ -1,4 +1,5 @@
 import { Server, Socket, createServer } from 'node:net';
+import { maskHj212Password } from '@dustwatch/integrity';
 import {
   DATA_COMMANDS,
   Hj212Framer,
@@ -340,6 +341,7 @@ export class Hj212Listener implements DeviceEdge {
         warnings: decoded.warnings,
         aggregates: decoded.aggregate ? [decoded.aggregate] : [],
         receivedAt,
+        raw: Buffer.from(maskHj212Password(raw), 'latin1'),
       });
     } catch (error) {
       // No answer: the device keeps the data and sends it again (it retries 3 times, 10 s apart).

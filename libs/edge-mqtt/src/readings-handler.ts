@@ -40,6 +40,7 @@ export class MqttReadingsHandler {
         rejections: decoded.rejections,
         warnings: decoded.warnings,
         receivedAt,
+        raw: payload,
       });
       if (outcome.rejections.length === 0 && outcome.warnings.length === 0) return null;
       return {

@@ -11,3 +11,4 @@ export * from './temp-database';
 export * from './pepper';
 export * from './report.repository';
 export * from './people.repository';
+export * from './evidence-log';

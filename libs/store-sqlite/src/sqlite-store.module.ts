@@ -6,17 +6,20 @@ import {
   CONFIG,
   Clock,
   DEVICE_SECRET_PEPPER,
+  EVIDENCE_LOG,
   FEED_OUTBOX,
   IngestConfig,
   READINGS_STORE,
   RULE_SET,
   clustered,
 } from '@dustwatch/core';
+import { EVIDENCE_MIGRATIONS, SqliteEvidenceLog, loadOrCreateEvidenceKey } from './evidence-log';
 import { loadOrCreatePepper } from './pepper';
 import { SqliteReadingsStore } from './spool';
 import { Db, SPOOL_MIGRATIONS, openDatabase } from './sqlite';
 
 const SPOOL_DB = Symbol('SpoolDatabase');
+const EVIDENCE_DB = Symbol('EvidenceDatabase');
 /** The journal outlives the rule windows by a minute, so a window rebuilt after a restart is whole. */
 const JOURNAL_SLACK_MS = 60_000;
 
@@ -49,17 +52,34 @@ const JOURNAL_SLACK_MS = 60_000;
     },
     { provide: FEED_OUTBOX, useExisting: READINGS_STORE },
     {
+      provide: EVIDENCE_DB,
+      inject: [CONFIG],
+      useFactory: (config: IngestConfig): Promise<Db> =>
+        openDatabase(join(config.dataDir, 'evidence.db'), EVIDENCE_MIGRATIONS, config.spoolSync),
+    },
+    {
+      provide: EVIDENCE_LOG,
+      inject: [EVIDENCE_DB, CONFIG],
+      useFactory: (db: Db, config: IngestConfig) => new SqliteEvidenceLog(db, loadOrCreateEvidenceKey(config.dataDir)),
+    },
+    {
       provide: DEVICE_SECRET_PEPPER,
       inject: [CONFIG],
       useFactory: (config: IngestConfig) => loadOrCreatePepper(config.dataDir),
     },
   ],
-  exports: [DEVICE_SECRET_PEPPER, READINGS_STORE, FEED_OUTBOX],
+  exports: [DEVICE_SECRET_PEPPER, READINGS_STORE, FEED_OUTBOX, EVIDENCE_LOG],
 })
 export class SqliteSpoolModule implements OnApplicationShutdown {
-  constructor(@Inject(SPOOL_DB) private readonly spool: Db) {}
+  constructor(
+    @Inject(SPOOL_DB) private readonly spool: Db,
+    @Inject(EVIDENCE_DB) private readonly evidenceDb: Db,
+    @Inject(EVIDENCE_LOG) private readonly evidence: SqliteEvidenceLog,
+  ) {}
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
+    await this.evidence.drain();
+    this.evidenceDb.close();
     this.spool.close();
   }
 }

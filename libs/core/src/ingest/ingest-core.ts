@@ -10,6 +10,7 @@ import {
 } from '@dustwatch/telemetry';
 import { SpoolFullError } from '../kernel/errors';
 import { IngestMetrics } from '../kernel/metrics';
+import { EvidenceLog } from '../ports/evidence-log';
 import { QuarantineStore } from '../ports/quarantine-store';
 import { ReadingsStore, SpoolEntry } from '../ports/readings-store';
 import { ReadingsAcceptedBus } from './readings-accepted';
@@ -32,6 +33,11 @@ export interface IngestCommand {
    * 1,300 caps' worth and push real devices' refusals out of the quota (issue 25).
    */
   readonly quarantineBudget?: string;
+  /**
+   * The payload or frame as received (HJ 212: password masked), for the evidence chain; chained
+   * when the command has readings or device aggregates to store.
+   */
+  readonly raw?: Uint8Array;
 }
 
 /** The one quarantine budget every unauthenticated sender shares. */
@@ -92,6 +98,7 @@ export class IngestCore {
     private readonly quarantine: QuarantineStore,
     private readonly metrics: IngestMetrics,
     private readonly accepted: ReadingsAcceptedBus,
+    private readonly evidence: EvidenceLog | null,
     private readonly options: IngestCoreOptions,
   ) {
     this.quarantineBudget = new QuarantineBudget(options.quarantinePerDeviceHour);
@@ -111,8 +118,15 @@ export class IngestCore {
       const line = aggregateToLine(deviceId, command.siteId, a.period, a.ts, a.values);
       if (line !== null) entries.push({ line, journal: null });
     }
+    // The receipt is chained first: its group commit is scheduled ahead of the spool's, so a
+    // payload whose readings are on disk has its receipt on disk as well.
+    const chained =
+      entries.length > 0 && command.raw && this.evidence
+        ? this.evidence.append(deviceId, command.edge, receivedAt, command.raw)
+        : undefined;
     const committed = entries.length > 0 ? this.readings.commit(entries, receivedAt) : undefined;
     await quarantined;
+    await chained;
     const { duplicates } = (await committed) ?? { duplicates: 0 };
     for (const r of rejections) this.metrics.readingsRejected.inc({ reason: r.reasons[0].code });
     if (kept < rejections.length) this.metrics.quarantineNotKept.inc(rejections.length - kept);

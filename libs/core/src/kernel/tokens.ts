@@ -21,6 +21,7 @@ export const PEOPLE_STORE = Symbol('PeopleStore');
 /** Several instances: the shared rule feed (PostgreSQL), null on one instance; and this instance's hand-off to it (spool.db). */
 export const RULE_FEED = Symbol('RuleFeed');
 export const FEED_OUTBOX = Symbol('FeedOutbox');
+export const EVIDENCE_LOG = Symbol('EvidenceLog');
 export const ALERT_EVENT_SIGNAL = Symbol('AlertEventSignal');
 /** The StoreSet behind the store tokens above (its engine and ping, for health). */
 export const STORE_SET = Symbol('StoreSet');

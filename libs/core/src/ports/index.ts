@@ -13,3 +13,4 @@ export * from './store-set';
 export * from './rule-feed';
 export * from './broker-accounts';
 export * from './store-rows';
+export * from './evidence-log';

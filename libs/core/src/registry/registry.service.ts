@@ -139,6 +139,12 @@ export class RegistryService {
     });
   }
 
+  async getSite(id: string): Promise<Site> {
+    const site = await this.repo.findSite(id);
+    if (!site) throw new NotFoundError(`site ${id} does not exist`);
+    return site;
+  }
+
   async deviceExists(id: string): Promise<boolean> {
     return (await this.repo.findDevice(id)) !== undefined;
   }
