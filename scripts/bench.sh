@@ -8,12 +8,13 @@
 # npm run bench:stores -- [--alerts N] [--rows N] [--report-alerts N] [--runs N]
 # npm run bench:cluster -- [--devices N] [--per-device N] [--window N] [--consumers N]
 # npm run bench:connections -- [--devices N] [--processes N] [--seconds N]
-# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores|cluster|connections> [options]
+# npm run bench:integrity -- [--devices N] [--turns N]
+# Usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores|cluster|connections|integrity> [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/node-env.sh
 source scripts/node-env.sh
-name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores|cluster|connections> [options]}"
+name="${1:?usage: bash scripts/bench.sh <ingest|alerts|auth-flood|hj212|reports|console|stores|cluster|connections|integrity> [options]}"
 shift
 export NX_DAEMON=false NX_NO_CLOUD=true
 case "$name" in
