@@ -6,8 +6,9 @@ import type { MqttClient } from 'mqtt';
 import { beijingTimestamp, frame } from '@dustwatch/telemetry';
 import { freePort } from './free-port';
 import { InfluxServer } from './influx-server';
-import { ADMIN_KEY, TestService, connectDevice, removeDir, startTestService } from './harness';
+import { ADMIN_KEY, TestService, connectDevice, metricValue, removeDir, startTestService } from './harness';
 import { Hj212TestClient } from './hj212-client';
+import { TsaServer } from './tsa-server';
 
 // Issue 21: the tamper-evident record through the real service — MQTT and HJ 212 receipts
 // chained at receipt, roots sealed and signed, a site's day exported and checked offline by the
@@ -24,6 +25,8 @@ const payloads: string[] = [];
 
 /** Today in Asia/Shanghai, the bundle's day. */
 const today = (): string => new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+
+const metric = async (sample: string): Promise<number> => (await metricValue(service.baseUrl, sample)) ?? 0;
 
 function verify(zip: Uint8Array, ...args: string[]): { status: number | null; stdout: string } {
   const file = join(dataDir, `bundle-${Math.random().toString(36).slice(2)}.zip`);
@@ -44,9 +47,11 @@ function publish(client: MqttClient, deviceId: string, body: string): Promise<vo
   );
 }
 
-async function start(): Promise<void> {
-  service = await startTestService(influx, { DUSTWATCH_HJ212_PORT: String(hjPort) }, dataDir);
+async function start(extra: Record<string, string> = {}): Promise<void> {
+  service = await startTestService(influx, { DUSTWATCH_HJ212_PORT: String(hjPort), ...extra }, dataDir);
 }
+
+type Sealed = { sealed: { number: number; leaves: number; timestamped: number } | null };
 
 beforeAll(async () => {
   influx = await InfluxServer.start();
@@ -115,9 +120,9 @@ it('chains every acknowledged payload and frame, seals it, and the exported day 
 
   const key = await service.api<{ fingerprint: string }>('GET', '/api/evidence/key');
   expect(key.body.fingerprint).toMatch(/^[0-9a-f]{64}$/);
-  const sealed = await service.api<{ sealed: { number: number; leaves: number } }>('POST', '/api/evidence/seal');
+  const sealed = await service.api<Sealed>('POST', '/api/evidence/seal');
   expect(sealed.status).toBe(200);
-  expect(sealed.body.sealed.leaves).toBe(3);
+  expect(sealed.body.sealed).toEqual({ number: 1, leaves: 3, timestamped: 0 });
 
   const { status, zip } = await bundle('EV-1');
   expect(status).toBe(200);
@@ -172,12 +177,57 @@ it('continues each chain and the roots across a restart', async () => {
   const m1 = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
   await publish(m1, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10: 70 }]));
   m1.end(true);
-  const sealed = await service.api<{ sealed: { number: number; leaves: number } }>('POST', '/api/evidence/seal');
-  expect(sealed.body.sealed).toEqual({ number: 2, leaves: 1 });
+  const sealed = await service.api<Sealed>('POST', '/api/evidence/seal');
+  expect(sealed.body.sealed).toEqual({ number: 2, leaves: 1, timestamped: 0 });
   const out = verify((await bundle('EV-1')).zip);
   expect(out.stdout).toContain('ev-m1: 6 条记录 entries (6 当日 in the day), 已证明至 proven through #6');
   expect(out.stdout).toContain('签名根 signed roots: 2');
   expect(out.status).toBe(0);
+});
+
+it('timestamps roots at an RFC 3161 authority (OpenSSL), catches up on earlier ones, and keeps sealing while it is down', async () => {
+  const tsa = await TsaServer.start();
+  try {
+    await service.stop();
+    await start({ DUSTWATCH_TSA_URL: tsa.url });
+    const m1 = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
+    await publish(m1, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10: 72 }]));
+    m1.end(true);
+    // Roots 1 and 2, sealed before a TSA was configured, got their tokens at start-up; root 3 now.
+    expect((await service.api<Sealed>('POST', '/api/evidence/seal')).body.sealed).toEqual({
+      number: 3,
+      leaves: 1,
+      timestamped: 1,
+    });
+    expect(tsa.requests.count).toBe(3);
+    const { zip } = await bundle('EV-1');
+    const checked = verify(zip, '--tsa-ca', tsa.caFile);
+    expect(checked.stdout).toMatch(/可信时间戳 RFC 3161 timestamps: 3 of 3 roots, .+ signatures checked against /);
+    expect(checked.status).toBe(0);
+    // A token from another authority does not pass OpenSSL's check against this CA.
+    const other = await TsaServer.start();
+    try {
+      expect(verify(zip, '--tsa-ca', other.caFile).stdout).toMatch(/root 1: the TSA token does not verify/);
+    } finally {
+      await other.stop();
+    }
+    // The authority gone: the root is still sealed, the failure counted, the token owed.
+    await service.stop();
+    await start({ DUSTWATCH_TSA_URL: `http://127.0.0.1:${await freePort()}/tsa` });
+    const before = (await metric('dustwatch_evidence_timestamp_failures_total')) ?? 0;
+    const m1b = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
+    await publish(m1b, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10: 73 }]));
+    m1b.end(true);
+    expect((await service.api<Sealed>('POST', '/api/evidence/seal')).body.sealed).toEqual({
+      number: 4,
+      leaves: 1,
+      timestamped: 0,
+    });
+    expect((await metric('dustwatch_evidence_timestamp_failures_total')) - before).toBe(1);
+    expect(verify((await bundle('EV-1')).zip).stdout).toMatch(/RFC 3161 timestamps: 3 of 4 roots/);
+  } finally {
+    await tsa.stop();
+  }
 });
 
 it('gives bundles only to inspectors and refuses a day that is not a date', async () => {

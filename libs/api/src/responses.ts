@@ -326,6 +326,8 @@ export class EvidenceKeyResponse {
 export class SealedRootResponse {
   @ApiProperty() number!: number;
   @ApiProperty({ description: 'Devices whose chain head the root signs' }) leaves!: number;
+  @ApiProperty({ description: 'Roots (this and earlier ones) the RFC 3161 authority timestamped now' })
+  timestamped!: number;
 }
 
 export class EvidenceSealResponse {

@@ -22,6 +22,7 @@ import {
   CONFIG,
   DEVICE_SECRET_PEPPER,
   EVIDENCE_LOG,
+  TIMESTAMP_AUTHORITY,
   FEED_OUTBOX,
   LOGGER,
   PRESENCE_STORE,
@@ -42,7 +43,7 @@ import { ReportService, recordRevisions } from './reports/report.service';
 import { AlertStore } from './ports/alert-store';
 import { ApiKeyStore } from './ports/api-key-store';
 import { PresenceStore } from './ports/presence-store';
-import { EvidenceLog } from './ports/evidence-log';
+import { EvidenceLog, TimestampAuthority } from './ports/evidence-log';
 import { QuarantineStore } from './ports/quarantine-store';
 import { ReadingsStore } from './ports/readings-store';
 import { RegistryStore } from './ports/registry-store';
@@ -82,14 +83,16 @@ export const alertChannelNames = (config: IngestConfig): string[] => [
   providers: [
     {
       provide: EvidenceService,
-      inject: [EVIDENCE_LOG, RegistryService, CLOCK, SCHEDULER, LOGGER],
+      inject: [EVIDENCE_LOG, RegistryService, CLOCK, SCHEDULER, LOGGER, IngestMetrics, TIMESTAMP_AUTHORITY],
       useFactory: (
         log: EvidenceLog,
         registry: RegistryService,
         clock: Clock,
         scheduler: Scheduler,
         logger: LoggerFactory,
-      ) => new EvidenceService(log, registry, clock, scheduler, logger.forContext('Evidence')),
+        metrics: IngestMetrics,
+        tsa: TimestampAuthority | null,
+      ) => new EvidenceService(log, registry, clock, scheduler, logger.forContext('Evidence'), metrics, tsa),
     },
     {
       provide: ReadingsAcceptedBus,

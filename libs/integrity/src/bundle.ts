@@ -2,6 +2,7 @@ import { KeyObject, createPrivateKey, sign, verify } from 'node:crypto';
 import { unzipSync, zipSync } from 'fflate';
 import { ChainEntry, GENESIS, chainHash, sha256, toHex } from './chain';
 import { verifyInclusion } from './merkle';
+import { inspectTimestampToken } from './rfc3161';
 import {
   DeviceHead,
   DeviceProof,
@@ -193,6 +194,16 @@ export interface VerifyReport {
   readonly problems: readonly Problem[];
   /** What holds but limits the proof: a day not yet sealed to its end. */
   readonly notes: readonly string[];
+  /**
+   * RFC 3161 tokens of the roots that have one: about the root's digest (checked here) with the
+   * TSA's time; their CMS signatures are OpenSSL's to check (`dustwatch-verify --tsa-ca`).
+   */
+  readonly timestamps: readonly {
+    readonly root: number;
+    readonly digest: string;
+    readonly time: number | null;
+    readonly token: Uint8Array;
+  }[];
 }
 
 interface ParsedEntry extends ChainEntry {
@@ -322,7 +333,8 @@ function checkProof(p: DeviceProof, deviceId: string, r: SealedRoot): string | n
 export function verifyBundle(zip: Uint8Array, options: { readonly keyFingerprint?: string } = {}): VerifyReport {
   const problems: Problem[] = [];
   const notes: string[] = [];
-  const failed = (): VerifyReport => ({ ok: false, roots: 0, devices: [], problems, notes });
+  const timestamps: { root: number; digest: string; time: number | null; token: Uint8Array }[] = [];
+  const failed = (): VerifyReport => ({ ok: false, roots: 0, devices: [], problems, notes, timestamps });
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(zip);
@@ -423,7 +435,7 @@ export function verifyBundle(zip: Uint8Array, options: { readonly keyFingerprint
       const raw = obj.proofs;
       if (typeof raw !== 'object' || raw === null) throw new Error(`line ${line}: "proofs" is missing`);
       for (const [id, p] of Object.entries(raw)) proofs.set(id, parseProof(p, `line ${line} proof of ${id}`));
-      if (obj.timestamp !== undefined) fields.base64('timestamp');
+      const token = obj.timestamp !== undefined ? fields.base64('timestamp') : null;
       const root: ParsedRoot = {
         line,
         number: fields.int('number'),
@@ -435,6 +447,17 @@ export function verifyBundle(zip: Uint8Array, options: { readonly keyFingerprint
         proofs,
       };
       const before = roots[roots.length - 1];
+      if (token) {
+        const digest = rootHash(root);
+        const { matches, time } = inspectTimestampToken(token, digest);
+        if (!matches)
+          problems.push({
+            file: 'roots.jsonl',
+            line,
+            message: `root ${root.number}: its timestamp token is for another digest (changed)`,
+          });
+        else timestamps.push({ root: root.number, digest: toHex(digest), time, token });
+      }
       if (!verifyRootSignature(root, publicKey))
         problems.push({
           file: 'roots.jsonl',
@@ -604,5 +627,6 @@ export function verifyBundle(zip: Uint8Array, options: { readonly keyFingerprint
     devices: summaries,
     problems: all,
     notes,
+    timestamps,
   };
 }

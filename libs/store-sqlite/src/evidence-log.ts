@@ -104,7 +104,6 @@ export class SqliteEvidenceLog implements EvidenceLog {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly heads = new Map<string, { seq: number; hash: Buffer }>();
-  private appendedCount = 0;
   private readonly publicKeyDer: Buffer;
   readonly keyFingerprint: string;
   readonly publicKeyPem: string;
@@ -127,10 +126,6 @@ export class SqliteEvidenceLog implements EvidenceLog {
     this.upsertHead = db.prepare(
       'INSERT INTO evidence_heads (device_id, seq, hash) VALUES (?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
     );
-  }
-
-  get appended(): number {
-    return this.appendedCount;
   }
 
   append(deviceId: string, edge: string, receivedAt: number, payload: Uint8Array): Promise<void> {
@@ -172,7 +167,6 @@ export class SqliteEvidenceLog implements EvidenceLog {
       return;
     }
     for (const [deviceId, head] of moved) this.heads.set(deviceId, head);
-    this.appendedCount += batch.length;
     for (const a of batch) a.resolve();
   }
 
@@ -213,6 +207,17 @@ export class SqliteEvidenceLog implements EvidenceLog {
       });
     })();
     return { number, leaves: leaves.length };
+  }
+
+  async unstamped(limit: number): Promise<{ number: number; digest: Uint8Array }[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM evidence_roots WHERE timestamp IS NULL ORDER BY number LIMIT ?')
+      .all(limit) as RootRow[];
+    return rows.map((r) => ({ number: r.number, digest: rootHash(rootOf(r)) }));
+  }
+
+  async attachTimestamp(number: number, token: Uint8Array): Promise<void> {
+    this.db.prepare('UPDATE evidence_roots SET timestamp = ? WHERE number = ?').run(Buffer.from(token), number);
   }
 
   async lastSealedAt(): Promise<number | null> {

@@ -1214,6 +1214,8 @@ export interface components {
             number: number;
             /** @description Devices whose chain head the root signs */
             leaves: number;
+            /** @description Roots (this and earlier ones) the RFC 3161 authority timestamped now */
+            timestamped: number;
         };
         EvidenceSealResponse: {
             /** @description null: no chain moved since the last root */

@@ -126,7 +126,10 @@ export class IngestCore {
         : undefined;
     const committed = entries.length > 0 ? this.readings.commit(entries, receivedAt) : undefined;
     await quarantined;
-    await chained;
+    if (chained) {
+      await chained;
+      this.metrics.evidenceChained.inc();
+    }
     const { duplicates } = (await committed) ?? { duplicates: 0 };
     for (const r of rejections) this.metrics.readingsRejected.inc({ reason: r.reasons[0].code });
     if (kept < rejections.length) this.metrics.quarantineNotKept.inc(rejections.length - kept);

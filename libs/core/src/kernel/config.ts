@@ -118,6 +118,8 @@ export class IngestConfig {
   /** Re-notify open alerts nobody acknowledged, every this many minutes; 0 = never. */
   @IsInt() @Min(0) @Max(10_080) alertRenotifyMinutes = 30;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'webhookUrl must be an http(s) URL' }) webhookUrl?: string;
+  /** An RFC 3161 time-stamping authority: each sealed evidence root is timestamped there (docs/evidence.md). */
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'tsaUrl must be an http(s) URL' }) tsaUrl?: string;
   @IsOptional()
   @IsString()
   @MinLength(16, { message: 'webhookSecret must be at least 16 characters' })
@@ -192,6 +194,7 @@ export const ENV_VARIABLES: ReadonlyArray<readonly [string, keyof IngestConfig, 
   ['DUSTWATCH_RULE_TICK_MS', 'ruleTickMs', 'int'],
   ['DUSTWATCH_ALERT_RENOTIFY_MINUTES', 'alertRenotifyMinutes', 'int'],
   ['DUSTWATCH_WEBHOOK_URL', 'webhookUrl', 'string'],
+  ['DUSTWATCH_TSA_URL', 'tsaUrl', 'string'],
   ['DUSTWATCH_WEBHOOK_SECRET', 'webhookSecret', 'string'],
   ['DUSTWATCH_WEBHOOK_FORMAT', 'webhookFormat', 'string'],
   ['DUSTWATCH_SNAPSHOT_SECONDS', 'snapshotSeconds', 'int'],

@@ -222,6 +222,16 @@ export class IngestMetrics {
     labelNames: ['change'],
     registers: [this.registry],
   });
+  readonly evidenceTimestampFailures = new Counter({
+    name: 'dustwatch_evidence_timestamp_failures_total',
+    help: 'Evidence roots the RFC 3161 time-stamping authority did not timestamp (retried each minute)',
+    registers: [this.registry],
+  });
+  readonly evidenceChained = new Counter({
+    name: 'dustwatch_evidence_payloads_chained_total',
+    help: 'Accepted payloads and HJ 212 frames appended to their device evidence chain',
+    registers: [this.registry],
+  });
   readonly ruleFeedForwarded = new Counter({
     name: 'dustwatch_rule_feed_forwarded_total',
     help: 'Several instances: accepted readings handed from this instance to the shared rule feed',

@@ -22,6 +22,7 @@ export const PEOPLE_STORE = Symbol('PeopleStore');
 export const RULE_FEED = Symbol('RuleFeed');
 export const FEED_OUTBOX = Symbol('FeedOutbox');
 export const EVIDENCE_LOG = Symbol('EvidenceLog');
+export const TIMESTAMP_AUTHORITY = Symbol('TimestampAuthority');
 export const ALERT_EVENT_SIGNAL = Symbol('AlertEventSignal');
 /** The StoreSet behind the store tokens above (its engine and ping, for health). */
 export const STORE_SET = Symbol('StoreSet');

@@ -8,6 +8,10 @@ export interface EvidenceLog {
   append(deviceId: string, edge: string, receivedAt: number, payload: Uint8Array): Promise<void>;
   /** Seals a root over every head that moved since the last root; null when none moved. */
   seal(now: number): Promise<{ readonly number: number; readonly leaves: number } | null>;
+  /** Roots without a timestamp token yet, oldest first, with the digest to timestamp (SHA-256 of the signed statement). */
+  unstamped(limit: number): Promise<{ readonly number: number; readonly digest: Uint8Array }[]>;
+  /** Keeps a TSA's token with its root; it travels in every bundle that includes the root. */
+  attachTimestamp(number: number, token: Uint8Array): Promise<void>;
   /** When the last root was sealed (ms), null before the first. */
   lastSealedAt(): Promise<number | null>;
   /** The ZIP of these devices' receipts for [from, to): see `buildBundle` in @dustwatch/integrity. */
@@ -16,8 +20,6 @@ export interface EvidenceLog {
   readonly keyFingerprint: string;
   /** The public key, PEM. */
   readonly publicKeyPem: string;
-  /** Payloads appended since start (metrics). */
-  readonly appended: number;
 }
 
 export interface EvidenceBundleRequest {
@@ -27,4 +29,10 @@ export interface EvidenceBundleRequest {
   readonly from: number;
   readonly to: number;
   readonly createdAt: number;
+}
+
+/** An RFC 3161 time-stamping authority: the TimeStampToken (DER) for a SHA-256 digest. */
+export interface TimestampAuthority {
+  readonly url: string;
+  stamp(digest: Uint8Array): Promise<Uint8Array>;
 }
