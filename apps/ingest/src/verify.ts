@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Problem, VerifyReport, verifyBundle } from '@dustwatch/integrity';
+import { SHANGHAI_OFFSET_MS } from '@dustwatch/telemetry';
 
 const USAGE = `Usage: dustwatch-verify <bundle.zip> [--key FINGERPRINT] [--tsa-ca CA.pem] [--json]
 
@@ -18,7 +19,7 @@ Exit 0: verified. Exit 1: it names the first reading added, changed or removed, 
 Exit 2: usage or an unreadable file.`;
 
 const shanghai = (ms: number): string =>
-  new Date(ms + 8 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19) + ' +08:00';
+  new Date(ms + SHANGHAI_OFFSET_MS).toISOString().replace('T', ' ').slice(0, 19) + ' +08:00';
 
 function where(p: Problem): string {
   const at = [p.file, p.line !== undefined ? `第 ${p.line} 行 line ${p.line}` : null].filter(Boolean).join(' ');

@@ -47,6 +47,13 @@ function publish(client: MqttClient, deviceId: string, body: string): Promise<vo
   );
 }
 
+/** One live reading from ev-m1 on a connection of its own (PUBACK awaited). */
+async function sendOneReading(pm10: number): Promise<void> {
+  const client = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
+  await publish(client, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10 }]));
+  client.end(true);
+}
+
 async function start(extra: Record<string, string> = {}): Promise<void> {
   service = await startTestService(influx, { DUSTWATCH_HJ212_PORT: String(hjPort), ...extra }, dataDir);
 }
@@ -174,9 +181,7 @@ it('chains every acknowledged payload and frame, seals it, and the exported day 
 it('continues each chain and the roots across a restart', async () => {
   await service.stop();
   await start();
-  const m1 = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
-  await publish(m1, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10: 70 }]));
-  m1.end(true);
+  await sendOneReading(70);
   const sealed = await service.api<Sealed>('POST', '/api/evidence/seal');
   expect(sealed.body.sealed).toEqual({ number: 2, leaves: 1, timestamped: 0 });
   const out = verify((await bundle('EV-1')).zip);
@@ -190,9 +195,7 @@ it('timestamps roots at an RFC 3161 authority (OpenSSL), catches up on earlier o
   try {
     await service.stop();
     await start({ DUSTWATCH_TSA_URL: tsa.url });
-    const m1 = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
-    await publish(m1, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10: 72 }]));
-    m1.end(true);
+    await sendOneReading(72);
     // Roots 1 and 2, sealed before a TSA was configured, got their tokens at start-up; root 3 now.
     expect((await service.api<Sealed>('POST', '/api/evidence/seal')).body.sealed).toEqual({
       number: 3,
@@ -215,9 +218,7 @@ it('timestamps roots at an RFC 3161 authority (OpenSSL), catches up on earlier o
     await service.stop();
     await start({ DUSTWATCH_TSA_URL: `http://127.0.0.1:${await freePort()}/tsa` });
     const before = (await metric('dustwatch_evidence_timestamp_failures_total')) ?? 0;
-    const m1b = await connectDevice(service.mqttPort, 'ev-m1', secrets['ev-m1']);
-    await publish(m1b, 'ev-m1', JSON.stringify([{ ts: new Date().toISOString(), pm10: 73 }]));
-    m1b.end(true);
+    await sendOneReading(73);
     expect((await service.api<Sealed>('POST', '/api/evidence/seal')).body.sealed).toEqual({
       number: 4,
       leaves: 1,
